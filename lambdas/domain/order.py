@@ -1,0 +1,295 @@
+"""The order schema, the catalogue and the business rules: the one source of truth for every boundary."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import unicodedata
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+MAX_LINES = 50
+MAX_QUANTITY = 100
+MAX_TOTAL_CENTS = 1_000_000
+MAX_NAME_LENGTH = 100
+MAX_EMAIL_LENGTH = 254
+CURRENCY = "USD"
+
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+_ORDER_ID_SHAPE = r"^ord_[0-9a-z]{26}$"
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+class Product(BaseModel):
+    """A product the shop sells, priced in integer cents."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    name: str
+    unit_price_cents: int
+    stock: int
+
+
+CATALOGUE: dict[str, Product] = {
+    p.sku: p
+    for p in (
+        Product(sku="COFFEE-1KG", name="Coffee beans, 1 kg", unit_price_cents=2_450, stock=5_000),
+        Product(sku="MUG-CERAMIC", name="Ceramic mug", unit_price_cents=1_200, stock=5_000),
+        Product(sku="GRINDER-HAND", name="Hand grinder", unit_price_cents=6_900, stock=5_000),
+        Product(sku="KETTLE-GOOSENECK", name="Gooseneck kettle", unit_price_cents=8_900, stock=5_000),
+        Product(sku="FILTER-PAPERS", name="Filter papers (100)", unit_price_cents=650, stock=5_000),
+        Product(sku="ESPRESSO-MACHINE", name="Espresso machine", unit_price_cents=74_900, stock=5_000),
+        # Scarce on purpose: ordering more than 2 is a business rejection a demo can trigger.
+        Product(sku="LIMITED-PRINT", name="Signed limited print", unit_price_cents=12_000, stock=2),
+    )
+}
+
+
+class PaymentMethod(StrEnum):
+    """Test cards of the simulated payment gateway; each has a deterministic outcome."""
+
+    VISA = "tok_visa"
+    MASTERCARD = "tok_mastercard"
+    DECLINED = "tok_declined"
+    INSUFFICIENT_FUNDS = "tok_insufficient_funds"
+    TIMEOUT_ONCE = "tok_timeout_once"
+    TIMEOUT_ALWAYS = "tok_timeout_always"
+
+
+PAYMENT_METHOD_LABELS: dict[PaymentMethod, str] = {
+    PaymentMethod.VISA: "Visa test card (approves)",
+    PaymentMethod.MASTERCARD: "Mastercard test card (approves)",
+    PaymentMethod.DECLINED: "Declined card (payment declined)",
+    PaymentMethod.INSUFFICIENT_FUNDS: "Insufficient funds (payment declined)",
+    PaymentMethod.TIMEOUT_ONCE: "Gateway times out once (retried, then approves)",
+    PaymentMethod.TIMEOUT_ALWAYS: "Gateway always times out (retries exhausted)",
+}
+
+
+def _single_line_text(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+def _email_shape(value: str) -> str:
+    if not _EMAIL_SHAPE.match(value):
+        raise PydanticCustomError("email_shape", "must look like name@example.com")
+    return value.lower()
+
+
+def _known_sku(value: str) -> str:
+    if value not in CATALOGUE:
+        raise PydanticCustomError("unknown_product", "unknown product '{sku}'", {"sku": value})
+    return value
+
+
+CustomerName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    AfterValidator(_single_line_text),
+]
+CustomerEmail = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_EMAIL_LENGTH),
+    AfterValidator(_single_line_text),
+    AfterValidator(_email_shape),
+]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_known_sku)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+OrderId = Annotated[str, StringConstraints(pattern=_ORDER_ID_SHAPE)]
+
+
+def new_order_id() -> str:
+    """A URL-safe, unique, time-sortable order id (ULID layout, lower-case Crockford base32)."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    chars = [_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5)]
+    return "ord_" + "".join(chars)
+
+
+def format_money(cents: int, currency: str = CURRENCY) -> str:
+    """Render integer cents as text, e.g. 123456 -> 'USD 1,234.56'."""
+    return f"{currency} {cents // 100:,}.{cents % 100:02d}"
+
+
+def _check_total(total_cents: int) -> int:
+    if total_cents <= 0:
+        raise PydanticCustomError("total_range", "order total must be greater than 0")
+    if total_cents > MAX_TOTAL_CENTS:
+        raise PydanticCustomError(
+            "total_range",
+            "order total {total} exceeds the maximum of {maximum}",
+            {"total": format_money(total_cents), "maximum": format_money(MAX_TOTAL_CENTS)},
+        )
+    return total_cents
+
+
+class LineRequest(BaseModel):
+    """One line as staff enter it: a product and how many."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: Sku
+    quantity: Quantity
+
+
+class OrderRequest(BaseModel):
+    """An order as staff enter it, before it gets an id and prices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer_name: CustomerName
+    customer_email: CustomerEmail
+    lines: list[LineRequest] = Field(min_length=1, max_length=MAX_LINES)
+    payment_method: PaymentMethod = PaymentMethod.VISA
+
+    @computed_field
+    @property
+    def total_cents(self) -> int:
+        return sum(CATALOGUE[line.sku].unit_price_cents * line.quantity for line in self.lines)
+
+    @model_validator(mode="after")
+    def _total_in_range(self) -> OrderRequest:
+        _check_total(self.total_cents)
+        return self
+
+
+class LineItem(BaseModel):
+    """One priced line of a placed order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: Sku
+    quantity: Quantity
+    unit_price_cents: int = Field(gt=0)
+
+    @computed_field
+    @property
+    def line_total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+
+class Order(BaseModel):
+    """A placed order: what travels on the queue and through the workflow."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order_id: OrderId
+    created_at: AwareDatetime
+    customer_name: CustomerName
+    customer_email: CustomerEmail
+    lines: list[LineItem] = Field(min_length=1, max_length=MAX_LINES)
+    currency: Literal["USD"] = CURRENCY
+    total_cents: int
+    payment_method: PaymentMethod
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _total_matches_lines(self) -> Order:
+        _check_total(self.total_cents)
+        lines_total = sum(line.line_total_cents for line in self.lines)
+        if lines_total != self.total_cents:
+            raise PydanticCustomError(
+                "total_mismatch",
+                "total {total} does not equal the sum of the lines {lines_total}",
+                {"total": format_money(self.total_cents), "lines_total": format_money(lines_total)},
+            )
+        return self
+
+    @classmethod
+    def place(cls, request: OrderRequest, *, now: datetime | None = None) -> Order:
+        """Give a request an id, a timestamp and the catalogue's current prices."""
+        return cls(
+            order_id=new_order_id(),
+            created_at=now or datetime.now(UTC),
+            customer_name=request.customer_name,
+            customer_email=request.customer_email,
+            lines=[
+                LineItem(sku=line.sku, quantity=line.quantity, unit_price_cents=CATALOGUE[line.sku].unit_price_cents)
+                for line in request.lines
+            ],
+            total_cents=request.total_cents,
+            payment_method=request.payment_method,
+        )
+
+
+class FieldError(BaseModel):
+    """One problem with the input, addressed by a dotted field path."""
+
+    field: str
+    message: str
+
+
+def describe_errors(error: ValidationError) -> list[FieldError]:
+    """Turn a pydantic ValidationError into field-addressed messages a person can act on."""
+    described = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "order"
+        message = item["msg"]
+        if item["type"] == "missing":
+            message = "is required"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a known field"
+        described.append(FieldError(field=field, message=message))
+    return described
+
+
+def summarize_errors(error: ValidationError) -> str:
+    """All problems in one line, e.g. 'customer_email: must look like name@example.com; ...'."""
+    return "; ".join(f"{e.field}: {e.message}" for e in describe_errors(error))
+
+
+class OrderInvalid(Exception):
+    """The order breaks a schema or business rule; the workflow rejects it."""
+
+
+def business_rule_violations(order: Order) -> list[str]:
+    """Rules checked when the workflow runs, against the catalogue as it is then."""
+    problems = []
+    ordered: dict[str, int] = {}
+    for index, line in enumerate(order.lines):
+        product = CATALOGUE[line.sku]
+        ordered[line.sku] = ordered.get(line.sku, 0) + line.quantity
+        if line.unit_price_cents != product.unit_price_cents:
+            problems.append(
+                f"lines.{index}: price {format_money(line.unit_price_cents)} for {line.sku} does not match "
+                f"the current price {format_money(product.unit_price_cents)}"
+            )
+    for sku, quantity in ordered.items():
+        stock = CATALOGUE[sku].stock
+        if quantity > stock:
+            problems.append(f"only {stock} of {sku} in stock, {quantity} ordered")
+    return problems
+
+
+def validate_order(payload: object) -> Order:
+    """Parse an untrusted order and apply every rule; raise OrderInvalid saying what is wrong."""
+    try:
+        order = Order.model_validate(payload)
+    except ValidationError as exc:
+        raise OrderInvalid(summarize_errors(exc)) from None
+    problems = business_rule_violations(order)
+    if problems:
+        raise OrderInvalid("; ".join(problems))
+    return order

@@ -1,0 +1,62 @@
+"""The simulated payment gateway: deterministic outcomes per test card, charged at most once per order."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.domain.order import Order, PaymentMethod
+
+DECLINE_REASONS: dict[PaymentMethod, str] = {
+    PaymentMethod.DECLINED: "card_declined",
+    PaymentMethod.INSUFFICIENT_FUNDS: "insufficient_funds",
+}
+
+
+class PaymentStatus(StrEnum):
+    """How the gateway answered a charge."""
+
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+
+
+class PaymentRequest(BaseModel):
+    """What the workflow passes to ProcessPayment; attempt is the state's retry count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order: Order
+    attempt: int = Field(default=0, ge=0)
+
+
+class PaymentResult(BaseModel):
+    """The gateway's answer, returned to the workflow."""
+
+    status: PaymentStatus
+    payment_id: str
+    amount_cents: int
+    decline_reason: str | None = None
+
+
+class PaymentGatewayTimeout(Exception):
+    """The gateway did not answer in time: transient, the workflow retries it."""
+
+
+def charge(order: Order, attempt: int, transient_failure_rate: float, rng: random.Random | None = None) -> PaymentResult:
+    """Ask the simulated gateway to charge the order's total."""
+    method = order.payment_method
+    rng = rng or random.Random()
+    times_out = (
+        method is PaymentMethod.TIMEOUT_ALWAYS
+        or (method is PaymentMethod.TIMEOUT_ONCE and attempt == 0)
+        or rng.random() < transient_failure_rate
+    )
+    if times_out:
+        raise PaymentGatewayTimeout(f"payment gateway did not answer for {order.order_id} (attempt {attempt + 1})")
+    payment_id = "pay_" + hashlib.sha256(order.order_id.encode()).hexdigest()[:20]
+    reason = DECLINE_REASONS.get(method)
+    status = PaymentStatus.DECLINED if reason else PaymentStatus.APPROVED
+    return PaymentResult(status=status, payment_id=payment_id, amount_cents=order.total_cents, decline_reason=reason)

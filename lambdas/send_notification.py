@@ -1,0 +1,24 @@
+"""SendNotification task: publish the outcome message to the notifications topic."""
+
+import os
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.domain.notification import NotificationRequest, compose, publish
+from lambdas.observability import logger, metrics
+
+sns = boto3.client("sns")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@event_parser(model=NotificationRequest)
+def handler(event: NotificationRequest, context: LambdaContext) -> dict:
+    logger.append_keys(order_id=event.order.order_id)
+    message_id = publish(sns, os.environ["NOTIFICATIONS_TOPIC_ARN"], compose(event))
+    logger.info("notification sent", kind=event.kind.value, message_id=message_id)
+    metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
+    return {"kind": event.kind.value, "message_id": message_id}

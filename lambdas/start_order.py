@@ -1,0 +1,30 @@
+"""SQS consumer: start one workflow execution per order message, reporting partial batch failures."""
+
+import os
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.domain.order import Order
+from lambdas.domain.workflow import start_workflow
+from lambdas.observability import logger, metrics
+
+sfn = boto3.client("stepfunctions")
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: SQSRecord) -> None:
+    """Parse one message and start its execution; a malformed message fails and ends in the DLQ."""
+    order = Order.model_validate_json(record.body)
+    started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)
+    logger.info("order workflow started", order_id=order.order_id, duplicate=started.duplicate)
+    metrics.add_metric(name="DuplicateDeliveries" if started.duplicate else "OrdersStarted", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
