@@ -18,7 +18,6 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    computed_field,
     field_validator,
     model_validator,
 )
@@ -160,7 +159,6 @@ class OrderRequest(BaseModel):
     lines: list[LineRequest] = Field(min_length=1, max_length=MAX_LINES)
     payment_method: PaymentMethod = PaymentMethod.VISA
 
-    @computed_field
     @property
     def total_cents(self) -> int:
         return sum(CATALOGUE[line.sku].unit_price_cents * line.quantity for line in self.lines)
@@ -180,7 +178,6 @@ class LineItem(BaseModel):
     quantity: Quantity
     unit_price_cents: int = Field(gt=0)
 
-    @computed_field
     @property
     def line_total_cents(self) -> int:
         return self.unit_price_cents * self.quantity
