@@ -1,0 +1,34 @@
+"""The pipeline's API for the app and the CLI: the same calls whether it runs on the local AWS or on AWS."""
+
+from backend.aws import connection, reset
+from backend.errors import BackendError, NotFound
+from backend.executions import Outcome, StateRun
+from backend.orders import (
+    InvalidOrders,
+    OrderDetail,
+    OrderSummary,
+    get_order,
+    list_orders,
+    queue_depth,
+    submit_orders,
+    validate_requests,
+    wait_for_orders,
+)
+
+__all__ = [
+    "BackendError",
+    "InvalidOrders",
+    "NotFound",
+    "OrderDetail",
+    "OrderSummary",
+    "Outcome",
+    "StateRun",
+    "connection",
+    "get_order",
+    "list_orders",
+    "queue_depth",
+    "reset",
+    "submit_orders",
+    "validate_requests",
+    "wait_for_orders",
+]

@@ -41,6 +41,7 @@ def charge_once(*, order: Order, attempt: int) -> PaymentResult:
 def handler(event: PaymentRequest, context: LambdaContext) -> dict:
     idempotency.register_lambda_context(context)
     logger.append_keys(order_id=event.order.order_id, attempt=event.attempt)
+    metrics.add_metric(name="PaymentRequests", unit=MetricUnit.Count, value=1)
     result = charge_once(order=event.order, attempt=event.attempt)
     logger.info("payment answered", status=result.status.value, decline_reason=result.decline_reason)
     return result.model_dump(mode="json")

@@ -21,7 +21,9 @@ def record_handler(record: SQSRecord) -> None:
     order = Order.model_validate_json(record.body)
     started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)
     logger.info("order workflow started", order_id=order.order_id, duplicate=started.duplicate)
-    metrics.add_metric(name="DuplicateDeliveries" if started.duplicate else "OrdersStarted", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="DuplicateDeliveries" if started.duplicate else "OrdersStarted", unit=MetricUnit.Count, value=1
+    )
 
 
 @logger.inject_lambda_context

@@ -18,4 +18,5 @@ def handler(event: dict, context: LambdaContext) -> dict:
         raise
     logger.append_keys(order_id=order.order_id)
     logger.info("order valid")
+    metrics.add_metric(name="OrdersValidated", unit=MetricUnit.Count, value=1)
     return {"order": order.model_dump(mode="json")}

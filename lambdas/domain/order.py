@@ -223,7 +223,11 @@ class Order(BaseModel):
             customer_name=request.customer_name,
             customer_email=request.customer_email,
             lines=[
-                LineItem(sku=line.sku, quantity=line.quantity, unit_price_cents=CATALOGUE[line.sku].unit_price_cents)
+                LineItem(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price_cents=CATALOGUE[line.sku].unit_price_cents,
+                )
                 for line in request.lines
             ],
             total_cents=request.total_cents,

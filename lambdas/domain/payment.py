@@ -45,7 +45,9 @@ class PaymentGatewayTimeout(Exception):
     """The gateway did not answer in time: transient, the workflow retries it."""
 
 
-def charge(order: Order, attempt: int, transient_failure_rate: float, rng: random.Random | None = None) -> PaymentResult:
+def charge(
+    order: Order, attempt: int, transient_failure_rate: float, rng: random.Random | None = None
+) -> PaymentResult:
     """Ask the simulated gateway to charge the order's total."""
     method = order.payment_method
     rng = rng or random.Random()

@@ -1,0 +1,228 @@
+"""Command line: python -m backend {local,submit,status,orders}. Exit codes: 0 ok, 1 AWS error, 2 bad input, 3 not
+found, 4 timed out waiting."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from backend import orders
+from backend.errors import BackendError, NotFound
+from backend.samples import expected_outcome, random_requests
+from backend.stats import percentile
+
+EXIT_OK, EXIT_AWS, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_TIMEOUT = 0, 1, 2, 3, 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m backend", description="Order pipeline command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="run the embedded local AWS in the foreground")
+    local.add_argument("--port", type=int, help="moto's port (default 4599, ORDERS_LOCAL_PORT)")
+    local.add_argument("--stop", action="store_true", help="stop the local AWS running in the background")
+
+    submit = commands.add_parser("submit", help="send orders: N random realistic ones, or those in a JSON file")
+    source = submit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--count", type=_positive, help="how many random orders (1-10000)")
+    source.add_argument("--file", type=Path, help="JSON file with one order or a list ('-' for stdin)")
+    submit.add_argument("--seed", type=int, help="seed for reproducible random orders")
+    submit.add_argument("--wait", action="store_true", help="block until every order is terminal, then summarise")
+    submit.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
+    submit.add_argument("--json", action="store_true", help="print JSON")
+
+    status = commands.add_parser("status", help="an order's status and per-state timeline")
+    status.add_argument("order_id")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    recent = commands.add_parser("orders", help="the most recent orders")
+    recent.add_argument("--limit", type=_positive, default=20)
+    recent.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 10000, got {value}")
+    return value
+
+
+def _local(args: argparse.Namespace) -> int:
+    from backend.local import instance
+
+    if args.stop:
+        pid = instance.stop_running()
+        print(f"Stopped the local AWS (pid {pid})." if pid else "No local AWS is running.")
+        return EXIT_OK
+    existing = instance.running()
+    if existing:
+        print(f"A local AWS is already running at {existing.endpoint} (pid {existing.pid}).")
+        return EXIT_OK
+
+    import os
+
+    from backend.local.server import LocalAws, LocalAwsOptions
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = LocalAwsOptions(**({"port": args.port} if args.port is not None else {}))
+    local_aws = LocalAws(options)
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        local_aws.start()
+    except OSError as exc:
+        print(f"error: cannot start the local AWS on {options.host}:{options.port}: {exc}", file=sys.stderr)
+        return EXIT_AWS
+    pid = os.getpid()
+    instance.publish(
+        instance.LocalAwsInfo(
+            endpoint=local_aws.endpoint, pid=pid, started_at=time.time(), resources=local_aws.resources
+        )
+    )
+    print(f"Local AWS running at {local_aws.endpoint} (pid {pid}); a sandbox that resets when it stops.", flush=True)
+    try:
+        stopping.wait()
+    finally:
+        instance.unpublish(pid)
+        local_aws.stop()
+    return EXIT_OK
+
+
+def _read_requests(path: Path) -> list[Any]:
+    text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    data = json.loads(text)
+    return data if isinstance(data, list) else [data]
+
+
+def _submit(args: argparse.Namespace) -> int:
+    import random
+
+    if args.count:
+        requests: list[Any] = random_requests(args.count, random.Random(args.seed))
+    else:
+        try:
+            requests = _read_requests(args.file)
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read orders from {args.file}: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+    started = time.monotonic()
+    placed = orders.submit_orders(requests)
+    sent_seconds = time.monotonic() - started
+    if not args.wait:
+        ids = [order.order_id for order in placed]
+        print(json.dumps({"order_ids": ids}) if args.json else "\n".join(ids))
+        return EXIT_OK
+
+    def progress(done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\r{done}/{total} orders finished", end="", file=sys.stderr, flush=True)
+
+    results = orders.wait_for_orders([o.order_id for o in placed], timeout_seconds=args.timeout, progress=progress)
+    summary = _summary(placed, results, sent_seconds)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return EXIT_TIMEOUT if summary["not_finished"] else EXIT_OK
+
+
+def _summary(placed: list[Any], results: dict[str, orders.OrderSummary], sent_seconds: float) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for result in results.values():
+        counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+    latencies = [
+        (results[o.order_id].stopped_at - o.created_at).total_seconds() * 1000
+        for o in placed
+        if results[o.order_id].stopped_at
+    ]
+    finished = [results[o.order_id].stopped_at for o in placed if results[o.order_id].outcome.terminal]
+    span = (max(finished) - min(o.created_at for o in placed)).total_seconds() if finished else 0
+    mismatches = [
+        {"order_id": o.order_id, "expected": expected_outcome(o).value, "actual": results[o.order_id].outcome.value}
+        for o in placed
+        if results[o.order_id].outcome.terminal and results[o.order_id].outcome is not expected_outcome(o)
+    ]
+    return {
+        "submitted": len(placed),
+        "outcomes": dict(sorted(counts.items())),
+        "not_finished": [oid for oid, r in results.items() if not r.outcome.terminal],
+        "latency_ms": {f"p{q}": _round(percentile(latencies, q)) for q in (50, 90, 99)},
+        "throughput_orders_per_s": round(len(finished) / span, 1) if span else None,
+        "send_seconds": round(sent_seconds, 2),
+        "unexpected_outcomes": mismatches,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    print(f"\nSubmitted {summary['submitted']} orders (sent in {summary['send_seconds']} s).")
+    for outcome, count in summary["outcomes"].items():
+        print(f"  {outcome:<10} {count}")
+    latency = summary["latency_ms"]
+    print(f"Latency (placed -> finished): p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms")
+    print(f"Throughput: {summary['throughput_orders_per_s']} orders/s")
+    if summary["unexpected_outcomes"]:
+        print(f"{len(summary['unexpected_outcomes'])} outcomes differ from the order rules (transient failures?).")
+    if summary["not_finished"]:
+        print(f"Not finished before the timeout: {len(summary['not_finished'])}")
+
+
+def _status(args: argparse.Namespace) -> int:
+    detail = orders.get_order(args.order_id)
+    if args.json:
+        print(detail.model_dump_json(indent=2))
+        return EXIT_OK
+    print(f"{detail.order_id}: {detail.outcome.value}")
+    if detail.error:
+        print(f"  error: {detail.error}: {detail.cause or ''}")
+    for run in detail.timeline:
+        took = f"{run.duration_ms:.0f} ms" if run.duration_ms is not None else "running"
+        retries = f", attempts {run.attempts}" if run.attempts > 1 else ""
+        error = f"  [{run.error}]" if run.error else ""
+        print(f"  {run.entered_at:%H:%M:%S.%f}"[:-3] + f"  {run.name:<18} {run.status:<9} {took}{retries}{error}")
+    return EXIT_OK
+
+
+def _orders(args: argparse.Namespace) -> int:
+    recent = orders.list_orders(limit=args.limit)
+    if args.json:
+        print(json.dumps([summary.model_dump(mode="json") for summary in recent], indent=2))
+        return EXIT_OK
+    for summary in recent:
+        print(f"{summary.order_id}  {summary.outcome.value:<10} {summary.started_at:%Y-%m-%d %H:%M:%S}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    handlers = {"local": _local, "submit": _submit, "status": _status, "orders": _orders}
+    try:
+        return handlers[args.command](args)
+    except orders.InvalidOrders as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except NotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except (BackendError, ValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_AWS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

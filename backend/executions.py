@@ -1,0 +1,111 @@
+"""Reading workflow executions: an order's outcome and its per-state timeline from the execution history."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Outcome(StrEnum):
+    """Where an order stands, as staff and operators talk about it."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    REJECTED = "REJECTED"
+    DECLINED = "DECLINED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+
+    @property
+    def terminal(self) -> bool:
+        return self not in {Outcome.QUEUED, Outcome.RUNNING}
+
+
+# The workflow's Fail states name the business outcome in their Error.
+_FAILURE_OUTCOMES = {"OrderRejected": Outcome.REJECTED, "PaymentDeclined": Outcome.DECLINED}
+
+
+def outcome_of(status: str, error: str | None = None) -> Outcome:
+    """Map an execution status (and, when FAILED, its error) to the order's outcome."""
+    if status == "FAILED":
+        return _FAILURE_OUTCOMES.get(error or "", Outcome.FAILED)
+    return Outcome(status)
+
+
+class StateRun(BaseModel):
+    """One visit of a state: when it was entered and left, how many attempts, how it ended."""
+
+    name: str
+    state_type: str
+    entered_at: datetime
+    exited_at: datetime | None = None
+    status: str = "RUNNING"
+    attempts: int = 0
+    error: str | None = None
+    cause: str | None = None
+    failed_attempts: list[str] = []
+    input: Any = None
+    output: Any = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        return (self.exited_at - self.entered_at).total_seconds() * 1000 if self.exited_at else None
+
+
+def _json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def timeline(events: list[dict[str, Any]]) -> list[StateRun]:
+    """Fold a Step Functions execution history (oldest first) into one row per state visit."""
+    runs: list[StateRun] = []
+    current: StateRun | None = None
+    for event in sorted(events, key=lambda e: e["id"]):
+        kind: str = event["type"]
+        at: datetime = event["timestamp"]
+        if kind.endswith("StateEntered"):
+            if current and current.exited_at is None:
+                current.exited_at = at  # left through a Catch without an exit event
+            details = event["stateEnteredEventDetails"]
+            current = StateRun(
+                name=details["name"],
+                state_type=kind.removesuffix("StateEntered"),
+                entered_at=at,
+                input=_json(details.get("input")),
+            )
+            runs.append(current)
+        elif current is None:
+            continue
+        elif kind == "TaskScheduled":
+            current.attempts += 1
+        elif kind in {"TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut"}:
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            current.error, current.cause = details.get("error"), details.get("cause")
+            current.failed_attempts.append(current.error or "unknown error")
+            current.status = "FAILED"
+        elif kind in {"TaskSucceeded", "LambdaFunctionSucceeded"}:
+            current.status, current.error, current.cause = "SUCCEEDED", None, None
+        elif kind.endswith("StateExited"):
+            current.exited_at = at
+            current.output = _json(event["stateExitedEventDetails"].get("output"))
+            if current.status == "RUNNING":
+                current.status = "SUCCEEDED"
+        elif kind in {"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}:
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            if current.exited_at is None:
+                current.exited_at = at
+                current.status = "FAILED"
+                current.error = current.error or details.get("error")
+                current.cause = current.cause or details.get("cause")
+    return runs

@@ -1,0 +1,161 @@
+"""One local AWS per machine: find the running one, or start it in the background and wait until it answers."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 90
+
+
+class LocalAwsError(RuntimeError):
+    """The local AWS could not be started or reached."""
+
+
+class LocalAwsInfo(BaseModel):
+    """What a running local AWS publishes about itself in its state file."""
+
+    endpoint: str
+    pid: int
+    started_at: float
+    resources: dict[str, Any]
+
+
+def state_dir() -> Path:
+    """Where the state file, lock and log live (ORDERS_LOCAL_STATE_DIR, else a per-user cache folder)."""
+    configured = os.environ.get("ORDERS_LOCAL_STATE_DIR")
+    path = Path(configured) if configured else Path.home() / ".cache" / "order-pipeline"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def state_file() -> Path:
+    """The file a running local AWS describes itself in."""
+    return state_dir() / "local-aws.json"
+
+
+def log_file() -> Path:
+    """Where a background local AWS writes its output."""
+    return state_dir() / "local-aws.log"
+
+
+def publish(info: LocalAwsInfo) -> None:
+    """Announce a running local AWS (atomically, so a reader never sees half a file)."""
+    tmp = state_file().with_suffix(".tmp")
+    tmp.write_text(info.model_dump_json())
+    tmp.replace(state_file())
+
+
+def unpublish(pid: int) -> None:
+    """Remove the state file if it still describes this process."""
+    info = _read_state()
+    if info and info.pid == pid:
+        state_file().unlink(missing_ok=True)
+
+
+def _read_state() -> LocalAwsInfo | None:
+    try:
+        return LocalAwsInfo.model_validate_json(state_file().read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(endpoint: str) -> bool:
+    host, port = endpoint.removeprefix("http://").rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def running() -> LocalAwsInfo | None:
+    """The local AWS running on this machine, if one answers."""
+    info = _read_state()
+    if info and _alive(info.pid) and _answers(info.endpoint):
+        return info
+    return None
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    with open(state_dir() / "local-aws.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_running(timeout_seconds: float = START_TIMEOUT_SECONDS) -> LocalAwsInfo:
+    """Attach to the running local AWS, or start one in the background and wait until it answers."""
+    info = running()
+    if info:
+        return info
+    with _start_lock():
+        info = running()  # another process may have started it while we waited for the lock
+        if info:
+            return info
+        with open(log_file(), "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "backend", "local"],
+                cwd=PROJECT_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives the app or CLI that started it
+            )
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            info = running()
+            if info and info.pid == process.pid:
+                return info
+            if process.poll() is not None:
+                raise LocalAwsError(f"the local AWS exited while starting; see {log_file()}:\n{_tail(log_file())}")
+            time.sleep(0.1)
+        process.terminate()
+        raise LocalAwsError(f"the local AWS did not answer within {timeout_seconds:.0f} s; see {log_file()}")
+
+
+def stop_running(timeout_seconds: float = 15) -> int | None:
+    """Stop the background local AWS; return its pid, or None if none was running."""
+    info = running()
+    if info is None:
+        return None
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline and _alive(info.pid):
+        time.sleep(0.1)
+    if _alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+    unpublish(info.pid)
+    return info.pid
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

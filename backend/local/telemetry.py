@@ -1,0 +1,180 @@
+"""What AWS records on its own, recorded locally: Lambda logs and metrics, EMF metrics, Step Functions metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from backend.local.lambda_runtime import MEMORY_MB, InvocationResult, log_stream_name
+
+_log = logging.getLogger(__name__)
+_METRICS_PER_CALL = 500  # PutMetricData accepts up to 1,000 items per request
+_TERMINAL_METRIC = {
+    "SUCCEEDED": "ExecutionsSucceeded",
+    "FAILED": "ExecutionsFailed",
+    "ABORTED": "ExecutionsAborted",
+    "TIMED_OUT": "ExecutionsTimedOut",
+}
+
+SeriesKey = tuple[str, str, tuple[tuple[str, str], ...], str]  # namespace, metric, dimensions, unit
+
+
+@dataclass
+class _Series:
+    """Samples of one metric within one flush interval, sent as a CloudWatch statistic set."""
+
+    minimum: float = float("inf")
+    maximum: float = float("-inf")
+    total: float = 0.0
+    count: int = 0
+
+    def add(self, value: float) -> None:
+        self.minimum = min(self.minimum, value)
+        self.maximum = max(self.maximum, value)
+        self.total += value
+        self.count += 1
+
+
+@dataclass
+class _Buffer:
+    series: dict[tuple[SeriesKey, int], _Series] = field(default_factory=lambda: defaultdict(_Series))
+    logs: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+class Telemetry:
+    """Buffers log events and metric samples and flushes them to CloudWatch (Logs) every interval."""
+
+    def __init__(self, logs: Any, cloudwatch: Any, interval_seconds: float = 1.0) -> None:
+        self._logs = logs
+        self._cloudwatch = cloudwatch
+        self._interval = interval_seconds
+        self._lock = threading.Lock()
+        self._buffer = _Buffer()
+        self._known_streams: set[tuple[str, str]] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def metric(self, namespace: str, name: str, value: float, unit: str, dimensions: dict[str, str], at: float) -> None:
+        """Add one sample; samples of a series within the same second become one statistic set."""
+        key = (namespace, name, tuple(sorted(dimensions.items())), unit)
+        with self._lock:
+            self._buffer.series[(key, int(at))].add(value)
+
+    def record_invocation(self, result: InvocationResult) -> None:
+        """Log lines and AWS/Lambda metrics of one invocation, and the EMF metrics it printed."""
+        name = result.function.name
+        millis = int(result.started_at * 1000)
+        report = (
+            f"REPORT RequestId: {result.request_id}\tDuration: {result.duration_ms:.2f} ms\t"
+            f"Billed Duration: {int(result.duration_ms) + 1} ms\tMemory Size: {MEMORY_MB} MB"
+        )
+        lines = [f"START RequestId: {result.request_id} Version: $LATEST", *result.log_lines]
+        lines += [f"END RequestId: {result.request_id}", report]
+        stream = (f"/aws/lambda/{name}", log_stream_name())
+        events = [{"timestamp": millis, "message": line} for line in lines]
+        dimensions = {"FunctionName": name}
+        with self._lock:
+            self._buffer.logs[stream].extend(events)
+        self.metric("AWS/Lambda", "Invocations", 1, "Count", dimensions, result.started_at)
+        self.metric("AWS/Lambda", "Errors", 1 if result.function_error else 0, "Count", dimensions, result.started_at)
+        self.metric("AWS/Lambda", "Duration", result.duration_ms, "Milliseconds", dimensions, result.started_at)
+        for line in result.log_lines:
+            self._record_emf(line, result.started_at)
+
+    def _record_emf(self, line: str, at: float) -> None:
+        if '"_aws"' not in line:
+            return
+        try:
+            document = json.loads(line)
+            directives = document["_aws"]["CloudWatchMetrics"]
+        except (ValueError, KeyError, TypeError):
+            return
+        timestamp = document["_aws"].get("Timestamp", at * 1000) / 1000
+        for directive in directives:
+            for dimension_set in directive.get("Dimensions") or [[]]:
+                dimensions = {name: str(document.get(name, "")) for name in dimension_set}
+                for definition in directive.get("Metrics", []):
+                    values = document.get(definition["Name"])
+                    for value in values if isinstance(values, list) else [values]:
+                        if isinstance(value, int | float):
+                            unit = definition.get("Unit", "None")
+                            self.metric(directive["Namespace"], definition["Name"], value, unit, dimensions, timestamp)
+
+    def record_execution_started(self, state_machine_arn: str, at: float) -> None:
+        """AWS/States ExecutionsStarted for one execution."""
+        self.metric("AWS/States", "ExecutionsStarted", 1, "Count", {"StateMachineArn": state_machine_arn}, at)
+
+    def record_execution_finished(self, state_machine_arn: str, status: str, started: float, stopped: float) -> None:
+        """AWS/States outcome count and ExecutionTime for one finished execution."""
+        dimensions = {"StateMachineArn": state_machine_arn}
+        if status in _TERMINAL_METRIC:
+            self.metric("AWS/States", _TERMINAL_METRIC[status], 1, "Count", dimensions, stopped)
+        self.metric("AWS/States", "ExecutionTime", (stopped - started) * 1000, "Milliseconds", dimensions, stopped)
+
+    def start(self) -> None:
+        """Flush on a background thread until stop()."""
+        self._thread = threading.Thread(target=self._run, name="telemetry-flush", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the flush thread after one last flush."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.flush()
+            except Exception:
+                _log.exception("telemetry flush failed")
+
+    def flush(self) -> None:
+        """Send what was buffered."""
+        with self._lock:
+            buffer, self._buffer = self._buffer, _Buffer()
+        self._flush_metrics(buffer.series)
+        for (group, stream), events in buffer.logs.items():
+            self._put_logs(group, stream, events)
+
+    def _flush_metrics(self, series: dict[tuple[SeriesKey, int], _Series]) -> None:
+        by_namespace: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for ((namespace, name, dimensions, unit), second), stats in series.items():
+            by_namespace[namespace].append(
+                {
+                    "MetricName": name,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
+                    "Timestamp": datetime.fromtimestamp(second, UTC),
+                    "StatisticValues": {
+                        "SampleCount": stats.count,
+                        "Sum": stats.total,
+                        "Minimum": stats.minimum,
+                        "Maximum": stats.maximum,
+                    },
+                    "Unit": unit,
+                }
+            )
+        for namespace, data in by_namespace.items():
+            for start in range(0, len(data), _METRICS_PER_CALL):
+                self._cloudwatch.put_metric_data(
+                    Namespace=namespace, MetricData=data[start : start + _METRICS_PER_CALL]
+                )
+
+    def _put_logs(self, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+        if (group, stream) not in self._known_streams:
+            for create, kwargs in (
+                (self._logs.create_log_group, {"logGroupName": group}),
+                (self._logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
+            ):
+                with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
+                    create(**kwargs)
+            self._known_streams.add((group, stream))
+        events.sort(key=lambda event: event["timestamp"])
+        self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)

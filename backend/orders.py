@@ -1,0 +1,226 @@
+"""The order API the app and the CLI use: submit orders to the queue, read their status and timeline."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from backend import aws
+from backend.errors import BackendError, NotFound, translated
+from backend.executions import Outcome, StateRun, outcome_of, timeline
+from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors
+
+SEND_BATCH_SIZE = 10  # SendMessageBatch's limit
+SEND_ATTEMPTS = 3
+
+Progress = Callable[[int, int], None]
+
+
+class InvalidOrders(BackendError):
+    """Some requests break the order rules; nothing was sent."""
+
+    def __init__(self, errors: dict[int, list[FieldError]]) -> None:
+        self.errors = errors
+        lines = [f"order {index + 1}: {e.field}: {e.message}" for index, errs in errors.items() for e in errs]
+        super().__init__("Invalid order input: " + "; ".join(lines))
+
+
+class OrderSummary(BaseModel):
+    """One order as a row of a list: what an execution list item tells."""
+
+    order_id: str
+    outcome: Outcome
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started_at and self.stopped_at:
+            return (self.stopped_at - self.started_at).total_seconds() * 1000
+        return None
+
+
+class OrderDetail(OrderSummary):
+    """One order in full: its execution, input and output, and the per-state timeline."""
+
+    execution_arn: str
+    cause: str | None = None
+    input: Any = None
+    output: Any = None
+    timeline: list[StateRun] = []
+
+
+def validate_requests(requests: Iterable[OrderRequest | dict[str, Any]]) -> list[OrderRequest]:
+    """Check every request against the order schema; raise InvalidOrders listing every problem."""
+    valid: list[OrderRequest] = []
+    errors: dict[int, list[FieldError]] = {}
+    for index, request in enumerate(requests):
+        try:
+            valid.append(request if isinstance(request, OrderRequest) else OrderRequest.model_validate(request))
+        except ValidationError as exc:
+            errors[index] = describe_errors(exc)
+    if errors:
+        raise InvalidOrders(errors)
+    return valid
+
+
+@translated
+def submit_orders(requests: Sequence[OrderRequest | dict[str, Any]], progress: Progress | None = None) -> list[Order]:
+    """Validate, place and enqueue orders (10 per SendMessageBatch); return the placed orders in request order."""
+    valid = validate_requests(requests)
+    sqs = aws.client("sqs")
+    queue_url = aws.resources().orders_queue_url
+    orders = [Order.place(request) for request in valid]
+    for start in range(0, len(orders), SEND_BATCH_SIZE):
+        not_queued = _send_batch(sqs, queue_url, orders[start : start + SEND_BATCH_SIZE])
+        if not_queued:
+            queued = [o.order_id for o in orders[start : start + SEND_BATCH_SIZE] if o.order_id not in not_queued]
+            queued = [o.order_id for o in orders[:start]] + queued
+            raise BackendError(
+                "Not queued: "
+                + "; ".join(f"{oid} ({reason})" for oid, reason in not_queued.items())
+                + f". Queued before the failure: {', '.join(queued) or 'none'}."
+            )
+        if progress:
+            progress(min(start + SEND_BATCH_SIZE, len(orders)), len(orders))
+    return orders
+
+
+def _send_batch(sqs: Any, queue_url: str, batch: list[Order]) -> dict[str, str]:
+    """Send one batch, retrying entries SQS failed on its side; return order id -> reason for what never got in."""
+    pending = {str(index): order for index, order in enumerate(batch)}
+    failures: list[dict[str, Any]] = []
+    for _ in range(SEND_ATTEMPTS):
+        entries = [{"Id": key, "MessageBody": order.model_dump_json()} for key, order in pending.items()]
+        failures = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
+        pending = {failure["Id"]: pending[failure["Id"]] for failure in failures}
+        if not pending or any(failure.get("SenderFault") for failure in failures):
+            break  # a sender fault fails the same way again
+    return {pending[f["Id"]].order_id: f.get("Message") or f.get("Code", "failed") for f in failures}
+
+
+def _execution_arn(order_id: str) -> str:
+    state_machine_arn = aws.resources().state_machine_arn
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{order_id}"
+
+
+@translated
+def get_order(order_id: str) -> OrderDetail:
+    """The order's status, input/output and per-state timeline; NotFound if no execution exists (yet)."""
+    sfn = aws.client("stepfunctions")
+    arn = _execution_arn(order_id)
+    try:
+        execution = sfn.describe_execution(executionArn=arn)
+    except sfn.exceptions.ExecutionDoesNotExist:
+        raise NotFound(
+            f"No workflow execution for {order_id}: it is still queued, or the order id is unknown."
+        ) from None
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return OrderDetail(
+        order_id=order_id,
+        outcome=outcome_of(execution["status"], execution.get("error")),
+        started_at=execution.get("startDate"),
+        stopped_at=execution.get("stopDate"),
+        error=execution.get("error"),
+        cause=execution.get("cause"),
+        execution_arn=arn,
+        input=_loads(execution.get("input")),
+        output=_loads(execution.get("output")),
+        timeline=timeline(events),
+    )
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+@translated
+def list_orders(limit: int = 50, with_errors: bool = True) -> list[OrderSummary]:
+    """The most recent orders (newest first), from the workflow's executions."""
+    sfn = aws.client("stepfunctions")
+    items = sfn.list_executions(stateMachineArn=aws.resources().state_machine_arn, maxResults=limit)["executions"]
+    items = sorted(items, key=lambda item: item["startDate"], reverse=True)[:limit]
+    failed = [item["executionArn"] for item in items if item["status"] == "FAILED"]
+    # A list item carries no error; the outcome of a failed order (rejected/declined/error) needs it.
+    errors = _errors_of(sfn, failed) if with_errors else {}
+    return [
+        OrderSummary(
+            order_id=item["name"],
+            outcome=outcome_of(item["status"], errors.get(item["executionArn"])),
+            started_at=item["startDate"],
+            stopped_at=item.get("stopDate"),
+            error=errors.get(item["executionArn"]),
+        )
+        for item in items
+    ]
+
+
+@translated
+def wait_for_orders(
+    order_ids: Sequence[str],
+    timeout_seconds: float,
+    progress: Progress | None = None,
+    poll_seconds: float = 0.5,
+) -> dict[str, OrderSummary]:
+    """Poll until every order's execution is terminal or the timeout passes; return what is known of each."""
+    sfn = aws.client("stepfunctions")
+    state_machine_arn = aws.resources().state_machine_arn
+    wanted = set(order_ids)
+    known: dict[str, OrderSummary] = {}
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        for item in _executions(sfn, state_machine_arn):
+            if item["name"] in wanted:
+                known[item["name"]] = OrderSummary(
+                    order_id=item["name"],
+                    outcome=outcome_of(item["status"]),
+                    started_at=item["startDate"],
+                    stopped_at=item.get("stopDate"),
+                )
+        done = [oid for oid in order_ids if oid in known and known[oid].outcome.terminal]
+        if progress:
+            progress(len(done), len(order_ids))
+        if len(done) == len(order_ids) or time.monotonic() >= deadline:
+            break
+        time.sleep(poll_seconds)
+    prefix = state_machine_arn.replace(":stateMachine:", ":execution:")
+    failed = [summary for summary in known.values() if summary.outcome is Outcome.FAILED]
+    errors = _errors_of(sfn, [f"{prefix}:{summary.order_id}" for summary in failed])
+    for summary in failed:
+        summary.error = errors[f"{prefix}:{summary.order_id}"]
+        summary.outcome = outcome_of("FAILED", summary.error)
+    return {oid: known.get(oid, OrderSummary(order_id=oid, outcome=Outcome.QUEUED)) for oid in order_ids}
+
+
+def _executions(sfn: Any, state_machine_arn: str) -> Iterable[dict[str, Any]]:
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=state_machine_arn, PaginationConfig={"PageSize": 1000}
+    ):
+        yield from page["executions"]
+
+
+def _errors_of(sfn: Any, execution_arns: list[str]) -> dict[str, str | None]:
+    """The error of each failed execution (DescribeExecution, a few at a time)."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        described = pool.map(lambda arn: sfn.describe_execution(executionArn=arn), execution_arns)
+        return {execution["executionArn"]: execution.get("error") for execution in described}
+
+
+@translated
+def queue_depth() -> dict[str, int]:
+    """Messages visible and in flight on the orders queue."""
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=aws.resources().orders_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return {
+        "visible": int(attributes["ApproximateNumberOfMessages"]),
+        "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    }

@@ -1,0 +1,101 @@
+"""Order: one order's status, its states as a timeline, input/output, error and cause. Deep link: ?order=ID."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+import backend
+from pages._shared import badge, plain
+
+st.title("Order")
+
+order_id = st.text_input("Order id", value=st.query_params.get("order", ""), placeholder="ord_…").strip()
+if order_id and st.query_params.get("order") != order_id:
+    st.query_params["order"] = order_id
+st.page_link("pages/orders.py", label="Back to recent orders", icon=":material/arrow_back:")
+if not order_id:
+    st.info("Enter an order id, or open one from Recent orders.", icon=":material/info:")
+    st.stop()
+
+
+def cause_text(cause: str | None) -> str:
+    """A Lambda error's Cause is its JSON payload: show the message, not the stack trace."""
+    if not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+
+
+def render(detail: backend.OrderDetail) -> None:
+    badge(detail.outcome.value)
+    started, took, states = st.columns(3)
+    started.metric("Started", f"{detail.started_at:%H:%M:%S}" if detail.started_at else "–", border=True)
+    took.metric(
+        "Duration", f"{detail.duration_ms:.0f} ms" if detail.duration_ms is not None else "running", border=True
+    )
+    states.metric("States", len(detail.timeline), border=True)
+    if detail.error:
+        st.error(f"{plain(detail.error)}: {plain(cause_text(detail.cause))}", icon=":material/error:")
+
+    rows = [
+        {
+            "State": run.name,
+            "Type": run.state_type,
+            "Status": run.status,
+            "Entered": run.entered_at,
+            "Exited": run.exited_at or run.entered_at,
+            "Duration (ms)": run.duration_ms,
+            "Attempts": run.attempts or None,
+            "Error": run.error or ", ".join(run.failed_attempts),
+            "Cause": cause_text(run.cause),
+        }
+        for run in detail.timeline
+    ]
+    if rows:
+        frame = pd.DataFrame(rows)
+        chart = px.timeline(
+            frame,
+            x_start="Entered",
+            x_end="Exited",
+            y="State",
+            color="Status",
+            color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
+        )
+        chart.update_yaxes(autorange="reversed")
+        chart.update_layout(height=80 + 40 * len(rows), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+        st.plotly_chart(chart, width="stretch")
+        st.dataframe(frame.drop(columns=["Exited"]), width="stretch", hide_index=True)
+    input_col, output_col = st.columns(2)
+    with input_col:
+        st.markdown("**Input**")
+        st.json(detail.input or {}, expanded=False)
+    with output_col:
+        st.markdown("**Output**")
+        st.json(detail.output or {}, expanded=False)
+    st.caption(f"Execution: `{detail.execution_arn}`")
+
+
+def live() -> None:
+    try:
+        detail = backend.get_order(order_id)
+    except backend.NotFound as exc:
+        badge("QUEUED")
+        st.info(plain(str(exc)), icon=":material/hourglass_empty:")
+        return
+    except backend.BackendError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return
+    render(detail)
+    if detail.outcome.terminal and not st.session_state.get(f"final:{order_id}"):
+        st.session_state[f"final:{order_id}"] = True
+        st.rerun()
+
+
+st.fragment(run_every=None if st.session_state.get(f"final:{order_id}") else "2s")(live)()

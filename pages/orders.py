@@ -1,0 +1,49 @@
+"""Recent orders: the newest orders with their outcome; pick one to open it."""
+
+import pandas as pd
+import streamlit as st
+
+import backend
+from pages._shared import guarded
+
+st.title("Recent orders")
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def recent(limit: int) -> list[backend.OrderSummary]:
+    return backend.list_orders(limit=limit)
+
+
+limit = st.segmented_control("Show", options=[25, 100, 500], default=100, format_func=lambda n: f"last {n}")
+
+
+@st.fragment(run_every="5s")
+def table() -> None:
+    orders = guarded(recent, limit or 100)
+    if not orders:
+        st.info("No orders yet: place one, or send test orders, on the Place order page.", icon=":material/info:")
+        st.page_link("pages/place_order.py", label="Place order", icon=":material/add_shopping_cart:")
+        return
+    frame = pd.DataFrame(
+        {
+            "Order": [f"order?order={o.order_id}" for o in orders],
+            "Outcome": [o.outcome.value for o in orders],
+            "Started": [o.started_at for o in orders],
+            "Duration (ms)": [o.duration_ms for o in orders],
+            "Error": [o.error or "" for o in orders],
+        }
+    )
+    st.dataframe(
+        frame,
+        width="stretch",
+        hide_index=True,
+        column_config={
+            "Order": st.column_config.LinkColumn("Order", display_text=r"order=(.*)$"),
+            "Started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
+            "Duration (ms)": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    st.caption(f"{len(orders)} newest orders; refreshes every 5 s.")
+
+
+table()

@@ -1,0 +1,51 @@
+"""Shared fixtures: a private embedded local AWS for the session, and polling with a bound."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_APP_SETTINGS = ("ORDERS_STACK_NAME", "ORDERS_QUEUE_URL", "ORDERS_DLQ_URL", "ORDERS_WORKFLOW_ARN")
+
+
+def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:
+    """Call check until it returns something truthy; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A local AWS of this test session only: its own state folder, a free port, a 1 s visibility timeout."""
+    from backend import aws
+    from backend.local import instance
+    from backend.settings import settings
+
+    for name in _APP_SETTINGS:
+        os.environ.pop(name, None)
+    os.environ.update(
+        ORDERS_LOCAL_STATE_DIR=str(tmp_path_factory.mktemp("local-aws")),
+        ORDERS_LOCAL_PORT="0",
+        ORDERS_LOCAL_VISIBILITY_TIMEOUT_SECONDS="1",
+    )
+    settings.cache_clear()
+    aws.reset()
+    aws.connection()
+    info = instance.running()
+    assert info is not None
+    yield info
+    instance.stop_running()
+    aws.reset()

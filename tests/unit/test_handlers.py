@@ -1,0 +1,162 @@
+"""The four Lambda handlers, called as Lambda calls them, against moto in-process."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+from pydantic import ValidationError
+
+from backend.local.event_source import sqs_event
+from lambdas.domain.order import Order, OrderInvalid, OrderRequest, PaymentMethod
+from lambdas.domain.payment import PaymentGatewayTimeout
+
+
+class Context:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def placed(method: PaymentMethod = PaymentMethod.VISA, **changes: Any) -> Order:
+    data = {"customer_name": "Ada", "customer_email": "ada@example.com", "lines": [{"sku": "MUG-CERAMIC", "quantity": 1}]}
+    return Order.place(OrderRequest.model_validate(data | changes | {"payment_method": method}))
+
+
+def messages(*bodies: str) -> list[dict[str, Any]]:
+    return [{"MessageId": str(uuid.uuid4()), "ReceiptHandle": "rh", "Body": body} for body in bodies]
+
+
+def executions(state_machine_arn: str) -> list[dict[str, Any]]:
+    return boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine_arn)["executions"]
+
+
+def test_start_order_starts_one_execution_named_by_the_order_id(moto_resources: dict) -> None:
+    from lambdas import start_order
+
+    order = placed()
+    response = start_order.handler(sqs_event(messages(order.model_dump_json()), "arn:queue"), Context())
+    assert response == {"batchItemFailures": []}
+    started = executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])
+    assert [e["name"] for e in started] == [order.order_id]
+
+
+def test_start_order_treats_a_duplicate_delivery_as_done(moto_resources: dict, capsys: pytest.CaptureFixture) -> None:
+    from lambdas import start_order
+
+    body = placed().model_dump_json()
+    start_order.handler(sqs_event(messages(body), "arn:queue"), Context())
+    # The same order delivered again after its run started with another input (e.g. re-sent by hand).
+    again = start_order.handler(sqs_event(messages(body, body), "arn:queue"), Context())
+    assert again == {"batchItemFailures": []}
+    assert len(executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])) == 1
+
+
+def test_start_order_fails_only_the_malformed_messages(moto_resources: dict) -> None:
+    from lambdas import start_order
+
+    good = placed()
+    batch = messages("not json", good.model_dump_json(), json.dumps({"order_id": "ord_x"}))
+    response = start_order.handler(sqs_event(batch, "arn:queue"), Context())
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {batch[0]["MessageId"], batch[2]["MessageId"]}
+    assert [e["name"] for e in executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])] == [good.order_id]
+
+
+def test_validate_order_returns_the_normalised_order(moto_resources: dict) -> None:
+    from lambdas import validate_order
+
+    order = placed()
+    result = validate_order.handler({"order": json.loads(order.model_dump_json())}, Context())
+    assert Order.model_validate(result["order"]) == order
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"order": {"order_id": "x"}}, "order_id"),
+        ({}, "Input should be a valid dictionary"),
+        ("garbage", "Input should be a valid dictionary"),
+    ],
+)
+def test_validate_order_rejects_bad_input_with_order_invalid(moto_resources: dict, event: Any, message: str) -> None:
+    from lambdas import validate_order
+
+    with pytest.raises(OrderInvalid, match=message):
+        validate_order.handler(event, Context())
+
+
+def test_validate_order_rejects_over_stock(moto_resources: dict) -> None:
+    from lambdas import validate_order
+
+    order = placed(lines=[{"sku": "LIMITED-PRINT", "quantity": 3}])
+    with pytest.raises(OrderInvalid, match="only 2 of LIMITED-PRINT in stock"):
+        validate_order.handler({"order": json.loads(order.model_dump_json())}, Context())
+
+
+def test_process_payment_charges_once_per_order(moto_resources: dict) -> None:
+    from lambdas import process_payment
+
+    event = {"order": json.loads(placed().model_dump_json()), "attempt": 0}
+    first = process_payment.handler(event, Context())
+    again = process_payment.handler(event | {"attempt": 1}, Context())
+    assert first["status"] == "APPROVED"
+    assert again == first
+    records = boto3.client("dynamodb").scan(TableName="order-payments")["Items"]
+    assert len(records) == 1
+    assert records[0]["status"]["S"] == "COMPLETED"
+
+
+def test_process_payment_records_a_decline_and_returns_it_again(moto_resources: dict) -> None:
+    from lambdas import process_payment
+
+    event = {"order": json.loads(placed(PaymentMethod.DECLINED).model_dump_json()), "attempt": 0}
+    first = process_payment.handler(event, Context())
+    assert (first["status"], first["decline_reason"]) == ("DECLINED", "card_declined")
+    assert process_payment.handler(event, Context()) == first
+
+
+def test_process_payment_timeout_is_not_recorded_so_the_retry_charges(moto_resources: dict) -> None:
+    from lambdas import process_payment
+
+    event = {"order": json.loads(placed(PaymentMethod.TIMEOUT_ONCE).model_dump_json()), "attempt": 0}
+    with pytest.raises(PaymentGatewayTimeout):
+        process_payment.handler(event, Context())
+    assert process_payment.handler(event | {"attempt": 1}, Context())["status"] == "APPROVED"
+
+
+@pytest.mark.parametrize("event", [{}, {"order": {}}, {"order": "x", "attempt": -1}])
+def test_process_payment_rejects_malformed_input(moto_resources: dict, event: dict) -> None:
+    from lambdas import process_payment
+
+    with pytest.raises(ValidationError):
+        process_payment.handler(event, Context())
+
+
+@pytest.mark.parametrize(
+    ("event", "expected_text"),
+    [
+        ({"kind": "CONFIRMED", "payment": {"status": "APPROVED", "payment_id": "pay_1", "amount_cents": 1200}}, "USD 12.00 was charged"),
+        ({"kind": "DECLINED", "payment": {"status": "DECLINED", "payment_id": "pay_1", "amount_cents": 1200, "decline_reason": "card_declined"}}, "declined (card_declined)"),
+        ({"kind": "REJECTED", "error": {"Error": "OrderInvalid", "Cause": json.dumps({"errorMessage": "only 2 left"})}}, "could not be accepted: only 2 left"),
+        ({"kind": "FAILED", "error": {"Error": "States.Timeout", "Cause": "x"}}, "you have not been charged"),
+    ],
+)
+def test_send_notification_publishes_the_outcome(moto_resources: dict, event: dict, expected_text: str) -> None:
+    from lambdas import send_notification
+
+    order = placed()
+    result = send_notification.handler(event | {"order": json.loads(order.model_dump_json())}, Context())
+    assert result["kind"] == event["kind"] and result["message_id"]
+    received = boto3.client("sqs").receive_message(QueueUrl=moto_resources["outbox_url"])["Messages"]
+    envelope = json.loads(received[0]["Body"])
+    assert expected_text in envelope["Message"]
+    assert order.order_id in envelope["Message"]
+    assert envelope["MessageId"] == result["message_id"]

@@ -1,0 +1,144 @@
+"""The shared order schema and business rules: every boundary relies on these messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from lambdas.domain.order import (
+    CATALOGUE,
+    MAX_LINES,
+    Order,
+    OrderInvalid,
+    OrderRequest,
+    PaymentMethod,
+    business_rule_violations,
+    describe_errors,
+    format_money,
+    new_order_id,
+    validate_order,
+)
+
+
+def request(**changes: object) -> dict:
+    base = {"customer_name": "Ada Lovelace", "customer_email": "ada@example.com", "lines": [{"sku": "MUG-CERAMIC", "quantity": 2}]}
+    return base | changes
+
+
+def errors_of(data: dict) -> dict[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        OrderRequest.model_validate(data)
+    return {error.field: error.message for error in describe_errors(caught.value)}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"customer_name": ""}, "customer_name", "at least 1 character"),
+        ({"customer_name": "   "}, "customer_name", "at least 1 character"),
+        ({"customer_name": "x" * 101}, "customer_name", "at most 100 characters"),
+        ({"customer_name": "Ada\nLovelace"}, "customer_name", "must not contain control characters"),
+        ({"customer_name": "Ada\x00"}, "customer_name", "must not contain control characters"),
+        ({"customer_email": "ada"}, "customer_email", "must look like name@example.com"),
+        ({"customer_email": "ada@example"}, "customer_email", "must look like name@example.com"),
+        ({"customer_email": "a b@example.com"}, "customer_email", "must look like name@example.com"),
+        ({"customer_email": "a@" + "x" * 250 + ".com"}, "customer_email", "at most 254 characters"),
+        ({"lines": []}, "lines", "at least 1 item"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 1}] * (MAX_LINES + 1)}, "lines", "at most 50 items"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 0}]}, "lines.0.quantity", "greater than or equal to 1"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 101}]}, "lines.0.quantity", "less than or equal to 100"),
+        ({"lines": [{"sku": "NOPE", "quantity": 1}]}, "lines.0.sku", "unknown product 'NOPE'"),
+        ({"lines": [{"sku": "ESPRESSO-MACHINE", "quantity": 14}]}, "order", "exceeds the maximum of USD 10,000.00"),
+        ({"payment_method": "tok_stolen"}, "payment_method", "Input should be"),
+        ({"coupon": "FREE"}, "coupon", "is not a known field"),
+    ],
+)
+def test_invalid_requests_say_what_is_wrong(changes: dict, field: str, message: str) -> None:
+    errors = errors_of(request(**changes))
+    assert field in errors, errors
+    assert message in errors[field]
+
+
+@pytest.mark.parametrize("missing", ["customer_name", "customer_email", "lines"])
+def test_missing_fields_are_required(missing: str) -> None:
+    data = request()
+    del data[missing]
+    assert errors_of(data) == {missing: "is required"}
+
+
+@pytest.mark.parametrize(("total_cents", "accepted"), [(1_000_000, True), (1_000_001, False)])
+def test_order_total_limit_is_inclusive(total_cents: int, accepted: bool) -> None:
+    data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json")
+    data |= {"lines": [{"sku": "ESPRESSO-MACHINE", "quantity": 1, "unit_price_cents": total_cents}], "total_cents": total_cents}
+    if accepted:
+        assert Order.model_validate(data).total_cents == total_cents
+    else:
+        with pytest.raises(ValidationError, match="exceeds the maximum of USD 10,000.00"):
+            Order.model_validate(data)
+
+
+def test_placing_prices_lines_from_the_catalogue_in_integer_cents() -> None:
+    order = Order.place(OrderRequest.model_validate(request(lines=[{"sku": "COFFEE-1KG", "quantity": 3}, {"sku": "MUG-CERAMIC", "quantity": 1}])))
+    assert [line.unit_price_cents for line in order.lines] == [2_450, 1_200]
+    assert order.total_cents == 3 * 2_450 + 1_200
+    assert isinstance(order.total_cents, int)
+    assert order.created_at.tzinfo is not None and order.created_at.utcoffset() == timedelta(0)
+    assert order.payment_method is PaymentMethod.VISA
+
+
+def test_text_is_normalised() -> None:
+    order = OrderRequest.model_validate(request(customer_name="  Ada  ", customer_email=" Ada@Example.COM "))
+    assert (order.customer_name, order.customer_email) == ("Ada", "ada@example.com")
+
+
+def test_order_ids_are_unique_url_safe_and_sortable() -> None:
+    ids = [new_order_id() for _ in range(500)]
+    assert len(set(ids)) == 500
+    assert all(len(i) == 30 and i.startswith("ord_") and i[4:].isalnum() and i.islower() for i in ids)
+    assert ids[0][:12] <= ids[-1][:12]  # the time prefix never goes backwards
+
+
+def test_order_round_trips_through_json_and_keeps_utc() -> None:
+    order = Order.place(OrderRequest.model_validate(request()), now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))))
+    again = Order.model_validate_json(order.model_dump_json())
+    assert again == order
+    assert again.created_at == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)
+
+
+def test_order_rejects_a_total_that_does_not_add_up() -> None:
+    data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json") | {"total_cents": 1}
+    with pytest.raises(ValidationError, match="does not equal the sum of the lines"):
+        Order.model_validate(data)
+
+
+def test_naive_timestamps_are_rejected() -> None:
+    data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json") | {"created_at": "2026-01-01T00:00:00"}
+    with pytest.raises(ValidationError, match="timezone"):
+        Order.model_validate(data)
+
+
+def test_stock_is_checked_across_lines_of_the_same_product() -> None:
+    two_lines = request(lines=[{"sku": "LIMITED-PRINT", "quantity": 2}, {"sku": "LIMITED-PRINT", "quantity": 1}])
+    order = Order.place(OrderRequest.model_validate(two_lines))
+    assert business_rule_violations(order) == ["only 2 of LIMITED-PRINT in stock, 3 ordered"]
+
+
+def test_a_stale_price_is_a_business_rejection() -> None:
+    data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json")
+    data["lines"][0]["unit_price_cents"] = 999
+    data["total_cents"] = 2 * 999
+    with pytest.raises(OrderInvalid, match="does not match the current price USD 12.00"):
+        validate_order(data)
+
+
+@pytest.mark.parametrize("payload", [None, "not an order", {}, {"order_id": "ord_x"}])
+def test_validate_order_turns_garbage_into_order_invalid(payload: object) -> None:
+    with pytest.raises(OrderInvalid):
+        validate_order(payload)
+
+
+def test_format_money() -> None:
+    assert format_money(123_456) == "USD 1,234.56"
+    assert format_money(5) == "USD 0.05"
