@@ -1,0 +1,477 @@
+"""Speed fixes and execution hooks for moto, our embedded local AWS.
+
+Every monkey-patch of moto lives here and is pinned to one moto version: `apply()` refuses to run against
+another version and raises if a patch target no longer looks the way the patch expects. The measurements
+behind the speed fixes are in /work/shared/notes/local-aws.md ("Where the time goes").
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import importlib
+import inspect
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import moto
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+MOTO_VERSION = "5.2.5"  # the version these patches were written against
+
+LOG = logging.getLogger(__name__)
+
+# Set on every replacement function so a second apply() recognises its own work.
+_MARK = "__order_pipeline_moto_patch__"
+
+_BOTO_CLIENT_MODULE = "moto.stepfunctions.parser.asl.utils.boto_client"
+# Every module of moto 5.2.5 that does `from ...boto_client import boto_client_for` (found by grepping the
+# parser package); each holds its own reference, so each must be rebound.
+_BOTO_CLIENT_USERS = tuple(
+    "moto.stepfunctions.parser.asl.component.state.exec." + name
+    for name in (
+        "state_map.result_writer.resource_eval.resource_eval_s3",
+        "state_map.item_reader.eval.resource_eval_s3",
+        "state_task.lambda_eval_utils",
+        "state_task.service.state_task_service_aws_sdk",
+        "state_task.service.state_task_service_batch",
+        "state_task.service.state_task_service_dynamodb",
+        "state_task.service.state_task_service_ecs",
+        "state_task.service.state_task_service_events",
+        "state_task.service.state_task_service_glue",
+        "state_task.service.state_task_service_sfn",
+        "state_task.service.state_task_service_sns",
+        "state_task.service.state_task_service_sqs",
+        "state_task.service.state_task_service_unsupported",
+    )
+)
+
+_apply_lock = threading.Lock()
+_applied = False
+
+_client_cache: dict[tuple[Any, ...], BaseClient] = {}
+_client_cache_lock = threading.Lock()
+
+_started_callbacks: list[Callable[[Execution], None]] = []
+_finished_callbacks: list[Callable[[Execution], None]] = []
+# Per-execution flags so a callback list fires at most once per execution even if moto calls twice.
+_STARTED_FLAG = "_order_pipeline_started_fired"
+_FINISHED_FLAG = "_order_pipeline_finished_fired"
+
+# Serialises the pruners: the in-place prefix rewrite below is only safe if nobody else removes items.
+_prune_lock = threading.Lock()
+
+
+def apply() -> None:
+    """Apply every patch once (idempotent). Raises RuntimeError naming the patch if moto's code changed so a patch no longer applies."""  # noqa: E501
+    global _applied
+    # Checked on every call (not just the first) so a changed install is never silently accepted.
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"backend.local.moto_patches was written against moto {MOTO_VERSION}, but moto "
+            f"{moto.__version__} is installed: pin moto=={MOTO_VERSION} or re-check every patch here"
+        )
+    with _apply_lock:
+        if _applied:
+            return
+        for name, patch in (
+            ("list_of_moto_modules cache", _patch_list_of_moto_modules),
+            ("boto_client_for cache", _patch_boto_client_for),
+            ("SQS unix_time_millis", _patch_sqs_unix_time_millis),
+            ("SQS retention period check", _patch_sqs_retention_check),
+            ("Step Functions execution hooks", _patch_execution_hooks),
+        ):
+            try:
+                patch()
+            except RuntimeError:
+                raise
+            except Exception as exc:
+                raise RuntimeError(
+                    f"moto patch {name!r} no longer applies to moto {moto.__version__}: {exc!r}"
+                ) from exc
+        _applied = True
+
+
+def _fail(patch: str, why: str) -> RuntimeError:
+    return RuntimeError(f"moto patch {patch!r} no longer applies to moto {moto.__version__}: {why}")
+
+
+def _is_ours(obj: object) -> bool:
+    return bool(getattr(obj, _MARK, False))
+
+
+def _mark(func: Callable[..., Any]) -> Callable[..., Any]:
+    setattr(func, _MARK, True)
+    return func
+
+
+def _require_params(patch: str, func: object, expected: list[str]) -> None:
+    if not callable(func):
+        raise _fail(patch, f"{func!r} is not callable")
+    params = list(inspect.signature(func).parameters)
+    if params != expected:
+        raise _fail(patch, f"{getattr(func, '__qualname__', func)} takes {params}, expected {expected}")
+
+
+# --- 1. moto.backends.list_of_moto_modules --------------------------------------------------------
+
+
+def _patch_list_of_moto_modules() -> None:
+    patch = "list_of_moto_modules cache"
+    backends = importlib.import_module("moto.backends")
+    original = getattr(backends, "list_of_moto_modules", None)
+    if _is_ours(original):
+        return
+    if not inspect.isgeneratorfunction(original):
+        raise _fail(patch, "moto.backends.list_of_moto_modules is no longer a generator function")
+    _require_params(patch, original, [])
+    # The folder listing never changes while the process runs; moto re-lists it (~190 isdir) per request.
+    modules = tuple(original())
+    if not modules:
+        raise _fail(patch, "the original returned no modules")
+
+    @functools.wraps(original)
+    def list_of_moto_modules() -> Iterator[str]:
+        # A fresh iterator each call, like the generator it replaces (callers use `in` on the result).
+        return iter(modules)
+
+    backends.list_of_moto_modules = _mark(list_of_moto_modules)
+
+
+# --- 2. Step Functions parser boto_client_for -----------------------------------------------------
+
+
+def _credentials_key(state_credentials: Any) -> Any:
+    # StateCredentials is a non-frozen dataclass, hence unhashable; its repr holds every field.
+    try:
+        hash(state_credentials)
+    except TypeError:
+        return (type(state_credentials).__qualname__, repr(state_credentials))
+    return state_credentials
+
+
+def _endpoint_env() -> tuple[tuple[str, str], ...]:
+    # boto3 resolves AWS_ENDPOINT_URL[_<SERVICE>] when creating a client: a change must yield a new client.
+    return tuple(
+        sorted(
+            (key, value)
+            for key, value in os.environ.items()
+            if key.startswith("AWS_ENDPOINT_URL") or key == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+        )
+    )
+
+
+def _patch_boto_client_for() -> None:
+    patch = "boto_client_for cache"
+    client_module = importlib.import_module(_BOTO_CLIENT_MODULE)
+    current = getattr(client_module, "boto_client_for", None)
+    if _is_ours(current):
+        cached: Callable[..., Any] = current  # type: ignore[assignment]
+        original = current.__wrapped__  # type: ignore[union-attr]
+    else:
+        original = current
+        _require_params(patch, original, ["region", "service", "state_credentials"])
+        stubber = importlib.import_module("moto.core.models").botocore_stubber
+        if not hasattr(stubber, "enabled"):
+            raise _fail(patch, "moto.core.models.botocore_stubber has no 'enabled' flag")
+
+        @functools.wraps(original)
+        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:
+            # Everything the original reads when building the client is part of the key: the stubber
+            # flag and MOTO_PORT choose endpoint_url, the environment supplies per-service endpoints.
+            key = (
+                region,
+                service,
+                _credentials_key(state_credentials),
+                bool(stubber.enabled),
+                os.environ.get("MOTO_PORT"),
+                _endpoint_env(),
+            )
+            client = _client_cache.get(key)
+            if client is None:
+                # One creator at a time: boto3's default session is not safe to build clients from
+                # concurrently, and this way each key gets exactly one client.
+                with _client_cache_lock:
+                    client = _client_cache.get(key)
+                    if client is None:
+                        client = original(region, service, state_credentials)
+                        _client_cache[key] = client
+            return client
+
+        cached = _mark(boto_client_for)
+
+    targets = [client_module]
+    for name in _BOTO_CLIENT_USERS:
+        try:
+            targets.append(importlib.import_module(name))
+        except ImportError as exc:
+            raise _fail(patch, f"cannot import {name}: {exc}") from exc
+    for module in targets:
+        ref = getattr(module, "boto_client_for", None)
+        if ref is cached:
+            continue
+        if ref is not original:
+            raise _fail(patch, f"{module.__name__}.boto_client_for is not the function this patch replaces")
+        module.boto_client_for = cached  # type: ignore[attr-defined]
+    # Safety net for a moto module that imported it by name but is missing from _BOTO_CLIENT_USERS.
+    for name, module in list(sys.modules.items()):
+        held = getattr(module, "__dict__", {}).get("boto_client_for")
+        if name.startswith("moto.") and held is original:
+            module.boto_client_for = cached  # type: ignore[attr-defined]
+
+
+# --- 3. SQS unix_time_millis ----------------------------------------------------------------------
+
+
+def _patch_sqs_unix_time_millis() -> None:
+    patch = "SQS unix_time_millis"
+    sqs_models = importlib.import_module("moto.sqs.models")
+    core_utils = importlib.import_module("moto.core.utils")
+    current = getattr(sqs_models, "unix_time_millis", None)
+    if _is_ours(current):
+        return
+    if current is not getattr(core_utils, "unix_time_millis", None):
+        raise _fail(patch, "moto.sqs.models.unix_time_millis is not moto.core.utils.unix_time_millis")
+    _require_params(patch, current, ["dt"])
+    original = current
+
+    @functools.wraps(original)
+    def unix_time_millis(dt: datetime.datetime | None = None) -> float:
+        # moto builds two datetimes per call; SQS calls this for every message on every send/receive.
+        if dt is None:
+            return time.time() * 1000.0
+        return original(dt)
+
+    sqs_models.unix_time_millis = _mark(unix_time_millis)
+
+
+# --- 4. SQSBackend.is_message_valid_based_on_retention_period -------------------------------------
+
+
+def _patch_sqs_retention_check() -> None:
+    patch = "SQS retention period check"
+    sqs_models = importlib.import_module("moto.sqs.models")
+    backend_cls = sqs_models.SQSBackend
+    current = backend_cls.__dict__.get("is_message_valid_based_on_retention_period")
+    if _is_ours(current):
+        return
+    _require_params(patch, current, ["self", "queue_name", "message"])
+    _require_params(patch, backend_cls.get_queue, ["self", "queue_name"])
+    # The queue stores the attribute as an int attribute (Queue._set_attributes int()s it); the original read
+    # it back through get_queue_attributes, which rebuilds every queue attribute per message.
+    if "MessageRetentionPeriod" not in inspect.getsource(sqs_models.Queue._set_attributes):
+        raise _fail(patch, "Queue._set_attributes no longer handles MessageRetentionPeriod")
+
+    @functools.wraps(current)
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        queue = self.get_queue(queue_name)
+        retain_until = queue.message_retention_period + message.sent_timestamp / 1000
+        return retain_until > time.time()
+
+    backend_cls.is_message_valid_based_on_retention_period = _mark(is_message_valid_based_on_retention_period)
+
+
+# --- Step Functions execution hooks ---------------------------------------------------------------
+
+
+def on_execution_started(callback: Callable[[Execution], None]) -> None:
+    """Call callback(execution) whenever a Step Functions execution starts."""
+    # Runs on the StartExecution request thread before the worker starts: keep callbacks quick.
+    _started_callbacks.append(callback)
+
+
+def on_execution_finished(callback: Callable[[Execution], None]) -> None:
+    """Call callback(execution) whenever an execution reaches a terminal status (after status, stop_date, error/cause are set)."""  # noqa: E501
+    # Runs on the execution's worker thread (the request thread for StartSyncExecution).
+    _finished_callbacks.append(callback)
+
+
+def _fire(callbacks: list[Callable[[Execution], None]], flag: str, execution: Execution, what: str) -> None:
+    if execution.__dict__.get(flag):
+        return
+    execution.__dict__[flag] = True
+    for callback in tuple(callbacks):
+        try:
+            callback(execution)
+        except Exception:
+            # A broken observer must never change the outcome of the execution it observes.
+            LOG.exception("execution-%s callback %r failed for %s", what, callback, execution.exec_arn)
+
+
+def _patch_execution_hooks() -> None:
+    patch = "Step Functions execution hooks"
+    execution_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution")
+    worker_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution_worker")
+    test_state_mod = importlib.import_module("moto.stepfunctions.parser.backend.test_state.execution")
+    comm_cls = execution_mod.BaseExecutionWorkerCommunication
+    test_state_cls = test_state_mod.TestStateExecution
+    for name in ("_reflect_execution_status", "terminated"):
+        if name not in comm_cls.__dict__:
+            raise _fail(patch, f"BaseExecutionWorkerCommunication.{name} is gone")
+    raw_terminated = comm_cls.__dict__["terminated"]
+    if _is_ours(raw_terminated):
+        raw_terminated = raw_terminated.__wrapped__
+    if "self._reflect_execution_status()" not in inspect.getsource(raw_terminated):
+        raise _fail(patch, "BaseExecutionWorkerCommunication.terminated no longer reflects the status")
+    if "self.exec_worker.start()" not in inspect.getsource(execution_mod.Execution.start):
+        raise _fail(patch, "Execution.start no longer starts its worker with exec_worker.start()")
+
+    def observed_execution(worker: Any) -> Execution | None:
+        comm = getattr(worker, "_execution_communication", None)
+        if not isinstance(comm, comm_cls):
+            return None
+        execution = comm.execution
+        # TestState runs are not executions (never listed; their comm skips the base terminated()).
+        return None if isinstance(execution, test_state_cls) else execution
+
+    # Started is hooked on the worker's start(), which Execution.start calls after setting exec_worker and
+    # RUNNING: the callbacks see a running execution and finish before the worker can possibly terminate,
+    # also for StartSyncExecution whose worker runs inline.
+    for worker_cls in (worker_mod.ExecutionWorker, worker_mod.SyncExecutionWorker):
+        original_start = worker_cls.__dict__.get("start")
+        if _is_ours(original_start):
+            continue
+        _require_params(patch, original_start, ["self"])
+
+        def make_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
+            @functools.wraps(original)
+            def start(self: Any) -> None:
+                execution = observed_execution(self)
+                if execution is not None:
+                    _fire(_started_callbacks, _STARTED_FLAG, execution, "started")
+                original(self)
+
+            return _mark(start)
+
+        worker_cls.start = make_start(original_start)
+
+    original_terminated = comm_cls.__dict__["terminated"]
+    if not _is_ours(original_terminated):
+        _require_params(patch, original_terminated, ["self"])
+
+        @functools.wraps(original_terminated)
+        def terminated(self: Any) -> None:
+            # The original (through the subclass's _reflect_execution_status) sets status, stop_date,
+            # error and cause; only then is the execution observable as finished.
+            original_terminated(self)
+            _fire(_finished_callbacks, _FINISHED_FLAG, self.execution, "finished")
+
+        comm_cls.terminated = _mark(terminated)
+
+
+# --- Pruning --------------------------------------------------------------------------------------
+
+
+def _iter_backends(backend_dict: Any) -> Iterator[Any]:
+    # Snapshots: other threads may create account/region backends while we iterate.
+    for account_backends in list(backend_dict.values()):
+        yield from list(account_backends.values())
+
+
+def _start_ts(start_date: Any) -> float:
+    if isinstance(start_date, datetime.datetime):
+        if start_date.tzinfo is None:  # the non-executing backend stores naive UTC
+            start_date = start_date.replace(tzinfo=datetime.UTC)
+        return start_date.timestamp()
+    return 0.0
+
+
+def _is_finished(execution: Any) -> bool:
+    # Parser executions keep an ExecutionStatus (None before start); the plain backend keeps a str.
+    status = execution.__dict__.get("exec_status", execution.__dict__.get("status"))
+    return status is not None and str(getattr(status, "value", status)) != "RUNNING"
+
+
+def _execution_lists() -> list[list[Any]]:
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    lists: list[list[Any]] = []
+    # With execute_state_machine on, the API reads and writes stepfunctions_parser_backends; the plain
+    # dict only holds CloudFormation-made machines then. Both are swept so neither mode leaks.
+    for backend_dict in (stepfunctions_parser_backends, stepfunctions_backends):
+        for backend in _iter_backends(backend_dict):
+            for machine in list(backend.state_machines):
+                lists.append(machine.executions)
+                # Executions started through a version ARN live on the version object.
+                versions = list(getattr(machine, "versions", {}).values())
+                lists.extend(version.executions for version in versions)
+    return lists
+
+
+def _rewrite_prefix(items: list[Any], length: int, kept: list[Any]) -> None:
+    # moto only ever appends to these lists (from other threads). Replacing just the snapshotted prefix in
+    # one slice assignment (a single C call under the GIL) keeps anything appended since the snapshot.
+    items[:length] = kept
+
+
+def prune_finished_executions(keep: int) -> int:
+    """Drop the oldest finished executions beyond `keep` across all state machines of every account/region backend; return how many were dropped."""  # noqa: E501, RUF100
+    if keep < 0:
+        raise ValueError(f"keep must be >= 0, got {keep}")
+    with _prune_lock:
+        snapshots = [(items, items[:]) for items in _execution_lists()]
+        finished = [
+            (_start_ts(execution.start_date), list_no, position, execution)
+            for list_no, (_items, snapshot) in enumerate(snapshots)
+            for position, execution in enumerate(snapshot)
+            if _is_finished(execution)
+        ]
+        # Newest first by start date, as list_executions orders them; later in a list breaks ties.
+        finished.sort(key=lambda row: (row[0], row[2]), reverse=True)
+        doomed = {id(row[3]) for row in finished[keep:]}
+        if doomed:
+            for items, snapshot in snapshots:
+                kept = [execution for execution in snapshot if id(execution) not in doomed]
+                if len(kept) != len(snapshot):
+                    _rewrite_prefix(items, len(snapshot), kept)
+        _prune_finished_threads()
+        return len(doomed)
+
+
+def _prune_finished_threads() -> None:
+    # moto appends every worker Thread it starts (several per execution) to TMP_THREADS and never removes
+    # one; nothing reads the list, so finished threads are only a leak.
+    utils = sys.modules.get("moto.stepfunctions.parser.utils")
+    threads = getattr(utils, "TMP_THREADS", None)
+    if not isinstance(threads, list):
+        return
+    snapshot = threads[:]
+    kept = [thread for thread in snapshot if thread.ident is None or thread.is_alive()]
+    if len(kept) != len(snapshot):
+        _rewrite_prefix(threads, len(snapshot), kept)
+
+
+def prune_log_events(keep_per_stream: int) -> int:
+    """Trim every CloudWatch Logs stream to its newest keep_per_stream events; return how many were dropped."""  # noqa: E501, RUF100
+    if keep_per_stream < 0:
+        raise ValueError(f"keep_per_stream must be >= 0, got {keep_per_stream}")
+    from moto.logs.models import logs_backends
+
+    dropped = 0
+    with _prune_lock:
+        for backend in _iter_backends(logs_backends):
+            for group in list(backend.groups.values()):
+                for stream in list(group.streams.values()):
+                    events = stream.events
+                    snapshot = events[:]
+                    excess = len(snapshot) - keep_per_stream
+                    if excess <= 0:
+                        continue
+                    # Newest by event timestamp (what get_log_events orders by); arrival order breaks ties.
+                    by_age = sorted(range(len(snapshot)), key=lambda i: (snapshot[i].timestamp, i))
+                    doomed = set(by_age[:excess])
+                    kept = [event for i, event in enumerate(snapshot) if i not in doomed]
+                    _rewrite_prefix(events, len(snapshot), kept)
+                    # storedBytes is moto's running sum of message lengths; keep it describing what is stored.
+                    stream.stored_bytes -= sum(len(snapshot[i].message) for i in doomed)
+                    dropped += excess
+    return dropped

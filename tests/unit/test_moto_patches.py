@@ -1,0 +1,484 @@
+"""Tests for backend.local.moto_patches: patches in place, moto's semantics kept, hooks and pruning work."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import moto
+import moto.backends
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from backend.local import moto_patches
+
+REGION = "us-east-1"
+ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/sfn"
+CONFIG: Any = {
+    "stepfunctions": {"execute_state_machine": True},
+    "core": {"passthrough": {"services": ["lambda"], "urls": []}},
+}
+PASS_MACHINE = {
+    "StartAt": "A",
+    "States": {
+        "A": {"Type": "Pass", "Result": {"ok": True}, "Next": "B"},
+        "B": {"Type": "Pass", "End": True},
+    },
+}
+FAIL_MACHINE = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "MyError", "Cause": "boom"}}}
+WAIT_MACHINE = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}}
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _patched() -> None:
+    moto_patches.apply()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws(config=CONFIG):
+        yield
+
+
+@pytest.fixture
+def sfn(aws: None) -> Any:
+    return boto3.client("stepfunctions", region_name=REGION)
+
+
+@pytest.fixture
+def sqs(aws: None) -> Any:
+    return boto3.client("sqs", region_name=REGION)
+
+
+@pytest.fixture
+def hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fresh callback lists per test so observers from one test never run in another.
+    monkeypatch.setattr(moto_patches, "_started_callbacks", [])
+    monkeypatch.setattr(moto_patches, "_finished_callbacks", [])
+
+
+def make_machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    created = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    return created["stateMachineArn"]
+
+
+def start(sfn: Any, machine: str, name: str, payload: Any = None) -> str:
+    extra = {} if payload is None else {"input": json.dumps(payload)}
+    return sfn.start_execution(stateMachineArn=machine, name=name, **extra)["executionArn"]
+
+
+def statuses(sfn: Any, machine: str) -> list[str]:
+    return [e["status"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
+
+
+def final_status(sfn: Any, arn: str) -> str:
+    def done() -> str | None:
+        status: str = sfn.describe_execution(executionArn=arn)["status"]
+        return None if status == "RUNNING" else status
+
+    return wait_until(done)
+
+
+# --- apply() ---------------------------------------------------------------------------------------------
+
+
+def test_apply_is_idempotent_and_every_patch_is_in_place() -> None:
+    import moto.sqs.models as sqs_models
+    from moto.stepfunctions.parser.asl.utils import boto_client
+    from moto.stepfunctions.parser.backend import execution, execution_worker
+
+    moto_patches.apply()
+    first = (moto.backends.list_of_moto_modules, boto_client.boto_client_for, sqs_models.unix_time_millis)
+    moto_patches.apply()
+    assert (
+        moto.backends.list_of_moto_modules,
+        boto_client.boto_client_for,
+        sqs_models.unix_time_millis,
+    ) == first
+    patched = [
+        *first,
+        sqs_models.SQSBackend.is_message_valid_based_on_retention_period,
+        execution.BaseExecutionWorkerCommunication.terminated,
+        execution_worker.ExecutionWorker.start,
+        execution_worker.SyncExecutionWorker.start,
+    ]
+    for func in patched:
+        assert getattr(func, moto_patches._MARK, False), func
+        # Wrapped exactly once: the original underneath is moto's own function, not another patch.
+        assert not getattr(func.__wrapped__, moto_patches._MARK, False), func
+
+
+def test_list_of_moto_modules_matches_the_original_and_is_reiterable() -> None:
+    patched = moto.backends.list_of_moto_modules
+    original = patched.__wrapped__  # type: ignore[attr-defined]
+    assert list(patched()) == list(original())
+    assert list(patched()) == list(patched())  # a fresh iterator each call, never an exhausted one
+    assert "sqs" in patched()
+    assert "stepfunctions" in patched()
+    assert "__pycache__" not in patched()
+
+
+def test_every_module_importing_boto_client_for_gets_the_cached_one() -> None:
+    import importlib
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    parser_dir = pathlib.Path(moto.__file__).parent / "stepfunctions" / "parser"
+    users = {
+        ".".join(("moto", *path.relative_to(pathlib.Path(moto.__file__).parent).with_suffix("").parts))
+        for path in parser_dir.rglob("*.py")
+        if "import boto_client_for" in path.read_text()
+    }
+    # If moto grows a new user, this fails until _BOTO_CLIENT_USERS lists it.
+    assert users == set(moto_patches._BOTO_CLIENT_USERS)
+    for name in users:
+        assert importlib.import_module(name).boto_client_for is boto_client.boto_client_for, name
+
+
+def test_version_mismatch_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(moto, "__version__", "5.2.6")
+    with pytest.raises(RuntimeError, match=r"5\.2\.6"):
+        moto_patches.apply()
+
+
+def test_a_patch_that_no_longer_applies_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto.sqs.models as sqs_models
+
+    monkeypatch.setattr(moto_patches, "_applied", False)
+    monkeypatch.setattr(sqs_models, "unix_time_millis", lambda dt=None: 0.0)
+    with pytest.raises(RuntimeError, match="SQS unix_time_millis"):
+        moto_patches.apply()
+
+
+# --- boto_client_for cache -------------------------------------------------------------------------------
+
+
+def test_boto_client_for_caches_per_key(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    monkeypatch.setattr(moto_patches, "_client_cache", {})
+    sqs_client = boto_client_for(REGION, "sqs")
+    assert boto_client_for(REGION, "sqs") is sqs_client
+    assert boto_client_for(REGION, "sqs", None) is sqs_client
+    assert boto_client_for(REGION, "sns") is not sqs_client
+    assert boto_client_for("eu-west-1", "sqs") is not sqs_client
+    creds = StateCredentials(role_arn=ROLE)  # an unhashable dataclass
+    with_creds = boto_client_for(REGION, "sqs", creds)
+    assert with_creds is not sqs_client
+    assert boto_client_for(REGION, "sqs", StateCredentials(role_arn=ROLE)) is with_creds
+    assert boto_client_for(REGION, "sqs", StateCredentials(role_arn=ROLE + "2")) is not with_creds
+
+
+def test_boto_client_for_keeps_the_env_derived_endpoint(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    monkeypatch.setattr(moto_patches, "_client_cache", {})
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:7001")
+    first = boto_client_for(REGION, "lambda")
+    assert first.meta.endpoint_url == "http://127.0.0.1:7001"
+    assert boto_client_for(REGION, "lambda") is first
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:7002")
+    second = boto_client_for(REGION, "lambda")
+    assert second is not first
+    assert second.meta.endpoint_url == "http://127.0.0.1:7002"
+
+
+def test_boto_client_for_separates_stubbed_and_server_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    monkeypatch.setattr(moto_patches, "_client_cache", {})
+    monkeypatch.setenv("MOTO_PORT", "5123")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SQS", raising=False)
+    outside = boto_client_for(REGION, "sqs")  # no mock active: the original points it at the moto server
+    assert outside.meta.endpoint_url == "http://localhost:5123"
+    with mock_aws(config=CONFIG):
+        inside = boto_client_for(REGION, "sqs")
+    assert inside is not outside
+    assert inside.meta.endpoint_url != "http://localhost:5123"
+
+
+def test_execution_tasks_reuse_one_client(sfn: Any, sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: dict[tuple[Any, ...], Any] = {}
+    monkeypatch.setattr(moto_patches, "_client_cache", cache)
+    queue_url = sqs.create_queue(QueueName="from-sfn")["QueueUrl"]
+    machine = make_machine(
+        sfn,
+        "send",
+        {
+            "StartAt": "Send",
+            "States": {
+                "Send": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage",
+                    "Parameters": {"QueueUrl": queue_url, "MessageBody.$": "$.body"},
+                    "End": True,
+                }
+            },
+        },
+    )
+    arns = [start(sfn, machine, f"s{i}", {"body": f"m{i}"}) for i in range(3)]
+    assert [final_status(sfn, arn) for arn in arns] == ["SUCCEEDED"] * 3
+    assert [key[1] for key in cache] == ["sqs"]  # built once, through the cached boto_client_for
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "3"
+
+
+# --- SQS -------------------------------------------------------------------------------------------------
+
+
+def test_sqs_sent_timestamp_is_current(sqs: Any) -> None:
+    import moto.sqs.models as sqs_models
+    from moto.core.utils import utcnow
+
+    url = sqs.create_queue(QueueName="ts")["QueueUrl"]
+    before = time.time() * 1000
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    after = time.time() * 1000
+    message = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"][0]
+    sent = int(message["Attributes"]["SentTimestamp"])
+    first_receive = int(message["Attributes"]["ApproximateFirstReceiveTimestamp"])
+    assert int(before) <= sent <= after + 1
+    assert sent <= first_receive <= time.time() * 1000 + 1
+    assert abs(sqs_models.unix_time_millis() - time.time() * 1000) < 5
+    now = utcnow()
+    assert sqs_models.unix_time_millis(now) == sqs_models.unix_time_millis.__wrapped__(now)  # type: ignore[attr-defined]
+
+
+def test_sqs_retention_still_expires_old_messages(sqs: Any) -> None:
+    from moto.sqs.models import sqs_backends
+
+    url = sqs.create_queue(QueueName="keep60", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    backend = sqs_backends[DEFAULT_ACCOUNT_ID][REGION]
+    queue = backend.get_queue("keep60")
+    assert queue.message_retention_period == 60  # stored as an int, which the patch relies on
+
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    old = queue._messages[0]
+    old.sent_timestamp -= 61_000
+    check = backend.is_message_valid_based_on_retention_period
+    original = type(backend).is_message_valid_based_on_retention_period.__wrapped__
+    assert check("keep60", old) is False
+    assert original(backend, "keep60", old) is False
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MessageRetentionPeriod": "120"})
+    assert check("keep60", old) is True
+    assert original(backend, "keep60", old) is True
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    for offset_ms in (0, -119_000, -120_500, -300_000):
+        queue._messages[-1].sent_timestamp = int(time.time() * 1000) + offset_ms
+        assert check("keep60", queue._messages[-1]) == original(backend, "keep60", queue._messages[-1])
+
+
+def test_sqs_counts_round_trip_25_messages(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"single-{i}")
+    for batch in range(2):
+        entries = [{"Id": str(i), "MessageBody": f"batch-{batch}-{i}"} for i in range(10)]
+        assert len(sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]) == 10
+
+    def counts() -> tuple[int, int, int]:
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        return tuple(int(attrs[name]) for name in names)  # type: ignore[return-value]
+
+    assert counts() == (25, 0, 0)
+    received: dict[str, str] = {}
+    for _ in range(10):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+        received.update({m["Body"]: m["ReceiptHandle"] for m in batch.get("Messages", [])})
+        if len(received) == 25:
+            break
+    assert len(received) == 25
+    assert counts() == (0, 25, 0)
+    for handle in received.values():
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    assert counts() == (0, 0, 0)
+
+
+# --- execution hooks ---------------------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.events: list[tuple[str, str, str | None, Any, Any, Any]] = []
+
+    def started(self, execution: Any) -> None:
+        self._record("started", execution)
+
+    def finished(self, execution: Any) -> None:
+        self._record("finished", execution)
+
+    def _record(self, kind: str, execution: Any) -> None:
+        status = execution.exec_status.value if execution.exec_status else None
+        with self.lock:
+            self.events.append(
+                (kind, execution.exec_arn, status, execution.stop_date, execution.error, execution.cause)
+            )
+
+    def of(self, arn: str) -> list[tuple[str, str, str | None, Any, Any, Any]]:
+        with self.lock:
+            return [event for event in self.events if event[1] == arn]
+
+
+def explode(execution: Any) -> None:
+    raise ValueError("observer bug")
+
+
+@pytest.mark.usefixtures("hooks")
+def test_hooks_fire_with_terminal_status(sfn: Any, caplog: pytest.LogCaptureFixture) -> None:
+    recorder = Recorder()
+    moto_patches.on_execution_started(explode)
+    moto_patches.on_execution_started(recorder.started)
+    moto_patches.on_execution_finished(explode)
+    moto_patches.on_execution_finished(recorder.finished)
+    ok = start(sfn, make_machine(sfn, "ok", PASS_MACHINE), "o1")
+    bad = start(sfn, make_machine(sfn, "bad", FAIL_MACHINE), "f1")
+
+    wait_until(lambda: len(recorder.of(ok)) == 2 and len(recorder.of(bad)) == 2)
+    (ok_start, ok_end), (bad_start, bad_end) = recorder.of(ok), recorder.of(bad)
+    assert ok_start[:4] == ("started", ok, "RUNNING", None)
+    assert ok_end[:3] == ("finished", ok, "SUCCEEDED")
+    assert ok_end[3] is not None
+    assert bad_start[:3] == ("started", bad, "RUNNING")
+    assert bad_end[:3] == ("finished", bad, "FAILED")
+    assert bad_end[3] is not None
+    assert bad_end[4:] == ("MyError", "boom")
+
+    # The raising observers changed nothing: both executions ended normally and report it.
+    described = sfn.describe_execution(executionArn=ok)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"ok": True}
+    assert sfn.describe_execution(executionArn=bad)["error"] == "MyError"
+    assert "observer bug" in caplog.text
+
+
+@pytest.mark.usefixtures("hooks")
+def test_hooks_fire_once_in_order_for_many_and_for_aborted(sfn: Any) -> None:
+    recorder = Recorder()
+    moto_patches.on_execution_started(recorder.started)
+    moto_patches.on_execution_finished(recorder.finished)
+    machine = make_machine(sfn, "many", PASS_MACHINE)
+    arns = [start(sfn, machine, f"m{i}") for i in range(8)]
+    waiting = start(sfn, make_machine(sfn, "w", WAIT_MACHINE), "w")
+    sfn.stop_execution(executionArn=waiting)
+    wait_until(lambda: all(len(recorder.of(arn)) == 2 for arn in [*arns, waiting]))
+    for arn in arns:
+        assert [event[:3] for event in recorder.of(arn)] == [
+            ("started", arn, "RUNNING"),
+            ("finished", arn, "SUCCEEDED"),
+        ]
+    assert recorder.of(waiting)[1][:3] == ("finished", waiting, "ABORTED")
+
+
+# --- pruning ---------------------------------------------------------------------------------------------
+
+
+def test_prune_keeps_the_newest_and_never_a_running_one(sfn: Any) -> None:
+    waiter = make_machine(sfn, "waiter", WAIT_MACHINE)
+    running = start(sfn, waiter, "still-running")
+    machine = make_machine(sfn, "pass", PASS_MACHINE)
+    arns = [start(sfn, machine, f"run-{i:02d}") for i in range(30)]
+    wait_until(lambda: statuses(sfn, machine) == ["SUCCEEDED"] * 30)
+
+    assert moto_patches.prune_finished_executions(keep=10) == 20
+    listed = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [e["executionArn"] for e in listed] == arns[:-11:-1]  # the 10 newest, newest first
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.describe_execution(executionArn=arns[0])
+    assert moto_patches.prune_finished_executions(keep=10) == 0
+
+    assert moto_patches.prune_finished_executions(keep=0) == 10
+    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+    assert sfn.describe_execution(executionArn=running)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=running)
+    final_status(sfn, running)
+    assert moto_patches.prune_finished_executions(keep=0) == 1
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.describe_execution(executionArn=running)
+
+
+def test_prune_counts_across_machines_and_loses_nothing_under_concurrent_starts(sfn: Any) -> None:
+    machines = [make_machine(sfn, f"pm{i}", PASS_MACHINE) for i in range(2)]
+    started: list[str] = []
+
+    def starter() -> None:
+        client = boto3.client("stepfunctions", region_name=REGION)
+        for i in range(40):
+            started.append(start(client, machines[i % 2], f"c{i}"))
+
+    thread = threading.Thread(target=starter)
+    thread.start()
+    dropped = 0
+    while thread.is_alive():
+        dropped += moto_patches.prune_finished_executions(keep=5)
+    thread.join()
+
+    def remaining() -> list[dict[str, Any]]:
+        return [e for m in machines for e in sfn.list_executions(stateMachineArn=m)["executions"]]
+
+    wait_until(lambda: all(e["status"] == "SUCCEEDED" for e in remaining()))
+    assert dropped + len(remaining()) == len(started) == 40  # nothing vanished without being counted
+    dropped_now = moto_patches.prune_finished_executions(keep=5)
+    assert len(remaining()) == 5
+    newest = sorted(remaining(), key=lambda e: e["startDate"])
+    assert [e["executionArn"] for e in newest] == started[-5:]
+    assert dropped + dropped_now == 35
+
+
+def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/app")
+    logs.create_log_stream(logGroupName="/app", logStreamName="busy")
+    logs.create_log_stream(logGroupName="/app", logStreamName="quiet")
+    now = int(time.time() * 1000)
+    # Newer events first, older ones in a later call: "newest" must follow timestamps, not arrival.
+    logs.put_log_events(
+        logGroupName="/app",
+        logStreamName="busy",
+        logEvents=[{"timestamp": now - 1000 + i, "message": f"new-{i:02d}"} for i in range(20)],
+    )
+    logs.put_log_events(
+        logGroupName="/app",
+        logStreamName="busy",
+        logEvents=[{"timestamp": now - 5000 + i, "message": f"old-{i:02d}"} for i in range(10)],
+    )
+    logs.put_log_events(
+        logGroupName="/app",
+        logStreamName="quiet",
+        logEvents=[{"timestamp": now + i, "message": f"q{i}"} for i in range(3)],
+    )
+
+    assert moto_patches.prune_log_events(keep_per_stream=5) == 25
+    busy = logs.get_log_events(logGroupName="/app", logStreamName="busy", startFromHead=True)["events"]
+    assert [e["message"] for e in busy] == [f"new-{i:02d}" for i in range(15, 20)]
+    quiet = logs.get_log_events(logGroupName="/app", logStreamName="quiet", startFromHead=True)["events"]
+    assert [e["message"] for e in quiet] == ["q0", "q1", "q2"]
+    streams = {s["logStreamName"]: s for s in logs.describe_log_streams(logGroupName="/app")["logStreams"]}
+    assert streams["busy"]["storedBytes"] == 5 * len("new-00")
+    assert moto_patches.prune_log_events(keep_per_stream=5) == 0
