@@ -74,6 +74,11 @@ def _local(args: argparse.Namespace) -> int:
     from backend.local.server import LocalAws, LocalAwsOptions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A line per moto request, and an ERROR per business failure the workflow handles, drown what matters.
+    for noisy in ("werkzeug", "botocore.credentials", "botocore.configprovider"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     options = LocalAwsOptions(**({"port": args.port} if args.port is not None else {}))
     local_aws = LocalAws(options)
     stopping = threading.Event()
@@ -92,7 +97,9 @@ def _local(args: argparse.Namespace) -> int:
     )
     print(f"Local AWS running at {local_aws.endpoint} (pid {pid}); a sandbox that resets when it stops.", flush=True)
     try:
-        stopping.wait()
+        # A timed wait: the kernel may hand SIGTERM to any thread, and Python runs handlers only on the main one.
+        while not stopping.wait(0.5):
+            pass
     finally:
         instance.unpublish(pid)
         local_aws.stop()

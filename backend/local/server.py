@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +199,10 @@ class LocalAws:
         """Stop everything started, newest first."""
         self._stop.set()
         for part in reversed(self._parts):
+            started = time.monotonic()
             try:
                 part.stop() if hasattr(part, "stop") else part.close()
             except Exception:
                 _log.exception("stopping %s failed", type(part).__name__)
+            _log.info("stopped %s in %.2f s", type(part).__name__, time.monotonic() - started)
         self._parts.clear()
