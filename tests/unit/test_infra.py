@@ -23,7 +23,8 @@ from backend.local.functions import FUNCTIONS, START_ORDER, definition_substitut
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
-VENV_BIN = Path(sys.executable).parent
+# The infra CLI tools live in their own venv (pinned deps clash with the app): `make test` sets INFRA_TOOLS_BIN.
+VENV_BIN = Path(os.environ.get("INFRA_TOOLS_BIN") or Path(sys.executable).parent)
 ASL_VALIDATOR = INFRA_DIR / "node_modules" / ".bin" / "asl-validator"
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -70,7 +71,7 @@ def require_module(name: str, how_to_install: str) -> None:
 
 
 def venv_tool(name: str) -> Path:
-    return require(VENV_BIN / name, f"{VENV_BIN / 'pip'} install -r infra/requirements.txt")
+    return require(VENV_BIN / name, f"{VENV_BIN / 'pip'} install -r infra/requirements.txt (make test does this)")
 
 
 def asl_validator() -> Path:
@@ -115,7 +116,7 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def translated(template: dict[str, Any]) -> dict[str, Any]:
-    require_module("samtranslator", f"{VENV_BIN / 'pip'} install -r infra/requirements.txt")
+    require_module("samtranslator", f"{VENV_BIN / 'pip'} install -r infra/requirements.txt (make test does this)")
     return offline.translate(template)
 
 

@@ -1,0 +1,55 @@
+# Two commands do all the set-up: `make run` (the app on the embedded local AWS) and `make test` (everything CI runs).
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-infra
+BIN := $(VENV)/bin
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: run test lint local stop-local deploy delete clean browser
+
+$(VENV)/.app: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.app requirements-dev.txt
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt
+	touch $@
+
+# SAM CLI and checkov pin old boto3/urllib3/packaging: they get a venv of their own.
+$(TOOLS)/.tools: infra/requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install $(PIP_FLAGS) -r infra/requirements.txt
+	touch $@
+
+infra/node_modules/.installed: infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's chromium and its driver, for the real-browser tests (Playwright drives /usr/bin/chromium).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+run: $(VENV)/.app
+	$(BIN)/streamlit run streamlit_app.py
+
+local: $(VENV)/.app
+	$(BIN)/python -m backend local
+
+stop-local: $(VENV)/.app
+	$(BIN)/python -m backend local --stop
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(VENV)/.dev $(TOOLS)/.tools infra/node_modules/.installed browser lint
+	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest
+
+deploy delete: $(TOOLS)/.tools
+	$(MAKE) -C infra $@ SAM=$(CURDIR)/$(TOOLS)/bin/sam $(if $(STACK),STACK=$(STACK)) $(if $(REGION),REGION=$(REGION))
+
+clean:
+	rm -rf $(VENV) $(TOOLS) infra/node_modules infra/.aws-sam
