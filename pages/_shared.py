@@ -11,6 +11,20 @@ import streamlit as st
 import backend
 from backend.errors import BackendError
 
+
+def _leave_legacy_pages_mode() -> None:
+    """Use st.navigation from the first request on, even when that request opens a page directly."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # Streamlit runs an app with a pages/ folder beside its entry point as a v1 multipage app until the entry
+    # point has called st.navigation once; a first visit straight to /orders would skip streamlit_app.py.
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import plotly.express as px
@@ -13,7 +14,10 @@ from pages._shared import badge, plain
 
 st.title("Order")
 
-order_id = st.text_input("Order id", value=st.query_params.get("order", ""), placeholder="ord_…").strip()
+typed = st.text_input("Order id", value=st.query_params.get("order", ""), placeholder="ord_…").strip()
+# Accept a pasted link or line of text that contains the id.
+found = re.search(r"ord_[0-9a-z]{26}", typed)
+order_id = found.group(0) if found else typed
 if order_id and st.query_params.get("order") != order_id:
     st.query_params["order"] = order_id
 st.page_link("pages/orders.py", label="Back to recent orders", icon=":material/arrow_back:")

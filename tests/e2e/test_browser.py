@@ -1,0 +1,40 @@
+"""End to end in a real browser: place an order, see it succeed, find it on the other pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def test_place_an_order_and_follow_it(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/place_order")
+    expect(page.get_by_role("heading", name="Place an order")).to_be_visible()
+    # The entry point ran (st.navigation and its sidebar), even though this first visit opened a page directly.
+    expect(page.get_by_text("Local sandbox")).to_be_visible()
+    page.get_by_label("Customer name").fill("Ada Lovelace")
+    page.get_by_label("Customer email").fill("ada@example.com")
+    page.get_by_role("button", name="Place order").click()
+
+    link = page.get_by_role("link", name=re.compile(r"Open ord_[0-9a-z]{26}"))
+    expect(link).to_be_visible()
+    order_id = re.search(r"ord_[0-9a-z]{26}", link.inner_text()).group(0)
+    expect(page.get_by_text("SUCCEEDED", exact=True).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("NotifyConfirmed: succeeded")).to_be_visible()
+    screenshot(page, "place-order")
+
+    page.goto(f"{app_url}/order?order={order_id}")
+    expect(page.get_by_text("SUCCEEDED", exact=True).first).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_be_visible()
+    screenshot(page, "order")
+
+    page.goto(f"{app_url}/orders")
+    expect(page.get_by_role("heading", name="Recent orders")).to_be_visible()
+    expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
+    screenshot(page, "recent-orders")

@@ -1,0 +1,94 @@
+"""The Streamlit pages, run by AppTest against the session's local AWS: place an order, watch it succeed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import PROJECT_ROOT, poll
+
+
+@pytest.fixture
+def app(local_aws: Any) -> AppTest:
+    import streamlit as st
+
+    st.cache_data.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/place_order.py").run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """What the page says, with the markdown escapes of user and AWS text removed."""
+    shown = (str(element.value) for kind in ("markdown", "caption", "error", "info") for element in getattr(at, kind))
+    return "\n".join(shown).replace("\\", "")
+
+
+def test_an_order_placed_in_the_form_reaches_succeeded_and_shows_its_steps(app: AppTest) -> None:
+    app.text_input(key="customer_name").input("Ada Lovelace")
+    app.text_input(key="customer_email").input("ada@example.com")
+    app.number_input(key=f"quantity_{app.session_state.line_keys[0]}").set_value(2)
+    app.button(key="place_order").click().run()
+    assert not app.exception
+    order_id = app.session_state.watched[0]
+    assert order_id.startswith("ord_")
+
+    def succeeded() -> bool:
+        app.run()
+        return "SUCCEEDED" in texts(app) and "NotifyConfirmed: succeeded" in texts(app)
+
+    poll(succeeded, timeout=30, interval=0.5, what="the order to succeed on the page")
+    assert "ValidateOrder: succeeded → ProcessPayment: succeeded" in texts(app)
+
+
+def test_bad_input_is_explained_next_to_the_fields_and_nothing_is_sent(app: AppTest) -> None:
+    app.text_input(key="customer_name").input("Ada\x07")
+    app.text_input(key="customer_email").input("ada-at-example")
+    app.button(key="place_order").click().run()
+    errors = [element.value for element in app.error]
+    assert "must not contain control characters" in errors
+    assert "must look like name@example.com" in errors
+    assert "watched" not in app.session_state
+    assert not app.exception
+
+
+def test_the_order_page_shows_the_timeline_of_a_deep_linked_order(app: AppTest) -> None:
+    import backend
+    from lambdas.domain.order import OrderRequest, PaymentMethod
+
+    request = OrderRequest(
+        customer_name="Bob <b>bold</b>",
+        customer_email="bob@example.com",
+        lines=[{"sku": "MUG-CERAMIC", "quantity": 1}],
+        payment_method=PaymentMethod.DECLINED,
+    )
+    order_id = backend.submit_orders([request])[0].order_id
+    poll(lambda: _terminal(order_id), timeout=30, what="the order to finish")
+    app.query_params["order"] = order_id
+    app.switch_page("pages/order.py").run()
+    assert not app.exception
+    assert "DECLINED" in texts(app)
+    assert "PaymentDeclined" in texts(app)
+    states = app.dataframe[0].value["State"].tolist()
+    assert states == ["ValidateOrder", "ProcessPayment", "PaymentApproved?", "NotifyDeclined", "PaymentDeclined"]
+    # The customer's name travels in the input JSON, never as rendered HTML or markdown.
+    assert all("<b>" not in str(element.value) for element in app.markdown)
+
+
+def test_an_unknown_order_id_says_so(app: AppTest) -> None:
+    app.query_params["order"] = "ord_nosuchorder"
+    app.switch_page("pages/order.py").run()
+    assert not app.exception
+    assert "No workflow execution for ord_nosuchorder" in texts(app)
+
+
+def _terminal(order_id: str) -> bool:
+    import backend
+
+    try:
+        return backend.get_order(order_id).outcome.terminal
+    except backend.NotFound:
+        return False
