@@ -27,7 +27,11 @@ class Context:
 
 
 def placed(method: PaymentMethod = PaymentMethod.VISA, **changes: Any) -> Order:
-    data = {"customer_name": "Ada", "customer_email": "ada@example.com", "lines": [{"sku": "MUG-CERAMIC", "quantity": 1}]}
+    data = {
+        "customer_name": "Ada",
+        "customer_email": "ada@example.com",
+        "lines": [{"sku": "MUG-CERAMIC", "quantity": 1}],
+    }
     return Order.place(OrderRequest.model_validate(data | changes | {"payment_method": method}))
 
 
@@ -66,7 +70,10 @@ def test_start_order_fails_only_the_malformed_messages(moto_resources: dict) -> 
     good = placed()
     batch = messages("not json", good.model_dump_json(), json.dumps({"order_id": "ord_x"}))
     response = start_order.handler(sqs_event(batch, "arn:queue"), Context())
-    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {batch[0]["MessageId"], batch[2]["MessageId"]}
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {
+        batch[0]["MessageId"],
+        batch[2]["MessageId"],
+    }
     assert [e["name"] for e in executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])] == [good.order_id]
 
 
@@ -143,9 +150,29 @@ def test_process_payment_rejects_malformed_input(moto_resources: dict, event: di
 @pytest.mark.parametrize(
     ("event", "expected_text"),
     [
-        ({"kind": "CONFIRMED", "payment": {"status": "APPROVED", "payment_id": "pay_1", "amount_cents": 1200}}, "USD 12.00 was charged"),
-        ({"kind": "DECLINED", "payment": {"status": "DECLINED", "payment_id": "pay_1", "amount_cents": 1200, "decline_reason": "card_declined"}}, "declined (card_declined)"),
-        ({"kind": "REJECTED", "error": {"Error": "OrderInvalid", "Cause": json.dumps({"errorMessage": "only 2 left"})}}, "could not be accepted: only 2 left"),
+        (
+            {"kind": "CONFIRMED", "payment": {"status": "APPROVED", "payment_id": "pay_1", "amount_cents": 1200}},
+            "USD 12.00 was charged",
+        ),
+        (
+            {
+                "kind": "DECLINED",
+                "payment": {
+                    "status": "DECLINED",
+                    "payment_id": "pay_1",
+                    "amount_cents": 1200,
+                    "decline_reason": "card_declined",
+                },
+            },
+            "declined (card_declined)",
+        ),
+        (
+            {
+                "kind": "REJECTED",
+                "error": {"Error": "OrderInvalid", "Cause": json.dumps({"errorMessage": "only 2 left"})},
+            },
+            "could not be accepted: only 2 left",
+        ),
         ({"kind": "FAILED", "error": {"Error": "States.Timeout", "Cause": "x"}}, "you have not been charged"),
     ],
 )
@@ -154,7 +181,8 @@ def test_send_notification_publishes_the_outcome(moto_resources: dict, event: di
 
     order = placed()
     result = send_notification.handler(event | {"order": json.loads(order.model_dump_json())}, Context())
-    assert result["kind"] == event["kind"] and result["message_id"]
+    assert result["kind"] == event["kind"]
+    assert result["message_id"]
     received = boto3.client("sqs").receive_message(QueueUrl=moto_resources["outbox_url"])["Messages"]
     envelope = json.loads(received[0]["Body"])
     assert expected_text in envelope["Message"]

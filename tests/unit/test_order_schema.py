@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
 
 from lambdas.domain.order import (
-    CATALOGUE,
     MAX_LINES,
     Order,
     OrderInvalid,
@@ -23,7 +23,11 @@ from lambdas.domain.order import (
 
 
 def request(**changes: object) -> dict:
-    base = {"customer_name": "Ada Lovelace", "customer_email": "ada@example.com", "lines": [{"sku": "MUG-CERAMIC", "quantity": 2}]}
+    base = {
+        "customer_name": "Ada Lovelace",
+        "customer_email": "ada@example.com",
+        "lines": [{"sku": "MUG-CERAMIC", "quantity": 2}],
+    }
     return base | changes
 
 
@@ -71,20 +75,28 @@ def test_missing_fields_are_required(missing: str) -> None:
 @pytest.mark.parametrize(("total_cents", "accepted"), [(1_000_000, True), (1_000_001, False)])
 def test_order_total_limit_is_inclusive(total_cents: int, accepted: bool) -> None:
     data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json")
-    data |= {"lines": [{"sku": "ESPRESSO-MACHINE", "quantity": 1, "unit_price_cents": total_cents}], "total_cents": total_cents}
+    data |= {
+        "lines": [{"sku": "ESPRESSO-MACHINE", "quantity": 1, "unit_price_cents": total_cents}],
+        "total_cents": total_cents,
+    }
     if accepted:
         assert Order.model_validate(data).total_cents == total_cents
     else:
-        with pytest.raises(ValidationError, match="exceeds the maximum of USD 10,000.00"):
+        with pytest.raises(ValidationError, match=re.escape("exceeds the maximum of USD 10,000.00")):
             Order.model_validate(data)
 
 
 def test_placing_prices_lines_from_the_catalogue_in_integer_cents() -> None:
-    order = Order.place(OrderRequest.model_validate(request(lines=[{"sku": "COFFEE-1KG", "quantity": 3}, {"sku": "MUG-CERAMIC", "quantity": 1}])))
+    order = Order.place(
+        OrderRequest.model_validate(
+            request(lines=[{"sku": "COFFEE-1KG", "quantity": 3}, {"sku": "MUG-CERAMIC", "quantity": 1}])
+        )
+    )
     assert [line.unit_price_cents for line in order.lines] == [2_450, 1_200]
     assert order.total_cents == 3 * 2_450 + 1_200
     assert isinstance(order.total_cents, int)
-    assert order.created_at.tzinfo is not None and order.created_at.utcoffset() == timedelta(0)
+    assert order.created_at.tzinfo is not None
+    assert order.created_at.utcoffset() == timedelta(0)
     assert order.payment_method is PaymentMethod.VISA
 
 
@@ -101,7 +113,9 @@ def test_order_ids_are_unique_url_safe_and_sortable() -> None:
 
 
 def test_order_round_trips_through_json_and_keeps_utc() -> None:
-    order = Order.place(OrderRequest.model_validate(request()), now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))))
+    order = Order.place(
+        OrderRequest.model_validate(request()), now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    )
     again = Order.model_validate_json(order.model_dump_json())
     assert again == order
     assert again.created_at == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)
@@ -114,7 +128,9 @@ def test_order_rejects_a_total_that_does_not_add_up() -> None:
 
 
 def test_naive_timestamps_are_rejected() -> None:
-    data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json") | {"created_at": "2026-01-01T00:00:00"}
+    data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json") | {
+        "created_at": "2026-01-01T00:00:00"
+    }
     with pytest.raises(ValidationError, match="timezone"):
         Order.model_validate(data)
 
@@ -129,7 +145,7 @@ def test_a_stale_price_is_a_business_rejection() -> None:
     data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json")
     data["lines"][0]["unit_price_cents"] = 999
     data["total_cents"] = 2 * 999
-    with pytest.raises(OrderInvalid, match="does not match the current price USD 12.00"):
+    with pytest.raises(OrderInvalid, match=re.escape("does not match the current price USD 12.00")):
         validate_order(data)
 
 
