@@ -128,8 +128,12 @@ def test_duplicate_delivery_runs_the_order_once(local_aws: Any) -> None:
 
 
 def queue_empty(sqs: Any) -> bool:
-    attributes = sqs.get_queue_attributes(QueueUrl=aws.resources().orders_queue_url, AttributeNames=["All"])["Attributes"]
-    return attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    attributes = sqs.get_queue_attributes(QueueUrl=aws.resources().orders_queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    return (
+        attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    )
 
 
 @pytest.mark.parametrize("body", ["not json at all", json.dumps({"order_id": "ord_x", "lines": []})])
@@ -183,5 +187,7 @@ def test_aws_and_lambda_telemetry_is_recorded(branch_orders: dict) -> None:
     assert metric_sum("AWS/Lambda", "Errors", validate) >= 1
     logs = aws.client("logs")
     order_id = branch_orders["success"].order_id
-    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{validate['FunctionName']}", filterPattern=f'"{order_id}"')
+    events = logs.filter_log_events(
+        logGroupName=f"/aws/lambda/{validate['FunctionName']}", filterPattern=f'"{order_id}"'
+    )
     assert any("order valid" in event["message"] for event in events["events"])

@@ -27,7 +27,9 @@ def moto_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         queue_url = sqs.create_queue(QueueName="orders")["QueueUrl"]
         topic_arn = boto3.client("sns").create_topic(Name="order-notifications")["TopicArn"]
         outbox_url = sqs.create_queue(QueueName="outbox")["QueueUrl"]
-        outbox_arn = sqs.get_queue_attributes(QueueUrl=outbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        outbox_arn = sqs.get_queue_attributes(QueueUrl=outbox_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=outbox_arn)
         boto3.client("dynamodb").create_table(
             TableName="order-payments",

@@ -22,7 +22,16 @@ def slow(event: dict, context: object) -> dict:
 
 def emf(event: dict, context: object) -> dict:
     document = {
-        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{"Namespace": "Shop", "Dimensions": [["service"]], "Metrics": [{"Name": "OrdersStarted", "Unit": "Count"}]}]},
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "Shop",
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": "OrdersStarted", "Unit": "Count"}],
+                }
+            ],
+        },
         "service": "orders",
         "OrdersStarted": [1, 1],
     }

@@ -9,7 +9,12 @@ from lambdas.domain.payment import PaymentGatewayTimeout, PaymentStatus, charge
 
 
 def order(method: PaymentMethod) -> Order:
-    request = OrderRequest(customer_name="Ada", customer_email="ada@example.com", lines=[{"sku": "MUG-CERAMIC", "quantity": 1}], payment_method=method)
+    request = OrderRequest(
+        customer_name="Ada",
+        customer_email="ada@example.com",
+        lines=[{"sku": "MUG-CERAMIC", "quantity": 1}],
+        payment_method=method,
+    )
     return Order.place(request)
 
 
