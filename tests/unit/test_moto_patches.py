@@ -482,3 +482,36 @@ def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
     streams = {s["logStreamName"]: s for s in logs.describe_log_streams(logGroupName="/app")["logStreams"]}
     assert streams["busy"]["storedBytes"] == 5 * len("new-00")
     assert moto_patches.prune_log_events(keep_per_stream=5) == 0
+
+
+def test_asl_parse_is_shared_only_for_definitions_without_parallel_or_map() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    definition = json.dumps(PASS_MACHINE)
+    first, _ = AmazonStateLanguageParser.parse(definition)
+    again, _ = AmazonStateLanguageParser.parse(definition)
+    assert first is again
+    parallel = json.dumps(
+        {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [PASS_MACHINE]}}}
+    )
+    assert AmazonStateLanguageParser.parse(parallel)[0] is not AmazonStateLanguageParser.parse(parallel)[0]
+
+
+def test_a_shared_parse_still_runs_executions_independently(sfn: Any) -> None:
+    arn = sfn.create_state_machine(name="shared", definition=json.dumps(PASS_MACHINE), roleArn=ROLE)["stateMachineArn"]
+    runs = [sfn.start_execution(stateMachineArn=arn, name=f"run{i}", input=json.dumps({"i": i})) for i in range(5)]
+
+    def outputs() -> list[Any] | None:
+        described = [sfn.describe_execution(executionArn=run["executionArn"]) for run in runs]
+        return (
+            [json.loads(d["output"]) for d in described] if all(d["status"] == "SUCCEEDED" for d in described) else None
+        )
+
+    assert wait_until(outputs) == [{"ok": True}] * 5
+
+
+def test_jsonpath_parses_are_cached() -> None:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    assert json_path.parse("$.order.lines[0]") is json_path.parse("$.order.lines[0]")
+    assert json_path.extract_json("$.order.customer", {"order": {"customer": "A"}}) == "A"
