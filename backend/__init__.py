@@ -1,5 +1,7 @@
 """The pipeline's API for the app and the CLI: the same calls whether it runs on the local AWS or on AWS."""
 
+# Operator modules, reached as backend.queues, backend.operations, backend.monitoring, backend.audit.
+from backend import audit, monitoring, operations, queues
 from backend.aws import connection, reset
 from backend.errors import BackendError, NotFound
 from backend.executions import Outcome, StateRun
@@ -23,10 +25,14 @@ __all__ = [
     "OrderSummary",
     "Outcome",
     "StateRun",
+    "audit",
     "connection",
     "get_order",
     "list_orders",
+    "monitoring",
+    "operations",
     "queue_depth",
+    "queues",
     "reset",
     "submit_orders",
     "validate_requests",

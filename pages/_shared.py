@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import streamlit as st
 
@@ -96,3 +96,48 @@ def render_sidebar() -> None:
             st.caption(f":green[●] healthy: {depth['visible']} queued, {depth['in_flight']} being started")
         except BackendError as exc:
             st.caption(f":red[●] not answering: {plain(str(exc))}")
+
+
+RAG_COLORS = {"green": "green", "amber": "orange", "red": "red"}
+RAG_LABELS = {"green": "OK", "amber": "Watch", "red": "Act"}
+
+
+def actor() -> str:
+    """Who is acting, for the audit log: the signed-in user's email, else the OS user, else "operator"."""
+    try:
+        if st.user.get("is_logged_in", False):
+            return str(st.user.get("email") or st.user.get("name") or "signed-in user")
+    except Exception:  # noqa: S110 - st.user without [auth] configured: fall back below
+        pass
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:
+        return "operator"
+
+
+def rag_badge(status: str | None) -> None:
+    """A red/amber/green badge under a number (grey when there is nothing to judge)."""
+    if status is None:
+        st.badge("No data", color="gray")
+    else:
+        st.badge(RAG_LABELS[status], color=RAG_COLORS[status])
+
+
+def order_link_column(frame: Any, column: str = "Order") -> dict[str, Any]:
+    """Turn an order id column into links to the order page (the id stays the visible text); return column_config."""
+    frame[column] = [f"order?order={order_id}" if order_id else None for order_id in frame[column]]
+    return {column: st.column_config.LinkColumn(column, display_text=r"order=(.*)$")}
+
+
+def format_ms(value: float | None) -> str:
+    """Milliseconds as a short duration."""
+    if value is None:
+        return "–"
+    return f"{value:.0f} ms" if value < 10_000 else f"{value / 1000:.1f} s"
+
+
+def format_rate(value: float | None) -> str:
+    """A ratio as a percentage."""
+    return "–" if value is None else f"{value:.1%}"

@@ -90,6 +90,8 @@ def apply() -> None:
             ("Step Functions execution hooks", _patch_execution_hooks),
             ("ASL parse cache", _patch_asl_parse_cache),
             ("JSONPath parse cache", _patch_jsonpath_parse_cache),
+            ("SQS activity hooks", _patch_sqs_activity_hooks),
+            ("Step Functions RedriveExecution", _patch_redrive_execution),
         ):
             try:
                 patch()
@@ -527,3 +529,268 @@ def prune_log_events(keep_per_stream: int) -> int:
                     stream.stored_bytes -= sum(len(snapshot[i].message) for i in doomed)
                     dropped += excess
     return dropped
+
+
+# --- SQS activity hooks ---------------------------------------------------------------------------
+# AWS publishes AWS/SQS NumberOfMessagesSent/Received/Deleted per queue; moto publishes nothing. The hooks let
+# the local AWS record them as CloudWatch metrics so the app reads the same metrics in both homes.
+# send_message_batch and delete_message_batch call send_message/delete_message per entry in moto 5.2.5, so
+# hooking the single calls counts every message once. Moves to a DLQ after maxReceiveCount are not sends (as on
+# AWS).
+
+_sqs_callbacks: list[Callable[[str, str, int, float], None]] = []
+
+
+def on_sqs_activity(callback: Callable[[str, str, int, float], None]) -> None:
+    """Call callback(queue_name, metric_name, count, unix_time) for every SQS send, receive and delete."""
+    _sqs_callbacks.append(callback)
+
+
+def _sqs_fire(queue_name: str, metric: str, count: int) -> None:
+    if count <= 0:
+        return
+    now = time.time()
+    for callback in tuple(_sqs_callbacks):
+        try:
+            callback(queue_name, metric, count, now)
+        except Exception:
+            LOG.exception("SQS activity callback %r failed", callback)
+
+
+def _patch_sqs_activity_hooks() -> None:
+    patch = "SQS activity hooks"
+    sqs_models = importlib.import_module("moto.sqs.models")
+    backend_cls = sqs_models.SQSBackend
+    for name in ("send_message_batch", "delete_message_batch"):
+        source = inspect.getsource(backend_cls.__dict__[name])
+        single = "self.send_message(" if name == "send_message_batch" else "self.delete_message("
+        if single not in source:
+            raise _fail(patch, f"SQSBackend.{name} no longer calls {single.rstrip('(')} per entry")
+
+    send = backend_cls.__dict__["send_message"]
+    if not _is_ours(send):
+        if list(inspect.signature(send).parameters)[:2] != ["self", "queue_name"]:
+            raise _fail(patch, "SQSBackend.send_message no longer takes (self, queue_name, ...)")
+
+        @functools.wraps(send)
+        def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            message = send(self, queue_name, *args, **kwargs)
+            _sqs_fire(queue_name, "NumberOfMessagesSent", 1)
+            return message
+
+        backend_cls.send_message = _mark(send_message)
+
+    receive = backend_cls.__dict__["receive_message"]
+    if not _is_ours(receive):
+        if list(inspect.signature(receive).parameters)[:2] != ["self", "queue_name"]:
+            raise _fail(patch, "SQSBackend.receive_message no longer takes (self, queue_name, ...)")
+
+        @functools.wraps(receive)
+        def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            result = receive(self, queue_name, *args, **kwargs)
+            _sqs_fire(queue_name, "NumberOfMessagesReceived", len(result))
+            return result
+
+        backend_cls.receive_message = _mark(receive_message)
+
+    delete = backend_cls.__dict__["delete_message"]
+    if not _is_ours(delete):
+        _require_params(patch, delete, ["self", "queue_name", "receipt_handle"])
+
+        @functools.wraps(delete)
+        def delete_message(self: Any, queue_name: str, receipt_handle: str) -> None:
+            delete(self, queue_name, receipt_handle)
+            _sqs_fire(queue_name, "NumberOfMessagesDeleted", 1)
+
+        backend_cls.delete_message = _mark(delete_message)
+
+
+def oldest_message_ages() -> dict[str, float]:
+    """Seconds since the oldest message of each SQS queue was sent (0 for an empty queue): AWS/SQS ApproximateAgeOfOldestMessage."""  # noqa: E501
+    from moto.sqs.models import sqs_backends
+
+    now_ms = time.time() * 1000
+    ages: dict[str, float] = {}
+    for backend in _iter_backends(sqs_backends):
+        for name, queue in list(backend.queues.items()):
+            sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp is not None]
+            ages[name] = max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0
+    return ages
+
+
+# --- Step Functions RedriveExecution --------------------------------------------------------------
+# moto 5.2.5 has no RedriveExecution (HTTP 500). This implements AWS's documented behaviour for our kind of
+# workflow: a FAILED, ABORTED or TIMED_OUT Standard execution continues from its unsuccessful step (the last
+# top-level state entered), with the input that step had, under the same ARN; the history keeps the first
+# attempt's events and continues after an ExecutionRedriven event. Steps that succeeded are not re-run.
+# Limits: top-level states only (no Map/Parallel iteration redrive), `$$.Execution.Input` in the redriven part
+# is the step's input, and the 14-day / redrive-count limits are not enforced.
+
+_REDRIVABLE = {"FAILED", "ABORTED", "TIMED_OUT"}
+_PRIOR_EVENTS = "_order_pipeline_prior_events"
+_REDRIVE_COUNT = "_order_pipeline_redrive_count"
+_redrive_lock = threading.Lock()
+
+
+def _not_redrivable(message: str) -> Exception:
+    from moto.core.exceptions import AWSError
+
+    class ExecutionNotRedrivable(AWSError):
+        TYPE = "ExecutionNotRedrivable"
+        STATUS = 400
+
+    return ExecutionNotRedrivable(message)
+
+
+def redrive(execution: Any) -> datetime.datetime:
+    """Continue a failed/aborted/timed-out parser execution from its unsuccessful step; return the redrive date."""
+    import copy
+    import json
+
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails, ExecutionDetails
+
+    with _redrive_lock:
+        status = getattr(execution.exec_status, "value", execution.exec_status)
+        if status not in _REDRIVABLE:
+            raise _not_redrivable(
+                f"Execution {execution.exec_arn} is {status}: only FAILED, ABORTED or TIMED_OUT executions can be redriven."
+            )  # noqa: E501
+        events = copy.deepcopy(execution.to_history_output()["events"])
+        definition = json.loads(execution.state_machine.definition)
+        entered = [e for e in events if e["type"].endswith("StateEntered")]
+        if not entered or entered[-1]["stateEnteredEventDetails"]["name"] not in definition.get("States", {}):
+            raise _not_redrivable(f"Execution {execution.exec_arn} has no top-level state to continue from.")
+        details = entered[-1]["stateEnteredEventDetails"]
+        definition["StartAt"] = details["name"]
+        state_input = json.loads(details.get("input") or "{}")
+        count = execution.__dict__.get(_REDRIVE_COUNT, 0) + 1
+        redrive_date = datetime.datetime.now(tz=datetime.UTC)
+
+        worker_cls = _redrive_worker_class()
+        original = execution.get_start_execution_details()
+        worker = worker_cls(
+            evaluation_details=EvaluationDetails(
+                aws_execution_details=execution._get_start_aws_execution_details(),
+                execution_details=ExecutionDetails(
+                    arn=original.arn,
+                    name=original.name,
+                    role_arn=original.role_arn,
+                    inpt=original.inpt,
+                    start_time=original.start_time,
+                ),
+                state_machine_details=_state_machine_details(execution, json.dumps(definition)),
+            ),
+            exec_comm=execution._get_start_execution_worker_comm(),
+            cloud_watch_logging_session=execution._cloud_watch_logging_session,
+            activity_store=execution._activity_store,
+        )
+        worker.redrive_input = state_input
+        worker.redrive_count = count
+        execution.__dict__[_PRIOR_EVENTS] = events
+        execution.__dict__[_REDRIVE_COUNT] = count
+        execution.__dict__.pop(_FINISHED_FLAG, None)  # the redriven attempt reports its own end
+        execution.stop_date = None
+        execution.error = None
+        execution.cause = None
+        execution.output = None
+        execution.exec_worker = worker
+        execution.exec_status = ExecutionStatus.RUNNING
+        worker.start()
+        return redrive_date
+
+
+def _state_machine_details(execution: Any, definition: str) -> Any:
+    from moto.stepfunctions.parser.asl.eval.evaluation_details import StateMachineDetails
+
+    current = execution.get_start_state_machine_details()
+    return StateMachineDetails(arn=current.arn, name=current.name, typ=current.typ, definition=definition)
+
+
+@functools.cache
+def _redrive_worker_class() -> type:
+    from moto.stepfunctions.parser.api import ExecutionRedrivenEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    class RedriveExecutionWorker(ExecutionWorker):
+        """Runs the rest of a redriven execution: starts at the failed step with that step's input."""
+
+        redrive_input: Any = None
+        redrive_count: int = 1
+
+        def _get_evaluation_environment(self) -> Any:
+            env = super()._get_evaluation_environment()
+            env.states.reset(input_value=self.redrive_input)
+            return env
+
+        def _execution_logic(self) -> None:
+            program = self._get_evaluation_entrypoint()
+            self.env = self._get_evaluation_environment()
+            self.env.event_manager.add_event(
+                context=self.env.event_history_context,
+                event_type=HistoryEventType.ExecutionRedriven,
+                event_details=EventDetails(
+                    executionRedrivenEventDetails=ExecutionRedrivenEventDetails(redriveCount=self.redrive_count)
+                ),
+                update_source_event_id=False,
+            )
+            program.eval(self.env)
+            self._execution_communication.terminated()
+
+    return RedriveExecutionWorker
+
+
+def _patch_redrive_execution() -> None:
+    patch = "Step Functions RedriveExecution"
+    responses_mod = importlib.import_module("moto.stepfunctions.responses")
+    execution_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution")
+    importlib.import_module("moto.stepfunctions.parser.backend.execution_worker")
+    api = importlib.import_module("moto.stepfunctions.parser.api")
+    if not hasattr(api.HistoryEventType, "ExecutionRedriven"):
+        raise _fail(patch, "HistoryEventType.ExecutionRedriven is gone")
+    response_cls = responses_mod.StepFunctionResponse
+    existing = response_cls.__dict__.get("redrive_execution")
+    if existing is not None and not _is_ours(existing):
+        raise _fail(patch, "moto now implements redrive_execution itself: drop this patch")
+    execution_cls = execution_mod.Execution
+    for name in ("get_start_execution_details", "_get_start_aws_execution_details", "_get_start_execution_worker_comm"):
+        if not callable(getattr(execution_cls, name, None)):
+            raise _fail(patch, f"Execution.{name} is gone")
+
+    if existing is None:
+
+        def redrive_execution(self: Any) -> Any:
+            from moto.core.responses import ActionResult
+
+            execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+            if not isinstance(execution, execution_cls):
+                raise _not_redrivable("Redrive needs the executing Step Functions backend (execute_state_machine).")
+            return ActionResult({"redriveDate": redrive(execution)})
+
+        response_cls.redrive_execution = _mark(redrive_execution)
+
+    history = execution_cls.__dict__["to_history_output"]
+    if not _is_ours(history):
+        _require_params(patch, history, ["self"])
+
+        @functools.wraps(history)
+        def to_history_output(self: Any) -> Any:
+            output = history(self)
+            prior = self.__dict__.get(_PRIOR_EVENTS)
+            if not prior:
+                return output
+            offset = len(prior)
+            later = []
+            for event in output["events"]:
+                event = dict(event)
+                event["id"] = event["id"] + offset
+                if event.get("previousEventId"):
+                    event["previousEventId"] = event["previousEventId"] + offset
+                else:
+                    event["previousEventId"] = offset
+                later.append(event)
+            output["events"] = [*prior, *later]
+            return output
+
+        execution_cls.to_history_output = _mark(to_history_output)

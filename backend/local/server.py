@@ -66,6 +66,7 @@ class LocalAws:
         self.resources: dict[str, Any] = {}
         self._stop = threading.Event()
         self._parts: list[Any] = []
+        self._telemetry: Any = None
 
     def start(self) -> None:
         """Start moto, the Lambda runtime, resources, the SQS poller and telemetry."""
@@ -125,6 +126,12 @@ class LocalAws:
                 execution.stop_date.timestamp(),
             )
         )
+        moto_patches.on_sqs_activity(
+            lambda queue, metric, count, at: telemetry.metric(
+                "AWS/SQS", metric, count, "Count", {"QueueName": queue}, at
+            )
+        )
+        self._telemetry = telemetry
         telemetry.start()
         self._parts.append(telemetry)
 
@@ -194,6 +201,22 @@ class LocalAws:
                 moto_patches.prune_log_events(self.options.max_log_events_per_stream)
             except Exception:
                 _log.exception("pruning the local AWS failed")
+            try:
+                self._publish_queue_ages()
+            except Exception:
+                _log.exception("publishing queue ages failed")
+
+    def _publish_queue_ages(self) -> None:
+        """AWS/SQS ApproximateAgeOfOldestMessage per queue, as AWS publishes it (here every janitor pass)."""
+        from backend.local import moto_patches
+
+        if self._telemetry is None:
+            return
+        now = time.time()
+        for queue, age in moto_patches.oldest_message_ages().items():
+            self._telemetry.metric(
+                "AWS/SQS", "ApproximateAgeOfOldestMessage", age, "Seconds", {"QueueName": queue}, now
+            )
 
     def stop(self) -> None:
         """Stop everything started, newest first."""

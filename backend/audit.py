@@ -1,0 +1,90 @@
+"""Operator actions (redrive, purge, stop) recorded in CloudWatch Logs: who, when, what, how many."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+
+from backend import aws
+from backend.errors import translated
+
+LOG_GROUP = "/order-pipeline/audit"
+RETENTION_DAYS = 400  # CloudWatch Logs accepts only its fixed list of retention values; 400 is one of them
+_known_streams: set[tuple[str, str]] = set()
+_lock = threading.Lock()
+
+
+class AuditEntry(BaseModel):
+    """One operator action."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    count: int = 0
+    detail: str = ""
+
+
+def _stream_name(at: datetime) -> str:
+    return f"{at:%Y/%m/%d}"
+
+
+def _ensure_stream(logs: object, stream: str) -> None:
+    key = (aws.connection().endpoint_url or aws.connection().region, stream)
+    with _lock:
+        if key in _known_streams:
+            return
+    for create, kwargs in (
+        (logs.create_log_group, {"logGroupName": LOG_GROUP}),  # type: ignore[attr-defined]
+        (logs.create_log_stream, {"logGroupName": LOG_GROUP, "logStreamName": stream}),  # type: ignore[attr-defined]
+    ):
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):  # type: ignore[attr-defined]
+            create(**kwargs)
+    with _lock:
+        _known_streams.add(key)
+
+
+@translated
+def record(actor: str, action: str, target: str, count: int = 0, detail: str = "") -> AuditEntry:
+    """Write one audit entry (one JSON line in the day's stream of /order-pipeline/audit)."""
+    entry = AuditEntry(
+        at=datetime.now(UTC), actor=actor or "operator", action=action, target=target, count=count, detail=detail
+    )
+    logs = aws.client("logs")
+    stream = _stream_name(entry.at)
+    _ensure_stream(logs, stream)
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName=stream,
+        logEvents=[{"timestamp": int(entry.at.timestamp() * 1000), "message": entry.model_dump_json()}],
+    )
+    return entry
+
+
+@translated
+def recent(limit: int = 50, days: int = 7) -> list[AuditEntry]:
+    """The newest audit entries of the last days (newest first); empty if nothing was ever recorded."""
+    logs = aws.client("logs")
+    start = int((time.time() - timedelta(days=days).total_seconds()) * 1000)
+    entries: list[AuditEntry] = []
+    kwargs: dict[str, object] = {"logGroupName": LOG_GROUP, "startTime": start}
+    try:
+        for _ in range(20):  # bounded: at most 20 pages
+            page = logs.filter_log_events(**kwargs)
+            for event in page.get("events", []):
+                try:
+                    entries.append(AuditEntry.model_validate(json.loads(event["message"])))
+                except ValueError:
+                    continue
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]

@@ -1,0 +1,257 @@
+"""The orders queue and its dead-letter queue: depth, age, activity over time, DLQ peek, bounded redrive, purge."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from backend import audit, aws
+from backend.errors import BackendError, translated
+from backend.metrics import MetricQuery, metric_series
+
+MAX_REDRIVE = 100  # messages per redrive action
+MAX_PEEK = 50
+PEEK_VISIBILITY_SECONDS = 20  # how long peeked messages are hidden before they are made visible again
+QueueRole = Literal["orders", "dlq"]
+
+
+class QueueStats(BaseModel):
+    """One queue's depth and the age of its oldest message."""
+
+    role: QueueRole
+    name: str
+    url: str
+    visible: int
+    in_flight: int
+    delayed: int
+    oldest_age_seconds: float | None = None
+
+    @property
+    def depth(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+
+class DlqMessage(BaseModel):
+    """A dead-lettered message as peeked: its body and how often it was received."""
+
+    message_id: str
+    body: str
+    sent_at: datetime | None = None
+    receive_count: int = 0
+    order_id: str | None = None
+
+
+class RedriveResult(BaseModel):
+    """What a bounded DLQ redrive did."""
+
+    requested: int
+    moved: int
+    failed: int = 0
+
+
+class SqsActivity(BaseModel):
+    """AWS/SQS sent/received/deleted per period for one queue (source: CloudWatch)."""
+
+    queue_name: str
+    timestamps: list[datetime]
+    sent: list[float]
+    received: list[float]
+    deleted: list[float]
+
+
+def _url(role: QueueRole) -> str:
+    resources = aws.resources()
+    if role == "orders":
+        return resources.orders_queue_url
+    if not resources.dead_letter_queue_url:
+        raise BackendError("No dead-letter queue is configured: set ORDERS_DLQ_URL or deploy the stack from infra/.")
+    return resources.dead_letter_queue_url
+
+
+def queue_name(url: str) -> str:
+    """The queue name at the end of a queue URL."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+@translated
+def queue_stats(role: QueueRole) -> QueueStats:
+    """Visible, in-flight and delayed messages (GetQueueAttributes) and the oldest message's age (CloudWatch)."""
+    url = _url(role)
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    stats = QueueStats(
+        role=role,
+        name=queue_name(url),
+        url=url,
+        visible=int(attributes.get("ApproximateNumberOfMessages", 0)),
+        in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+    )
+    stats.oldest_age_seconds = 0.0 if stats.depth == 0 else _oldest_age(stats.name)
+    return stats
+
+
+def _oldest_age(name: str) -> float | None:
+    """The latest AWS/SQS ApproximateAgeOfOldestMessage (Maximum) of the last 10 minutes, if published."""
+    until = datetime.now().astimezone()
+    series = metric_series(
+        [MetricQuery("age", "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": name}, "Maximum")],
+        until - timedelta(minutes=10),
+        until,
+        60,
+    )["age"]
+    return series[-1][1] if series else None
+
+
+@translated
+def sqs_activity(role: QueueRole, since: datetime, until: datetime, period_seconds: int) -> SqsActivity:
+    """Messages sent, received and deleted per period (CloudWatch AWS/SQS, Sum), oldest first."""
+    name = queue_name(_url(role))
+    dimensions = {"QueueName": name}
+    names = {
+        "sent": "NumberOfMessagesSent",
+        "received": "NumberOfMessagesReceived",
+        "deleted": "NumberOfMessagesDeleted",
+    }
+    series = metric_series(
+        [MetricQuery(key, "AWS/SQS", metric, dimensions, "Sum") for key, metric in names.items()],
+        since,
+        until,
+        period_seconds,
+    )
+    timestamps = sorted({at for values in series.values() for at, _ in values})
+    lookup = {key: dict(values) for key, values in series.items()}
+    return SqsActivity(
+        queue_name=name,
+        timestamps=timestamps,
+        **{key: [lookup[key].get(at, 0.0) for at in timestamps] for key in names},
+    )
+
+
+def _order_id(body: str) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    value = parsed.get("order_id") if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) else None
+
+
+@translated
+def peek_dlq(limit: int = 10) -> list[DlqMessage]:
+    """Look at up to limit DLQ messages without removing them: received, then made visible again at once."""
+    limit = max(1, min(limit, MAX_PEEK))
+    sqs = aws.client("sqs")
+    url = _url("dlq")
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(limit):  # bounded: each pass receives at least one message or stops
+        batch = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, limit - len(seen)),
+            VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            seen[message["MessageId"]] = message
+        if len(seen) >= limit:
+            break
+    _make_visible(sqs, url, [m["ReceiptHandle"] for m in seen.values()])
+    return [
+        DlqMessage(
+            message_id=m["MessageId"],
+            body=m["Body"],
+            sent_at=datetime.fromtimestamp(int(m["Attributes"]["SentTimestamp"]) / 1000).astimezone()
+            if "SentTimestamp" in m.get("Attributes", {})
+            else None,
+            receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+            order_id=_order_id(m["Body"]),
+        )
+        for m in seen.values()
+    ]
+
+
+def _make_visible(sqs: Any, url: str, handles: list[str]) -> None:
+    for start in range(0, len(handles), 10):
+        entries = [
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+            for i, h in enumerate(handles[start : start + 10])
+        ]
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+
+
+@translated
+def redrive_dlq(max_messages: int, actor: str) -> RedriveResult:
+    """Move at most max_messages (1-100) from the DLQ back to the orders queue: receive, send, then delete; audited."""
+    if not 1 <= max_messages <= MAX_REDRIVE:
+        raise BackendError(f"Redrive between 1 and {MAX_REDRIVE} messages per action (asked for {max_messages}).")
+    sqs = aws.client("sqs")
+    dlq, target = _url("dlq"), _url("orders")
+    moved = failed = 0
+    for _ in range(max_messages):  # bounded: every pass moves or fails at least one message, or stops
+        wanted = min(10, max_messages - moved - failed)
+        if wanted <= 0:
+            break
+        batch = sqs.receive_message(
+            QueueUrl=dlq,
+            MaxNumberOfMessages=wanted,
+            VisibilityTimeout=60,
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not batch:
+            break
+        entries = []
+        for index, message in enumerate(batch):
+            entry: dict[str, Any] = {"Id": str(index), "MessageBody": message["Body"]}
+            if message.get("MessageAttributes"):
+                entry["MessageAttributes"] = message["MessageAttributes"]
+            entries.append(entry)
+        sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
+        sent_ids = {item["Id"] for item in sent.get("Successful", [])}
+        # Delete only what reached the orders queue; the rest reappears in the DLQ after the visibility timeout.
+        to_delete = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch) if str(i) in sent_ids
+        ]
+        if to_delete:
+            sqs.delete_message_batch(QueueUrl=dlq, Entries=to_delete)
+        failed_now = [m["ReceiptHandle"] for i, m in enumerate(batch) if str(i) not in sent_ids]
+        if failed_now:
+            _make_visible(sqs, dlq, failed_now)
+        moved += len(to_delete)
+        failed += len(failed_now)
+        if failed_now:
+            break
+    result = RedriveResult(requested=max_messages, moved=moved, failed=failed)
+    audit.record(
+        actor,
+        "redrive-dlq",
+        queue_name(dlq),
+        moved,
+        f"asked for {max_messages}, moved {moved} to {queue_name(target)}, {failed} failed",
+    )
+    return result
+
+
+@translated
+def purge(role: QueueRole, actor: str, confirmation: str) -> int:
+    """Purge a queue (PurgeQueue) if confirmation is its name; audited; return its depth before the purge."""
+    url = _url(role)
+    name = queue_name(url)
+    if confirmation.strip() != name:
+        raise BackendError(f"Type the queue name {name} to purge it.")
+    stats = queue_stats(role)
+    aws.client("sqs").purge_queue(QueueUrl=url)
+    audit.record(actor, "purge", name, stats.depth, "PurgeQueue")
+    return stats.depth
