@@ -8,8 +8,14 @@ st.set_page_config(page_title="Order pipeline", page_icon=":package:", layout="w
 
 navigation = st.navigation(
     {
+        "Operations": [
+            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+            st.Page("pages/queues.py", title="Queues", icon=":material/inbox:", url_path="queues"),
+            st.Page("pages/executions.py", title="Executions", icon=":material/account_tree:", url_path="executions"),
+            st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:", url_path="metrics"),
+        ],
         "Orders": [
-            st.Page("pages/place_order.py", title="Place order", icon=":material/add_shopping_cart:", default=True),
+            st.Page("pages/place_order.py", title="Place order", icon=":material/add_shopping_cart:", url_path="place"),
             st.Page("pages/orders.py", title="Recent orders", icon=":material/list_alt:", url_path="orders"),
             st.Page("pages/order.py", title="Order", icon=":material/receipt_long:", url_path="order"),
         ],

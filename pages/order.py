@@ -24,6 +24,9 @@ st.page_link("pages/orders.py", label="Back to recent orders", icon=":material/a
 if not order_id:
     st.info("Enter an order id, or open one from Recent orders.", icon=":material/info:")
     st.stop()
+st.page_link(
+    "pages/executions.py", label="Open in Executions", icon=":material/account_tree:", query_params={"order": order_id}
+)
 
 
 def cause_text(cause: str | None) -> str:

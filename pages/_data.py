@@ -1,0 +1,85 @@
+"""The pages' cached reads: every backend read of the operator pages goes through one of these (always with a TTL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+import backend
+from backend import audit, monitoring, operations, queues
+
+LIVE_TTL = 5  # seconds: tiles that refresh every few seconds
+WINDOW_TTL = 15  # seconds: window aggregates (a 24 h window reads up to 20,000 executions)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def overview() -> monitoring.Overview:
+    return monitoring.overview()
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def queue_stats(role: queues.QueueRole) -> queues.QueueStats:
+    return queues.queue_stats(role)
+
+
+@st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
+def sqs_activity(role: queues.QueueRole, window: str) -> queues.SqsActivity:
+    span = monitoring.WINDOWS[window]
+    until = datetime.now(UTC)
+    return queues.sqs_activity(role, until - span, until, monitoring.bucket_seconds(span))
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def audit_entries(limit: int = 50) -> list[audit.AuditEntry]:
+    return audit.recent(limit)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def executions_page(
+    status: str | None, window: str | None, order_id: str | None, page_size: int, token: str | None
+) -> operations.ExecutionPage:
+    since = datetime.now(UTC) - monitoring.WINDOWS[window] if window in monitoring.WINDOWS else None
+    filters = operations.ExecutionFilter(status=status, since=since, order_id=order_id or None)
+    return operations.list_executions(filters, page_size, token)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def order_detail(order_id: str) -> backend.OrderDetail:
+    return backend.get_order(order_id)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def history(order_id: str) -> list[operations.HistoryRow]:
+    return operations.history(order_id)
+
+
+@st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
+def window_report(window: str) -> tuple[monitoring.Kpis, list[monitoring.ThroughputPoint], monitoring.LatencyReport]:
+    """KPIs, throughput and latency of the executions started in the window (one read of the records)."""
+    span = monitoring.WINDOWS[window]
+    records = monitoring.window_records(datetime.now(UTC) - span)
+    seconds = monitoring.bucket_seconds(span)
+    return (
+        monitoring.compute_kpis(records.records, monitoring.running_count()),
+        monitoring.throughput(records.records, seconds),
+        monitoring.latency(records, seconds),
+    )
+
+
+@st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
+def lambda_metrics(window: str) -> list[monitoring.LambdaSeries]:
+    span = monitoring.WINDOWS[window]
+    until = datetime.now(UTC)
+    return monitoring.lambda_metrics(until - span, until, monitoring.bucket_seconds(span))
+
+
+def clear() -> None:
+    """Forget every cached read (after an operator action changed what they show)."""
+    st.cache_data.clear()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def has_dlq() -> bool:
+    """Whether the pipeline has a dead-letter queue configured."""
+    return bool(backend.aws.resources().dead_letter_queue_url)

@@ -1,0 +1,206 @@
+"""Executions: filter by status, window and order id, newest first and paged; detail, history, stop and redrive."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+import backend
+from backend.monitoring import WINDOWS
+from backend.operations import STATUSES
+from pages import _data
+from pages._shared import actor, badge, format_ms, guarded, order_link_column, plain
+
+PAGE_SIZE = 50
+ALL = "All"
+
+st.title("Executions")
+
+deep_link = st.query_params.get("order", "")
+status_col, window_col, order_col = st.columns([2, 3, 3])
+status = status_col.selectbox("Status", [ALL, *STATUSES], key="exec_status")
+window = window_col.segmented_control("Started within", [*WINDOWS, ALL], default="24 h", key="exec_window") or ALL
+order_id = order_col.text_input("Order id", value=deep_link, placeholder="ord_…", key="exec_order_id").strip()
+
+# Paging: a stack of ListExecutions tokens, reset whenever a filter changes.
+signature = (status, window, order_id)
+if st.session_state.get("exec_signature") != signature:
+    st.session_state.exec_signature = signature
+    st.session_state.exec_tokens = [None]
+tokens: list[str | None] = st.session_state.exec_tokens
+
+page = guarded(
+    _data.executions_page,
+    None if status == ALL else status,
+    None if window == ALL else window,
+    order_id or None,
+    PAGE_SIZE,
+    tokens[-1],
+)
+
+if not page.rows:
+    if order_id:
+        st.info(
+            f"No execution for {plain(order_id)}: it may still be queued, or the id is unknown.",
+            icon=":material/search_off:",
+        )
+    elif len(tokens) == 1:
+        st.info(
+            "No executions match: widen the window or status, or send test orders on Place order.",
+            icon=":material/info:",
+        )
+        st.page_link(
+            "pages/place_order.py", label="Place order / send test orders", icon=":material/add_shopping_cart:"
+        )
+else:
+    frame = pd.DataFrame(
+        {
+            "Order": [row.order_id for row in page.rows],
+            "Status": [row.status for row in page.rows],
+            "Outcome": [row.outcome.value for row in page.rows],
+            "Started": [row.started_at for row in page.rows],
+            "Stopped": [row.stopped_at for row in page.rows],
+            "Duration (ms)": [row.duration_ms for row in page.rows],
+            "Error": [row.error or "" for row in page.rows],
+        }
+    )
+    config = order_link_column(frame)
+    config |= {
+        "Started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss.SSS"),
+        "Stopped": st.column_config.DatetimeColumn("Stopped", format="YYYY-MM-DD HH:mm:ss.SSS"),
+        "Duration (ms)": st.column_config.NumberColumn(format="%.0f"),
+    }
+    st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="exec_table")
+prev_col, info_col, next_col = st.columns([1, 4, 1])
+if prev_col.button("Newer", key="exec_newer", icon=":material/chevron_left:", disabled=len(tokens) == 1):
+    tokens.pop()
+    st.rerun()
+info_col.caption(f"Page {len(tokens)} · {len(page.rows)} executions, newest first, {PAGE_SIZE} per page.")
+if next_col.button("Older", key="exec_older", icon=":material/chevron_right:", disabled=not page.next_token):
+    tokens.append(page.next_token)
+    st.rerun()
+
+st.divider()
+choices = [row.order_id for row in page.rows]
+default = deep_link if deep_link in choices else None
+selected = st.selectbox(
+    "Execution detail",
+    choices,
+    index=choices.index(default) if default else None,
+    placeholder="Pick an execution to see its timeline, history and actions",
+    key="exec_detail",
+)
+if not selected:
+    st.stop()
+
+
+def cause_text(cause: str | None) -> str:
+    if not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+
+
+detail = guarded(_data.order_detail, selected)
+head, link = st.columns([3, 1])
+with head:
+    badge(detail.outcome.value)
+link.page_link(
+    "pages/order.py", label="Open order page", icon=":material/open_in_new:", query_params={"order": selected}
+)
+started, stopped, took = st.columns(3)
+started.metric("Started", f"{detail.started_at:%H:%M:%S}" if detail.started_at else "–", border=True)
+stopped.metric("Stopped", f"{detail.stopped_at:%H:%M:%S}" if detail.stopped_at else "running", border=True)
+took.metric("Duration", format_ms(detail.duration_ms), border=True)
+if detail.error:
+    st.error(f"{plain(detail.error)}: {plain(cause_text(detail.cause))}", icon=":material/error:")
+
+runs = [
+    {
+        "State": run.name,
+        "Status": run.status,
+        "Entered": run.entered_at,
+        "Exited": run.exited_at or run.entered_at,
+        "Attempts": run.attempts or None,
+        "Error": run.error or ", ".join(run.failed_attempts),
+    }
+    for run in detail.timeline
+]
+if runs:
+    gantt = px.timeline(
+        pd.DataFrame(runs),
+        x_start="Entered",
+        x_end="Exited",
+        y="State",
+        color="Status",
+        color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
+    )
+    gantt.update_yaxes(autorange="reversed")
+    gantt.update_layout(height=80 + 40 * len({r["State"] for r in runs}), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(gantt, width="stretch")
+
+with st.expander("Event history", icon=":material/history:"):
+    events = guarded(_data.history, selected)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Id": [e.id for e in events],
+                "Time": [e.timestamp for e in events],
+                "Type": [e.type for e in events],
+                "State": [e.state or "" for e in events],
+                "Detail": [e.detail for e in events],
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+        key="exec_history",
+    )
+input_col, output_col = st.columns(2)
+with input_col:
+    st.markdown("**Input**")
+    st.json(detail.input or {}, expanded=False)
+with output_col:
+    st.markdown("**Output**")
+    st.json(detail.output or {}, expanded=False)
+st.caption(f"Execution: `{detail.execution_arn}`")
+
+action = st.session_state.get("exec_action")
+if detail.outcome is backend.Outcome.RUNNING:
+    if st.button("Stop execution", key="exec_stop", icon=":material/stop_circle:"):
+        st.session_state.exec_action = ("stop", selected)
+        st.rerun()
+elif detail.error or detail.outcome in {backend.Outcome.ABORTED, backend.Outcome.TIMED_OUT}:
+    if st.button("Redrive execution", key="exec_redrive", icon=":material/replay:"):
+        st.session_state.exec_action = ("redrive", selected)
+        st.rerun()
+    st.caption(
+        "Redrive continues from the step that did not succeed, with the same input and execution ARN. "
+        "Payment is idempotent per order, so an order already charged is never charged twice."
+    )
+if action and action[1] == selected:
+    kind = action[0]
+    with st.container(border=True):
+        st.warning(
+            f"{'Stop' if kind == 'stop' else 'Redrive'} the execution of {plain(selected)}?", icon=":material/warning:"
+        )
+        confirm, cancel = st.columns(2)
+        if confirm.button(f"Confirm {kind}", key="exec_action_confirm", type="primary"):
+            st.session_state.exec_action = None
+            if kind == "stop":
+                guarded(backend.operations.stop_execution, selected, actor())
+            else:
+                guarded(backend.operations.redrive_execution, selected, actor())
+            st.session_state.exec_done = f"{kind.title()} of {selected} requested."
+            _data.clear()
+            st.rerun()
+        if cancel.button("Cancel", key="exec_action_cancel"):
+            st.session_state.exec_action = None
+            st.rerun()
+if st.session_state.get("exec_done"):
+    st.success(st.session_state.exec_done, icon=":material/check:")

@@ -1,0 +1,79 @@
+"""Overview: the numbers an operator checks first, judged red/amber/green, with links to the detail pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from backend.monitoring import rag
+from pages import _data
+from pages._shared import format_ms, format_rate, guarded, rag_badge
+
+st.title("Overview")
+st.caption("Is work piling up, is anything dead-lettered, and how well did the last hour go. Refreshes every 10 s.")
+
+# Thresholds: (amber at, red at). Any dead-lettered message needs a look; p90 above 5 s breaks the latency goal.
+QUEUE_DEPTH = (100, 1_000)
+DLQ_DEPTH = (1, 1)
+RUNNING = (200, 1_000)
+SUCCESS_RATE = (0.85, 0.70)  # higher is better
+P90_MS = (2_000, 5_000)
+
+
+@st.fragment(run_every="10s")
+def tiles() -> None:
+    numbers = guarded(_data.overview)
+    depth, dlq, running, success, latency = st.columns(5)
+    with depth:
+        st.metric(
+            "Orders queue",
+            numbers.queue_visible,
+            border=True,
+            help=f"Messages waiting to start; {numbers.queue_in_flight} being started now. "
+            f"Amber from {QUEUE_DEPTH[0]}, red from {QUEUE_DEPTH[1]}.",
+        )
+        rag_badge(rag(numbers.queue_visible, *QUEUE_DEPTH))
+    with dlq:
+        st.metric(
+            "Dead-letter queue",
+            "–" if numbers.dlq_depth is None else numbers.dlq_depth,
+            border=True,
+            help="Messages that failed 3 deliveries. Any message here needs a look: peek and redrive on Queues.",
+        )
+        rag_badge(rag(numbers.dlq_depth, *DLQ_DEPTH))
+    with running:
+        st.metric("Running", numbers.running, border=True, help="Workflow executions running now.")
+        rag_badge(rag(numbers.running, *RUNNING))
+    with success:
+        st.metric(
+            "Success rate (1 h)",
+            format_rate(numbers.success_rate_1h),
+            border=True,
+            help=f"Succeeded / finished orders started in the last hour ({numbers.finished_1h} finished). "
+            "Rejections and declines count as not succeeded.",
+        )
+        rag_badge(rag(numbers.success_rate_1h, *SUCCESS_RATE, higher_is_better=True))
+    with latency:
+        st.metric(
+            "p90 latency (1 h)",
+            format_ms(numbers.p90_ms_1h),
+            border=True,
+            help=f"90th percentile of workflow execution time, last hour. Source: {numbers.latency_source}.",
+        )
+        rag_badge(rag(numbers.p90_ms_1h, *P90_MS))
+    if numbers.finished_1h == 0 and numbers.running == 0 and numbers.queue_visible == 0:
+        st.info(
+            "No orders in the last hour: place one or send test orders, and these numbers come alive.",
+            icon=":material/info:",
+        )
+        st.page_link(
+            "pages/place_order.py", label="Place order / send test orders", icon=":material/add_shopping_cart:"
+        )
+
+
+tiles()
+
+st.subheader("Details")
+queues_col, executions_col, metrics_col = st.columns(3)
+queues_col.page_link("pages/queues.py", label="Queues and DLQ", icon=":material/inbox:")
+executions_col.page_link("pages/executions.py", label="Executions", icon=":material/account_tree:")
+metrics_col.page_link("pages/metrics.py", label="Metrics", icon=":material/monitoring:")

@@ -1,0 +1,182 @@
+"""Queues: depth and age of the orders queue and its DLQ, activity over time, DLQ peek, bounded redrive, purge."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+import backend
+from backend.monitoring import WINDOWS
+from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
+from pages import _data
+from pages._shared import actor, guarded, order_link_column, plain
+
+st.title("Queues")
+HAS_DLQ = guarded(_data.has_dlq)
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def queue_tiles(stats: QueueStats, title: str) -> None:
+    st.markdown(f"**{title}** · `{plain(stats.name)}`")
+    visible, in_flight, delayed, oldest = st.columns(4)
+    visible.metric("Visible", stats.visible, border=True, help="Waiting to be received.")
+    in_flight.metric("In flight", stats.in_flight, border=True, help="Received, not yet deleted.")
+    delayed.metric("Delayed", stats.delayed, border=True, help="Sent with a delay, not yet visible.")
+    oldest.metric(
+        "Oldest message",
+        age_text(stats.oldest_age_seconds),
+        border=True,
+        help="AWS/SQS ApproximateAgeOfOldestMessage (CloudWatch; published every minute on AWS).",
+    )
+
+
+@st.fragment(run_every="5s")
+def depth() -> None:
+    orders = guarded(_data.queue_stats, "orders")
+    left, right = st.columns(2)
+    with left:
+        queue_tiles(orders, "Orders queue")
+    with right:
+        if HAS_DLQ:
+            queue_tiles(guarded(_data.queue_stats, "dlq"), "Dead-letter queue")
+        else:
+            st.info("No dead-letter queue configured: set ORDERS_DLQ_URL, or deploy the stack from infra/.")
+
+
+depth()
+
+st.subheader("Activity")
+window = st.segmented_control("Window", list(WINDOWS), default="1 h", key="queues_window") or "1 h"
+frames = []
+for role in ("orders", "dlq") if HAS_DLQ else ("orders",):
+    activity = guarded(_data.sqs_activity, role, window)
+    for kind in ("sent", "received", "deleted"):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "Time": activity.timestamps,
+                    "Messages": getattr(activity, kind),
+                    "Metric": kind,
+                    "Queue": activity.queue_name,
+                }
+            )
+        )
+activity_frame = pd.concat(frames) if frames else pd.DataFrame()
+if activity_frame.empty or activity_frame["Messages"].sum() == 0:
+    st.info("No queue activity in this window: send test orders on Place order to see traffic.", icon=":material/info:")
+else:
+    chart = px.line(activity_frame, x="Time", y="Messages", color="Metric", facet_row="Queue", markers=True)
+    chart.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+    st.plotly_chart(chart, width="stretch")
+st.caption("Source: CloudWatch AWS/SQS NumberOfMessagesSent/Received/Deleted (Sum per period).")
+
+if HAS_DLQ:
+    st.subheader("Dead-letter queue")
+    dlq = guarded(_data.queue_stats, "dlq")
+    peek_col, _ = st.columns([1, 3])
+    peek_count = peek_col.number_input("Messages to look at", 1, MAX_PEEK, 10, key="dlq_peek_count")
+    if st.button("Peek at messages", key="dlq_peek", icon=":material/visibility:"):
+        st.session_state.dlq_peeked = guarded(backend.queues.peek_dlq, int(peek_count))
+    peeked = st.session_state.get("dlq_peeked")
+    if peeked is not None:
+        st.caption("Peeking receives the messages and makes them visible again at once: nothing is deleted or lost.")
+        if not peeked:
+            st.info("The dead-letter queue is empty.", icon=":material/check_circle:")
+        else:
+            frame = pd.DataFrame(
+                {
+                    "Order": [m.order_id for m in peeked],
+                    "Message id": [m.message_id for m in peeked],
+                    "Sent": [m.sent_at for m in peeked],
+                    "Receives": [m.receive_count for m in peeked],
+                    "Body": [m.body[:500] for m in peeked],
+                }
+            )
+            config = order_link_column(frame)
+            st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="dlq_table")
+
+    st.markdown("**Redrive** back to the orders queue")
+    count_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
+    redrive_count = count_col.number_input(
+        "How many (max 100)", 1, MAX_REDRIVE, max(1, min(10, dlq.visible)), key="redrive_count"
+    )
+    if button_col.button(
+        f"Redrive {int(redrive_count)} messages",
+        key="redrive_open",
+        icon=":material/replay:",
+        disabled=dlq.visible == 0,
+    ):
+        st.session_state.redrive_pending = int(redrive_count)
+    pending = st.session_state.get("redrive_pending")
+    if pending:
+        with st.container(border=True):
+            st.warning(
+                f"Move up to {pending} messages from the DLQ back to the orders queue? They are received, sent to the "
+                "orders queue, then deleted from the DLQ. Orders already run are not run twice (executions are "
+                "named by order id).",
+                icon=":material/warning:",
+            )
+            confirm, cancel = st.columns(2)
+            if confirm.button("Confirm redrive", key="redrive_confirm", type="primary"):
+                st.session_state.redrive_pending = None
+                result = guarded(backend.queues.redrive_dlq, pending, actor())
+                st.session_state.redrive_result = result.model_dump()
+                _data.clear()
+                st.rerun()
+            if cancel.button("Cancel", key="redrive_cancel"):
+                st.session_state.redrive_pending = None
+                st.rerun()
+    if st.session_state.get("redrive_result"):
+        result = st.session_state.redrive_result
+        st.success(
+            f"Redrive moved {result['moved']} of {result['requested']} requested messages.", icon=":material/check:"
+        )
+
+    with st.expander("Purge a queue", icon=":material/delete_forever:"):
+        st.caption("Deletes every message of the queue for good. Type the queue's name to confirm.")
+        role = st.radio(
+            "Queue",
+            ["dlq", "orders"],
+            format_func=lambda r: {"dlq": "Dead-letter queue", "orders": "Orders queue"}[r],
+            horizontal=True,
+            key="purge_role",
+        )
+        name = (dlq if role == "dlq" else guarded(_data.queue_stats, "orders")).name
+        typed = st.text_input(f"Type {name} to confirm", key="purge_confirm_text")
+        if st.button("Purge", key="purge_button", type="primary", disabled=typed.strip() != name):
+            purged = guarded(backend.queues.purge, role, actor(), typed)
+            st.session_state.purge_result = f"Purged {name} ({purged} messages)."
+            _data.clear()
+            st.rerun()
+        if st.session_state.get("purge_result"):
+            st.success(st.session_state.purge_result)
+
+st.subheader("Audit log")
+entries = guarded(_data.audit_entries)
+if not entries:
+    st.caption(
+        "No operator actions yet: redrives, purges and stops are recorded in CloudWatch Logs /order-pipeline/audit."
+    )
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "When": [e.at for e in entries],
+                "Who": [e.actor for e in entries],
+                "Action": [e.action for e in entries],
+                "Target": [e.target for e in entries],
+                "How many": [e.count for e in entries],
+                "Detail": [e.detail for e in entries],
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+        key="audit_table",
+    )
+    st.caption("Source: CloudWatch Logs /order-pipeline/audit (last 7 days, newest first).")
