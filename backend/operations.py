@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -193,8 +193,9 @@ def stop_execution(order_id: str, actor: str, reason: str = "") -> datetime:
         raise BackendError(f"{order_id} is {execution['status']}: only a running execution can be stopped.")
     cause = f"stopped by {actor}" + (f": {reason}" if reason else "")
     stopped = sfn.stop_execution(executionArn=execution["executionArn"], error="OperatorStopped", cause=cause)
+    stop_date: datetime = stopped.get("stopDate") or datetime.now(UTC)  # the local AWS stops asynchronously
     audit.record(actor, "stop-execution", order_id, 1, cause)
-    return stopped["stopDate"]
+    return stop_date
 
 
 @translated

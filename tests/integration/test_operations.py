@@ -1,0 +1,215 @@
+"""Operator backend on the local AWS: KPIs of a known mix, listing, DLQ, bounded redrive, stop, redrive, audit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+import backend
+from backend import audit, aws, monitoring, operations, queues
+from backend.executions import Outcome
+from lambdas.domain.order import Order, OrderRequest, PaymentMethod
+from lambdas.domain.workflow import start_workflow
+from tests.conftest import poll
+
+ACTOR = "pytest-operator"
+MIX = {Outcome.SUCCEEDED: 12, Outcome.REJECTED: 3, Outcome.DECLINED: 3}
+
+
+def request(method: PaymentMethod = PaymentMethod.VISA, lines: list[dict] | None = None) -> OrderRequest:
+    return OrderRequest(
+        customer_name="Radia Perlman",
+        customer_email="radia@example.com",
+        lines=lines or [{"sku": "COFFEE-1KG", "quantity": 1}],
+        payment_method=method,
+    )
+
+
+REQUESTS = {
+    Outcome.SUCCEEDED: request(),
+    Outcome.REJECTED: request(lines=[{"sku": "LIMITED-PRINT", "quantity": 3}]),
+    Outcome.DECLINED: request(PaymentMethod.DECLINED),
+}
+
+
+@pytest.fixture(scope="module")
+def mix(local_aws: Any) -> tuple[datetime, dict[str, Outcome]]:
+    """The known mix, placed through the pipeline; returns the window start and each order's outcome."""
+    since = datetime.now(UTC)
+    placed = backend.submit_orders([REQUESTS[outcome] for outcome, n in MIX.items() for _ in range(n)])
+    results = backend.wait_for_orders([o.order_id for o in placed], timeout_seconds=90)
+    outcomes = {oid: summary.outcome for oid, summary in results.items()}
+    assert sorted(outcomes.values()) == sorted(o for o, n in MIX.items() for _ in range(n))
+    return since, outcomes
+
+
+def test_kpis_over_the_window_equal_the_mix(mix: tuple) -> None:
+    since, _ = mix
+    kpis = monitoring.kpis(since)
+    assert (kpis.placed, kpis.succeeded, kpis.rejected, kpis.declined, kpis.errored) == (18, 12, 3, 3, 0)
+    assert kpis.success_rate == pytest.approx(12 / 18)
+    assert kpis.decline_rate == pytest.approx(3 / 15)
+    window = monitoring.window_records(since)
+    report = monitoring.latency(window, 60)
+    assert report.source == monitoring.SOURCE_RECORDS
+    assert report.samples == 18
+    assert 0 < report.p50 <= report.p90 <= report.p99
+    assert sum(p.per_minute for p in monitoring.throughput(window.records, 60)) == 18
+
+
+def test_listing_filters_by_status_window_and_order_id_and_pages(mix: tuple) -> None:
+    since, outcomes = mix
+    failed = operations.list_executions(operations.ExecutionFilter(status="FAILED", since=since), 50)
+    assert {row.order_id for row in failed.rows} == {oid for oid, o in outcomes.items() if o is not Outcome.SUCCEEDED}
+    assert {row.error for row in failed.rows} == {"OrderRejected", "PaymentDeclined"}
+    assert failed.next_token is None  # the window ends the listing
+
+    seen: list[operations.ExecutionRow] = []
+    token = None
+    for _ in range(10):
+        page = operations.list_executions(operations.ExecutionFilter(since=since), page_size=5, next_token=token)
+        assert len(page.rows) <= 5
+        seen += page.rows
+        token = page.next_token
+        if not token:
+            break
+    assert [row.order_id for row in seen if row.order_id in outcomes] == [row.order_id for row in seen]
+    assert {row.order_id for row in seen} == set(outcomes)
+    assert [row.started_at for row in seen] == sorted((row.started_at for row in seen), reverse=True)
+
+    one = next(iter(outcomes))
+    [row] = operations.list_executions(operations.ExecutionFilter(order_id=one)).rows
+    assert (row.order_id, row.outcome) == (one, outcomes[one])
+    assert operations.list_executions(operations.ExecutionFilter(order_id="ord_nosuchorder")).rows == []
+    later = operations.list_executions(operations.ExecutionFilter(since=datetime.now(UTC) + timedelta(minutes=1)))
+    assert later.rows == []
+
+
+def dlq_visible() -> int:
+    return queues.queue_stats("dlq").visible
+
+
+def drain_dlq() -> None:
+    """Empty the DLQ with receive+delete (PurgeQueue is allowed once a minute per queue, on moto as on AWS)."""
+    sqs, url = aws.client("sqs"), aws.resources().dead_letter_queue_url
+    for _ in range(100):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+        if not batch:
+            return
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+
+
+def test_a_poison_message_shows_in_the_dlq_and_peeking_loses_nothing(local_aws: Any) -> None:
+    drain_dlq()
+    body = "poison: not an order"
+    aws.client("sqs").send_message(QueueUrl=aws.resources().orders_queue_url, MessageBody=body)
+    poll(lambda: dlq_visible() == 1, timeout=30, what="the poison message in the DLQ")
+    peeked = queues.peek_dlq(10)
+    assert [m.body for m in peeked] == [body]
+    assert peeked[0].receive_count >= 3
+    assert dlq_visible() == 1  # still there, visible again
+    with pytest.raises(backend.BackendError, match="Type the queue name"):
+        queues.purge("dlq", ACTOR, "orders")
+    assert queues.purge("dlq", ACTOR, "orders-dlq") == 1
+    assert queues.queue_stats("dlq").depth == 0
+
+
+def test_bounded_redrive_moves_exactly_n_of_m_messages_back(local_aws: Any) -> None:
+    drain_dlq()
+    sqs = aws.client("sqs")
+    orders = [Order.place(request()) for _ in range(5)]
+    for order in orders:  # as if their first deliveries had failed during an outage
+        sqs.send_message(QueueUrl=aws.resources().dead_letter_queue_url, MessageBody=order.model_dump_json())
+    assert dlq_visible() == 5
+    with pytest.raises(backend.BackendError, match="between 1 and 100"):
+        queues.redrive_dlq(101, ACTOR)
+
+    result = queues.redrive_dlq(3, ACTOR)
+
+    assert (result.requested, result.moved, result.failed) == (3, 3, 0)
+    assert dlq_visible() == 2
+    ids = [order.order_id for order in orders]
+
+    def three_done() -> dict | None:
+        known = backend.wait_for_orders(ids, timeout_seconds=0)
+        done = [oid for oid, summary in known.items() if summary.outcome is Outcome.SUCCEEDED]
+        return known if len(done) == 3 else None
+
+    known = poll(three_done, timeout=30, what="the 3 redriven orders to succeed")
+    assert sum(summary.outcome is Outcome.QUEUED for summary in known.values()) == 2
+    assert {m.order_id for m in queues.peek_dlq(10)} == {oid for oid, s in known.items() if s.outcome is Outcome.QUEUED}
+    drain_dlq()
+
+
+def test_stop_a_running_execution(local_aws: Any) -> None:
+    order = backend.submit_orders([request(PaymentMethod.TIMEOUT_ALWAYS)])[0]
+
+    def running() -> bool:
+        try:
+            return backend.get_order(order.order_id).outcome is Outcome.RUNNING
+        except backend.NotFound:
+            return False
+
+    poll(running, timeout=30, what="the execution to run")
+    operations.stop_execution(order.order_id, ACTOR, "test")
+    poll(lambda: backend.get_order(order.order_id).outcome is Outcome.ABORTED, timeout=10, what="ABORTED")
+    with pytest.raises(backend.BackendError, match="only a running execution"):
+        operations.stop_execution(order.order_id, ACTOR)
+
+
+def payment_records(order: Order) -> int:
+    """Idempotency records of this order's payment in the payments table (one per charge)."""
+    payment_id = "pay_" + hashlib.sha256(order.order_id.encode()).hexdigest()[:20]  # as the gateway derives it
+    items = aws.client("dynamodb").scan(TableName=aws.resources().payments_table_name)["Items"]
+    return sum(payment_id in json.dumps(item) for item in items)
+
+
+def test_redrive_finishes_an_aborted_order_without_a_second_charge(local_aws: Any) -> None:
+    # Stopped while it ran: redrive continues from the step that had not finished, with the same ARN.
+    order = Order.place(request(PaymentMethod.TIMEOUT_ONCE))
+    sfn = aws.client("stepfunctions")
+    start_workflow(sfn, aws.resources().state_machine_arn, order)
+    sfn.stop_execution(executionArn=operations.execution_arn(order.order_id))
+    stopped = poll(lambda: (d := backend.get_order(order.order_id)).outcome.terminal and d, timeout=10, what="stop")
+    # moto may surface a stop that lands inside a Lambda call as a failed task: either way it is redrivable.
+    assert stopped.outcome in {Outcome.ABORTED, Outcome.FAILED}
+
+    operations.redrive_execution(order.order_id, ACTOR)
+
+    detail = poll(
+        lambda: (d := backend.get_order(order.order_id)).outcome.terminal and d, timeout=30, what="the redrive to end"
+    )
+    assert detail.outcome is Outcome.SUCCEEDED
+    assert detail.execution_arn == operations.execution_arn(order.order_id)
+    types = [row.type for row in operations.history(order.order_id)]
+    assert types.count("ExecutionRedriven") == 1
+    assert types[-1] == "ExecutionSucceeded"
+    assert payment_records(order) == 1
+    with pytest.raises(backend.BackendError, match="only failed, timed-out or aborted"):
+        operations.redrive_execution(order.order_id, ACTOR)
+
+
+def test_redrive_of_a_declined_order_reruns_only_the_failed_step(mix: tuple) -> None:
+    _, outcomes = mix
+    declined = next(oid for oid, outcome in outcomes.items() if outcome is Outcome.DECLINED)
+    operations.redrive_execution(declined, ACTOR)
+    detail = poll(lambda: (d := backend.get_order(declined)).outcome.terminal and d, timeout=30, what="redrive end")
+    assert detail.outcome is Outcome.DECLINED  # the Fail state fails again, as on AWS
+    types = [row.type for row in operations.history(declined)]
+    after = types[types.index("ExecutionRedriven") :]
+    assert "TaskStateEntered" not in after  # no task (no payment) ran again
+
+
+def test_operator_actions_are_in_the_audit_log(local_aws: Any) -> None:
+    entries = [entry for entry in audit.recent(200) if entry.actor == ACTOR]
+    actions = {entry.action for entry in entries}
+    assert {"purge", "redrive-dlq", "stop-execution", "redrive-execution"} <= actions
+    redrive = next(entry for entry in entries if entry.action == "redrive-dlq")
+    assert (redrive.target, redrive.count) == ("orders-dlq", 3)
+    assert entries == sorted(entries, key=lambda entry: entry.at, reverse=True)
