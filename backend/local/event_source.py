@@ -102,6 +102,8 @@ class SqsEventSource:
         if not messages:
             return 0
         result = self._runtime.invoke(self._function, json.dumps(sqs_event(messages, self._queue_arn)).encode())
+        if result is None:
+            return len(messages)  # throttled: the batch becomes visible again after the visibility timeout
         failed = failed_message_ids(messages, result.payload, result.function_error)
         done = [
             {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}

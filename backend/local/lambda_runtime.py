@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from backend.local.functions import FunctionSpec
 
 MEMORY_MB = 256
+THROTTLE_AFTER_SECONDS = 60
 _log = logging.getLogger(__name__)
 
 
@@ -112,6 +113,10 @@ class LocalLambdaRuntime:
         self._by_name = {spec.name: spec for spec in functions} | {spec.arn: spec for spec in functions}
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._import_lock = threading.Lock()
+        # On AWS an environment runs one invocation at a time, and handler modules rely on that: Powertools Metrics
+        # keeps one metric set per process, which concurrent handlers would flush from under each other. Handlers
+        # here are CPU-bound against in-process moto, so one environment costs little throughput under the GIL.
+        self._environment = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="lambda")
         self._on_invocation = on_invocation
         _route_stdout()  # before any handler import: Powertools' Logger binds sys.stdout when it is created
@@ -134,8 +139,12 @@ class LocalLambdaRuntime:
         for spec in set(self._by_name.values()):
             self._handler(spec)
 
-    def invoke(self, spec: FunctionSpec, payload: bytes) -> InvocationResult:
-        """Run the handler with the JSON payload, enforcing the function timeout."""
+    def invoke(self, spec: FunctionSpec, payload: bytes) -> InvocationResult | None:
+        """Run the handler with the JSON payload, enforcing the function timeout; None when throttled."""
+        # Waiting for the environment is not billed against the function timeout, as on AWS; waiting too long
+        # is a throttle (TooManyRequestsException), which callers retry.
+        if not self._environment.acquire(timeout=THROTTLE_AFTER_SECONDS):
+            return None
         request_id = str(uuid.uuid4())
         started_at = time.time()
         start = time.monotonic()
@@ -144,7 +153,7 @@ class LocalLambdaRuntime:
         try:
             body, function_error = future.result(timeout=spec.timeout_seconds)
         except FutureTimeout:
-            # The thread cannot be killed; like AWS we answer now and let the environment be discarded.
+            # The thread cannot be killed: the environment stays busy until it returns, like a discarded one.
             message = f"Task timed out after {spec.timeout_seconds:.2f} seconds"
             body, function_error = _error_body("Sandbox.Timedout", message), "Unhandled"
             lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} {message}\n")
@@ -179,6 +188,7 @@ class LocalLambdaRuntime:
             return body, "Unhandled"
         finally:
             _capture.buffer = None
+            self._environment.release()
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve the Invoke API on a background thread; return its endpoint URL."""
@@ -202,6 +212,10 @@ class LocalLambdaRuntime:
                     )
                     return
                 result = runtime.invoke(spec, body)
+                if result is None:
+                    message = json.dumps({"Type": "User", "message": "Rate Exceeded."}).encode()
+                    self._send(429, message, {"x-amzn-ErrorType": "TooManyRequestsException"})
+                    return
                 headers = {"X-Amz-Executed-Version": "$LATEST"}
                 if result.function_error:
                     headers["X-Amz-Function-Error"] = result.function_error

@@ -654,8 +654,9 @@ def redrive(execution: Any) -> datetime.datetime:
         status = getattr(execution.exec_status, "value", execution.exec_status)
         if status not in _REDRIVABLE:
             raise _not_redrivable(
-                f"Execution {execution.exec_arn} is {status}: only FAILED, ABORTED or TIMED_OUT executions can be redriven."
-            )  # noqa: E501
+                f"Execution {execution.exec_arn} is {status}: "
+                "only FAILED, ABORTED or TIMED_OUT executions can be redriven."
+            )
         events = copy.deepcopy(execution.to_history_output()["events"])
         definition = json.loads(execution.state_machine.definition)
         entered = [e for e in events if e["type"].endswith("StateEntered")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from backend.local.event_source import failed_message_ids
 from backend.local.functions import FunctionSpec
 from backend.local.lambda_runtime import InvocationResult, LocalLambdaRuntime
 from backend.local.telemetry import Telemetry
+from tests.conftest import poll
 
 ECHO = FunctionSpec("echo", "tests.unit.fake_handlers.echo", 2)
 BOOM = FunctionSpec("boom", "tests.unit.fake_handlers.boom", 2)
@@ -73,6 +75,30 @@ def test_invoke_api_speaks_lambda_to_boto3(runtime: Any) -> None:
     assert failed["FunctionError"] == "Unhandled"
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.invoke(FunctionName="nope", Payload=b"{}")
+
+
+def test_waiting_too_long_for_the_environment_is_a_throttle(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend.local import lambda_runtime
+
+    monkeypatch.setattr(lambda_runtime, "THROTTLE_AFTER_SECONDS", 0.2)
+    client = boto3.client(
+        "lambda",
+        endpoint_url=runtime.serve(),
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 0}),
+    )
+    busy = threading.Thread(target=runtime.invoke, args=(SLOW, b"{}"))
+    busy.start()
+    poll(lambda: runtime._environment.locked(), timeout=5, what="the slow handler to hold the environment")
+    assert runtime.invoke(ECHO, b"{}") is None
+    with pytest.raises(client.exceptions.TooManyRequestsException):
+        client.invoke(FunctionName="echo", Payload=b"{}")
+    busy.join()
+    # The timed-out handler keeps its environment until it really returns; then invocations go through again.
+    poll(lambda: not runtime._environment.locked(), timeout=5, what="the environment to be free")
+    assert runtime.invoke(ECHO, b"{}").function_error is None
 
 
 def test_event_source_keeps_only_what_failed() -> None:
