@@ -7,14 +7,13 @@ import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
 from backend import aws
 from backend.errors import translated
 
-LOG_GROUP = "/order-pipeline/audit"
-RETENTION_DAYS = 400  # CloudWatch Logs accepts only its fixed list of retention values; 400 is one of them
 _known_streams: set[tuple[str, str]] = set()
 _lock = threading.Lock()
 
@@ -34,32 +33,36 @@ def _stream_name(at: datetime) -> str:
     return f"{at:%Y/%m/%d}"
 
 
-def _ensure_stream(logs: object, stream: str) -> None:
-    key = (aws.connection().endpoint_url or aws.connection().region, stream)
+def _ensure_stream(logs: Any, group: str, stream: str) -> None:
+    key = (aws.connection().endpoint_url or aws.connection().region, group, stream)
     with _lock:
         if key in _known_streams:
             return
-    for create, kwargs in (
-        (logs.create_log_group, {"logGroupName": LOG_GROUP}),  # type: ignore[attr-defined]
-        (logs.create_log_stream, {"logGroupName": LOG_GROUP, "logStreamName": stream}),  # type: ignore[attr-defined]
-    ):
-        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):  # type: ignore[attr-defined]
-            create(**kwargs)
+    try:
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    except logs.exceptions.ResourceNotFoundException:
+        # The stack creates the group on AWS; the local AWS starts without it.
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
     with _lock:
         _known_streams.add(key)
 
 
 @translated
 def record(actor: str, action: str, target: str, count: int = 0, detail: str = "") -> AuditEntry:
-    """Write one audit entry (one JSON line in the day's stream of /order-pipeline/audit)."""
+    """Write one audit entry (one JSON line in the day's stream of the audit log group)."""
     entry = AuditEntry(
         at=datetime.now(UTC), actor=actor or "operator", action=action, target=target, count=count, detail=detail
     )
     logs = aws.client("logs")
+    group = aws.resources().audit_log_group
     stream = _stream_name(entry.at)
-    _ensure_stream(logs, stream)
+    _ensure_stream(logs, group, stream)
     logs.put_log_events(
-        logGroupName=LOG_GROUP,
+        logGroupName=group,
         logStreamName=stream,
         logEvents=[{"timestamp": int(entry.at.timestamp() * 1000), "message": entry.model_dump_json()}],
     )
@@ -72,7 +75,7 @@ def recent(limit: int = 50, days: int = 7) -> list[AuditEntry]:
     logs = aws.client("logs")
     start = int((time.time() - timedelta(days=days).total_seconds()) * 1000)
     entries: list[AuditEntry] = []
-    kwargs: dict[str, object] = {"logGroupName": LOG_GROUP, "startTime": start}
+    kwargs: dict[str, object] = {"logGroupName": aws.resources().audit_log_group, "startTime": start}
     try:
         for _ in range(20):  # bounded: at most 20 pages
             page = logs.filter_log_events(**kwargs)
