@@ -59,7 +59,9 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium and chromium-driver (make test does)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)  # pages render slower on a loaded 2-core CI machine than in 5 s
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

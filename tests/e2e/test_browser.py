@@ -39,3 +39,20 @@ def test_place_an_order_and_follow_it(page: Any, app_url: str) -> None:
     page.goto(f"{app_url}/orders")
     expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
     screenshot(page, "recent-orders")
+
+    # The operator's view of the same order: the Executions page, filtered by its id.
+    page.goto(f"{app_url}/executions?order={order_id}")
+    expect(page.get_by_role("heading", name="Executions")).to_be_visible()
+    table = page.locator("[data-testid='stDataFrame']").first
+    expect(table).to_contain_text(order_id)
+    expect(table).to_contain_text("SUCCEEDED")
+    screenshot(page, "executions")
+
+
+@pytest.mark.parametrize(("path", "heading"), [("", "Overview"), ("queues", "Queues"), ("metrics", "Metrics")])
+def test_operator_pages_render(page: Any, app_url: str, path: str, heading: str) -> None:
+    page.goto(f"{app_url}/{path}")
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    screenshot(page, heading.lower())
