@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import poll
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -49,10 +50,30 @@ def test_place_an_order_and_follow_it(page: Any, app_url: str) -> None:
     screenshot(page, "executions")
 
 
-@pytest.mark.parametrize(("path", "heading"), [("", "Overview"), ("queues", "Queues"), ("metrics", "Metrics")])
-def test_operator_pages_render(page: Any, app_url: str, path: str, heading: str) -> None:
+@pytest.fixture(scope="module")
+def order_mix(local_aws: Any) -> list[str]:
+    """A burst of realistic orders, finished, so the operator pages have something to show."""
+    import random
+
+    import backend
+    from backend.samples import random_requests
+
+    placed = backend.submit_orders(random_requests(30, random.Random(3)))
+    ids = [order.order_id for order in placed]
+    poll(lambda: all(s.outcome.terminal for s in backend.wait_for_orders(ids, 0).values()), timeout=90, what="orders")
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "charts"), [("", "Overview", 0), ("queues", "Queues", 1), ("metrics", "Metrics", 2)]
+)
+def test_operator_pages_render(
+    page: Any, app_url: str, order_mix: list[str], path: str, heading: str, charts: int
+) -> None:
     page.goto(f"{app_url}/{path}")
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
+    if charts:
+        expect(page.locator(".js-plotly-plot").nth(charts - 1)).to_be_visible()
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     screenshot(page, heading.lower())
