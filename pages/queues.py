@@ -10,7 +10,7 @@ import backend
 from backend.monitoring import WINDOWS
 from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
 from pages import _data
-from pages._shared import actor, guarded, order_link_column, plain
+from pages._shared import actor, guarded, order_link_column
 
 st.title("Queues")
 HAS_DLQ = guarded(_data.has_dlq)
@@ -23,7 +23,7 @@ def age_text(seconds: float | None) -> str:
 
 
 def queue_tiles(stats: QueueStats, title: str) -> None:
-    st.markdown(f"**{title}** · `{plain(stats.name)}`")
+    st.markdown(f"**{title}** · `{stats.name.replace('`', '')}`")  # a code span shows text literally
     visible, in_flight, delayed, oldest = st.columns(4)
     visible.metric("Visible", stats.visible, border=True, help="Waiting to be received.")
     in_flight.metric("In flight", stats.in_flight, border=True, help="Received, not yet deleted.")
@@ -71,7 +71,9 @@ activity_frame = pd.concat(frames) if frames else pd.DataFrame()
 if activity_frame.empty or activity_frame["Messages"].sum() == 0:
     st.info("No queue activity in this window: send test orders on Place order to see traffic.", icon=":material/info:")
 else:
-    chart = px.line(activity_frame, x="Time", y="Messages", color="Metric", facet_row="Queue", markers=True)
+    # Counts per period: bars, which also read right when the window holds a single period.
+    chart = px.bar(activity_frame, x="Time", y="Messages", color="Metric", barmode="group", facet_row="Queue")
+    chart.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
     chart.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     st.plotly_chart(chart, width="stretch")
 st.caption("Source: CloudWatch AWS/SQS NumberOfMessagesSent/Received/Deleted (Sum per period).")
