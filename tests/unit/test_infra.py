@@ -353,21 +353,39 @@ def test_alarms(template: dict[str, Any]) -> None:
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
+    def metrics_of(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+        if "Metrics" not in alarm:
+            return [alarm]
+        return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
     def find(namespace: str, metric: str) -> list[dict[str, Any]]:
-        return [a for a in alarms if a["Namespace"] == namespace and a["MetricName"] == metric]
+        return [
+            a for a in alarms if any(m["Namespace"] == namespace and m["MetricName"] == metric for m in metrics_of(a))
+        ]
+
+    def expression(alarm: dict[str, Any]) -> str:
+        (returned,) = [query for query in alarm["Metrics"] if query["ReturnData"]]
+        return returned["Expression"]
 
     (dlq,) = find("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["OrdersDeadLetterQueue", "QueueName"]}
     assert dlq["Threshold"] == 0
+    # Declines and rejections end in Fail states by design: the failure alarm counts only technical failures.
     (failed,) = find("AWS/States", "ExecutionsFailed")
     assert failed["Threshold"] == 0
-    assert failed["Dimensions"][0]["Value"] == {"Ref": "OrderWorkflow"}
+    assert expression(failed) == "failed - FILL(rejected, 0) - FILL(declined, 0)"
+    assert {m["MetricName"] for m in metrics_of(failed)} == {"ExecutionsFailed", "OrdersRejected", "PaymentsDeclined"}
     (latency,) = find("AWS/States", "ExecutionTime")
     assert latency["ExtendedStatistic"] == "p99"
     assert latency["Threshold"] == 5000
     errors = find("AWS/Lambda", "Errors")
-    assert sorted(a["Dimensions"][0]["Value"]["Ref"] for a in errors) == sorted(FUNCTION_IDS)
+    functions = [
+        m["Dimensions"][0]["Value"]["Ref"] for a in errors for m in metrics_of(a) if m["MetricName"] == "Errors"
+    ]
+    assert sorted(functions) == sorted(FUNCTION_IDS)
     assert all(a["Threshold"] == 0 for a in errors)
+    (validate,) = [a for a in errors if "Metrics" in a]
+    assert expression(validate) == "errors - FILL(rejected, 0)"
 
 
 def test_dashboard_body_is_valid_json_with_the_key_metrics(template: dict[str, Any]) -> None:
