@@ -4,11 +4,10 @@
 from backend import audit, monitoring, operations, queues
 from backend.aws import connection, reset
 from backend.errors import BackendError, NotFound
-from backend.executions import Outcome, StateRun
+from backend.executions import OrderSummary, Outcome, StateRun
 from backend.orders import (
     InvalidOrders,
     OrderDetail,
-    OrderSummary,
     get_order,
     list_orders,
     queue_depth,

@@ -38,6 +38,24 @@ def outcome_of(status: str, error: str | None = None) -> Outcome:
     return Outcome(status)
 
 
+class OrderSummary(BaseModel):
+    """One order as a row of a list: what an execution list item tells (error only for failed ones)."""
+
+    order_id: str
+    outcome: Outcome
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    error: str | None = None
+    status: str | None = None
+    execution_arn: str | None = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started_at and self.stopped_at:
+            return (self.stopped_at - self.started_at).total_seconds() * 1000
+        return None
+
+
 class StateRun(BaseModel):
     """One visit of a state: when it was entered and left, how many attempts, how it ended."""
 
@@ -65,6 +83,14 @@ def _json(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def cause_message(cause: str | None) -> str:
+    """The readable part of an error Cause: a Lambda error's Cause is its JSON payload, whose message is wanted."""
+    parsed = _json(cause)
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed["errorMessage"])
+    return cause or ""
 
 
 def timeline(events: list[dict[str, Any]]) -> list[StateRun]:

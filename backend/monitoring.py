@@ -12,7 +12,7 @@ from backend import aws
 from backend.errors import translated
 from backend.executions import Outcome, outcome_of
 from backend.metrics import MetricQuery, metric_series
-from backend.operations import errors_of
+from backend.orders import errors_of
 from backend.queues import queue_stats
 from backend.settings import Home
 from backend.stats import percentile

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +9,8 @@ from pydantic import BaseModel
 
 from backend import audit, aws
 from backend.errors import BackendError, NotFound, translated
-from backend.executions import Outcome, outcome_of
+from backend.executions import OrderSummary
+from backend.orders import errors_of, execution_arn, summary_of
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 REDRIVABLE = {"FAILED", "TIMED_OUT", "ABORTED"}
@@ -20,26 +18,10 @@ MAX_PAGE_SIZE = 100  # ListExecutions' own page limit is 1,000; a table page sta
 _ERROR_CACHE_LIMIT = 100_000
 
 
-class ExecutionRow(BaseModel):
-    """One execution as a table row."""
-
-    order_id: str
-    execution_arn: str
-    status: str
-    outcome: Outcome
-    started_at: datetime
-    stopped_at: datetime | None = None
-    error: str | None = None
-
-    @property
-    def duration_ms(self) -> float | None:
-        return (self.stopped_at - self.started_at).total_seconds() * 1000 if self.stopped_at else None
-
-
 class ExecutionPage(BaseModel):
     """One page of executions, newest first, and the token of the next (older) page."""
 
-    rows: list[ExecutionRow]
+    rows: list[OrderSummary]
     next_token: str | None = None
 
 
@@ -74,49 +56,6 @@ class ExecutionFilter(BaseModel):
         return bool(self.since and started_at < self.since)
 
 
-# Failed executions' errors never change until a redrive, which changes their stop date: key on both.
-_errors: dict[tuple[str, str], str | None] = {}
-_errors_lock = threading.Lock()
-
-
-def errors_of(sfn: Any, items: Iterable[dict[str, Any]]) -> dict[str, str | None]:
-    """The error of each FAILED execution list item (DescribeExecution, cached per execution attempt)."""
-    failed = [item for item in items if item["status"] == "FAILED"]
-    keys = {item["executionArn"]: (item["executionArn"], str(item.get("stopDate"))) for item in failed}
-    with _errors_lock:
-        known = {arn: _errors[key] for arn, key in keys.items() if key in _errors}
-    missing = [arn for arn in keys if arn not in known]
-    if missing:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            described = list(pool.map(lambda arn: sfn.describe_execution(executionArn=arn), missing))
-        with _errors_lock:
-            if len(_errors) > _ERROR_CACHE_LIMIT:
-                _errors.clear()
-            for execution in described:
-                arn = execution["executionArn"]
-                known[arn] = execution.get("error")
-                if execution["status"] == "FAILED":
-                    _errors[(arn, str(execution.get("stopDate")))] = known[arn]
-    return known
-
-
-def _row(item: dict[str, Any], error: str | None) -> ExecutionRow:
-    return ExecutionRow(
-        order_id=item["name"],
-        execution_arn=item["executionArn"],
-        status=item["status"],
-        outcome=outcome_of(item["status"], error),
-        started_at=item["startDate"],
-        stopped_at=item.get("stopDate"),
-        error=error,
-    )
-
-
-def execution_arn(order_id: str) -> str:
-    """The execution ARN of an order (executions are named by order id)."""
-    return f"{aws.resources().state_machine_arn.replace(':stateMachine:', ':execution:')}:{order_id}"
-
-
 @translated
 def list_executions(filters: ExecutionFilter, page_size: int = 50, next_token: str | None = None) -> ExecutionPage:
     """One page of executions matching the filters, newest first; an order id is looked up directly."""
@@ -126,7 +65,7 @@ def list_executions(filters: ExecutionFilter, page_size: int = 50, next_token: s
             execution = sfn.describe_execution(executionArn=execution_arn(filters.order_id.strip()))
         except sfn.exceptions.ExecutionDoesNotExist:
             return ExecutionPage(rows=[])
-        return ExecutionPage(rows=[_row(execution, execution.get("error"))])
+        return ExecutionPage(rows=[summary_of(execution, execution.get("error"))])
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     kwargs: dict[str, Any] = {"stateMachineArn": aws.resources().state_machine_arn, "maxResults": page_size}
     if filters.status:
@@ -140,7 +79,7 @@ def list_executions(filters: ExecutionFilter, page_size: int = 50, next_token: s
     if items and filters.past_window(items[-1]["startDate"]):
         token = None  # the listing is newest first: everything after this page is older than the window
     errors = errors_of(sfn, kept)
-    return ExecutionPage(rows=[_row(item, errors.get(item["executionArn"])) for item in kept], next_token=token)
+    return ExecutionPage(rows=[summary_of(item, errors.get(item["executionArn"])) for item in kept], next_token=token)
 
 
 def _detail_text(event: dict[str, Any]) -> tuple[str | None, str]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import Field, ValidationError
 
 from backend import aws
 from backend.errors import BackendError, NotFound, translated
-from backend.executions import Outcome, StateRun, outcome_of, timeline
+from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
 from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors
 
 SEND_BATCH_SIZE = 10  # SendMessageBatch's limit
@@ -31,22 +31,6 @@ class InvalidOrders(BackendError):
         super().__init__("Invalid order input: " + "; ".join(lines))
 
 
-class OrderSummary(BaseModel):
-    """One order as a row of a list: what an execution list item tells."""
-
-    order_id: str
-    outcome: Outcome
-    started_at: datetime | None = None
-    stopped_at: datetime | None = None
-    error: str | None = None
-
-    @property
-    def duration_ms(self) -> float | None:
-        if self.started_at and self.stopped_at:
-            return (self.stopped_at - self.started_at).total_seconds() * 1000
-        return None
-
-
 class OrderDetail(OrderSummary):
     """One order in full: its execution, input and output, and the per-state timeline."""
 
@@ -54,7 +38,7 @@ class OrderDetail(OrderSummary):
     cause: str | None = None
     input: Any = None
     output: Any = None
-    timeline: list[StateRun] = []
+    timeline: list[StateRun] = Field(default_factory=list)
 
 
 def validate_requests(requests: Iterable[OrderRequest | dict[str, Any]]) -> list[OrderRequest]:
@@ -106,16 +90,16 @@ def _send_batch(sqs: Any, queue_url: str, batch: list[Order]) -> dict[str, str]:
     return {pending[f["Id"]].order_id: f.get("Message") or f.get("Code", "failed") for f in failures}
 
 
-def _execution_arn(order_id: str) -> str:
-    state_machine_arn = aws.resources().state_machine_arn
-    return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{order_id}"
+def execution_arn(order_id: str) -> str:
+    """The execution ARN of an order (executions are named by order id)."""
+    return f"{aws.resources().state_machine_arn.replace(':stateMachine:', ':execution:')}:{order_id}"
 
 
 @translated
 def get_order(order_id: str) -> OrderDetail:
     """The order's status, input/output and per-state timeline; NotFound if no execution exists (yet)."""
     sfn = aws.client("stepfunctions")
-    arn = _execution_arn(order_id)
+    arn = execution_arn(order_id)
     try:
         execution = sfn.describe_execution(executionArn=arn)
     except sfn.exceptions.ExecutionDoesNotExist:
@@ -142,24 +126,30 @@ def _loads(text: str | None) -> Any:
 
 
 @translated
-def list_orders(limit: int = 50, with_errors: bool = True) -> list[OrderSummary]:
+def list_orders(limit: int = 50) -> list[OrderSummary]:
     """The most recent orders (newest first), from the workflow's executions."""
     sfn = aws.client("stepfunctions")
-    items = sfn.list_executions(stateMachineArn=aws.resources().state_machine_arn, maxResults=limit)["executions"]
+    items: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=aws.resources().state_machine_arn, PaginationConfig={"MaxItems": limit, "PageSize": 1000}
+    ):
+        items.extend(page["executions"])
     items = sorted(items, key=lambda item: item["startDate"], reverse=True)[:limit]
-    failed = [item["executionArn"] for item in items if item["status"] == "FAILED"]
-    # A list item carries no error; the outcome of a failed order (rejected/declined/error) needs it.
-    errors = _errors_of(sfn, failed) if with_errors else {}
-    return [
-        OrderSummary(
-            order_id=item["name"],
-            outcome=outcome_of(item["status"], errors.get(item["executionArn"])),
-            started_at=item["startDate"],
-            stopped_at=item.get("stopDate"),
-            error=errors.get(item["executionArn"]),
-        )
-        for item in items
-    ]
+    errors = errors_of(sfn, items)
+    return [summary_of(item, errors.get(item["executionArn"])) for item in items]
+
+
+def summary_of(item: dict[str, Any], error: str | None) -> OrderSummary:
+    """An order summary from an execution list item (or a DescribeExecution answer)."""
+    return OrderSummary(
+        order_id=item["name"],
+        outcome=outcome_of(item["status"], error),
+        started_at=item["startDate"],
+        stopped_at=item.get("stopDate"),
+        error=error,
+        status=item["status"],
+        execution_arn=item["executionArn"],
+    )
 
 
 @translated
@@ -173,30 +163,23 @@ def wait_for_orders(
     sfn = aws.client("stepfunctions")
     state_machine_arn = aws.resources().state_machine_arn
     wanted = set(order_ids)
-    known: dict[str, OrderSummary] = {}
+    latest: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout_seconds
     while True:
-        for item in _executions(sfn, state_machine_arn):
-            if item["name"] in wanted:
-                known[item["name"]] = OrderSummary(
-                    order_id=item["name"],
-                    outcome=outcome_of(item["status"]),
-                    started_at=item["startDate"],
-                    stopped_at=item.get("stopDate"),
-                )
-        done = [oid for oid in order_ids if oid in known and known[oid].outcome.terminal]
+        latest |= {item["name"]: item for item in _executions(sfn, state_machine_arn) if item["name"] in wanted}
+        done = [oid for oid in order_ids if oid in latest and outcome_of(latest[oid]["status"]).terminal]
         if progress:
             progress(len(done), len(order_ids))
         if len(done) == len(order_ids) or time.monotonic() >= deadline:
             break
         time.sleep(poll_seconds)
-    prefix = state_machine_arn.replace(":stateMachine:", ":execution:")
-    failed = [summary for summary in known.values() if summary.outcome is Outcome.FAILED]
-    errors = _errors_of(sfn, [f"{prefix}:{summary.order_id}" for summary in failed])
-    for summary in failed:
-        summary.error = errors[f"{prefix}:{summary.order_id}"]
-        summary.outcome = outcome_of("FAILED", summary.error)
-    return {oid: known.get(oid, OrderSummary(order_id=oid, outcome=Outcome.QUEUED)) for oid in order_ids}
+    errors = errors_of(sfn, latest.values())
+    return {
+        oid: summary_of(latest[oid], errors.get(latest[oid]["executionArn"]))
+        if oid in latest
+        else OrderSummary(order_id=oid, outcome=Outcome.QUEUED)
+        for oid in order_ids
+    }
 
 
 def _executions(sfn: Any, state_machine_arn: str) -> Iterable[dict[str, Any]]:
@@ -206,11 +189,35 @@ def _executions(sfn: Any, state_machine_arn: str) -> Iterable[dict[str, Any]]:
         yield from page["executions"]
 
 
-def _errors_of(sfn: Any, execution_arns: list[str]) -> dict[str, str | None]:
-    """The error of each failed execution (DescribeExecution, a few at a time)."""
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        described = pool.map(lambda arn: sfn.describe_execution(executionArn=arn), execution_arns)
-        return {execution["executionArn"]: execution.get("error") for execution in described}
+# A failed execution's error never changes until a redrive, which changes its stop date: key on both.
+_errors: dict[tuple[str, str], str | None] = {}
+_errors_lock = threading.Lock()
+_ERROR_CACHE_LIMIT = 100_000
+
+
+def errors_of(sfn: Any, items: Iterable[dict[str, Any]]) -> dict[str, str | None]:
+    """The error of each FAILED execution list item: a list item has none, and a failed order's outcome
+    (rejected, declined, error) needs it. DescribeExecution, a few at a time, cached per execution attempt."""
+    keys = {
+        item["executionArn"]: (item["executionArn"], str(item.get("stopDate")))
+        for item in items
+        if item["status"] == "FAILED"
+    }
+    with _errors_lock:
+        known = {arn: _errors[key] for arn, key in keys.items() if key in _errors}
+    missing = [arn for arn in keys if arn not in known]
+    if missing:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            described = list(pool.map(lambda arn: sfn.describe_execution(executionArn=arn), missing))
+        with _errors_lock:
+            if len(_errors) > _ERROR_CACHE_LIMIT:
+                _errors.clear()
+            for execution in described:
+                arn = execution["executionArn"]
+                known[arn] = execution.get("error")
+                if execution["status"] == "FAILED":
+                    _errors[(arn, str(execution.get("stopDate")))] = known[arn]
+    return known
 
 
 @translated

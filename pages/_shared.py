@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
 import backend
@@ -141,3 +143,35 @@ def format_ms(value: float | None) -> str:
 def format_rate(value: float | None) -> str:
     """A ratio as a percentage."""
     return "–" if value is None else f"{value:.1%}"
+
+
+def error_banner(detail: backend.OrderDetail) -> None:
+    """The execution's error and the readable part of its cause, if it failed."""
+    if detail.error:
+        message = backend.executions.cause_message(detail.cause)
+        st.error(f"{plain(detail.error)}: {plain(message)}", icon=":material/error:")
+
+
+def state_gantt(detail: backend.OrderDetail) -> None:
+    """The per-state timeline of an execution as a Gantt chart."""
+    if not detail.timeline:
+        return
+    frame = pd.DataFrame(
+        {
+            "State": [run.name for run in detail.timeline],
+            "Status": [run.status for run in detail.timeline],
+            "Entered": [run.entered_at for run in detail.timeline],
+            "Exited": [run.exited_at or run.entered_at for run in detail.timeline],
+        }
+    )
+    chart = px.timeline(
+        frame,
+        x_start="Entered",
+        x_end="Exited",
+        y="State",
+        color="Status",
+        color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
+    )
+    chart.update_yaxes(autorange="reversed")
+    chart.update_layout(height=80 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(chart, width="stretch")

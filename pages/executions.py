@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 import backend
 from backend.monitoring import WINDOWS
 from backend.operations import STATUSES
 from pages import _data
-from pages._shared import actor, badge, format_ms, guarded, order_link_column, plain
+from pages._shared import actor, badge, error_banner, format_ms, guarded, order_link_column, plain, state_gantt
 
 PAGE_SIZE = 50
 ALL = "All"
@@ -97,16 +94,6 @@ if not selected:
     st.stop()
 
 
-def cause_text(cause: str | None) -> str:
-    if not cause:
-        return ""
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause
-    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
-
-
 detail = guarded(_data.order_detail, selected)
 head, link = st.columns([3, 1])
 with head:
@@ -118,32 +105,9 @@ started, stopped, took = st.columns(3)
 started.metric("Started", f"{detail.started_at:%H:%M:%S}" if detail.started_at else "–", border=True)
 stopped.metric("Stopped", f"{detail.stopped_at:%H:%M:%S}" if detail.stopped_at else "running", border=True)
 took.metric("Duration", format_ms(detail.duration_ms), border=True)
-if detail.error:
-    st.error(f"{plain(detail.error)}: {plain(cause_text(detail.cause))}", icon=":material/error:")
+error_banner(detail)
 
-runs = [
-    {
-        "State": run.name,
-        "Status": run.status,
-        "Entered": run.entered_at,
-        "Exited": run.exited_at or run.entered_at,
-        "Attempts": run.attempts or None,
-        "Error": run.error or ", ".join(run.failed_attempts),
-    }
-    for run in detail.timeline
-]
-if runs:
-    gantt = px.timeline(
-        pd.DataFrame(runs),
-        x_start="Entered",
-        x_end="Exited",
-        y="State",
-        color="Status",
-        color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
-    )
-    gantt.update_yaxes(autorange="reversed")
-    gantt.update_layout(height=80 + 40 * len({r["State"] for r in runs}), margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    st.plotly_chart(gantt, width="stretch")
+state_gantt(detail)
 
 with st.expander("Event history", icon=":material/history:"):
     events = guarded(_data.history, selected)

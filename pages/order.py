@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 import backend
-from pages._shared import badge, plain
+from pages._shared import badge, error_banner, plain, state_gantt
 
 st.title("Order")
 
@@ -29,17 +27,6 @@ st.page_link(
 )
 
 
-def cause_text(cause: str | None) -> str:
-    """A Lambda error's Cause is its JSON payload: show the message, not the stack trace."""
-    if not cause:
-        return ""
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause
-    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
-
-
 def render(detail: backend.OrderDetail) -> None:
     badge(detail.outcome.value)
     started, took, states = st.columns(3)
@@ -48,8 +35,7 @@ def render(detail: backend.OrderDetail) -> None:
         "Duration", f"{detail.duration_ms:.0f} ms" if detail.duration_ms is not None else "running", border=True
     )
     states.metric("States", len(detail.timeline), border=True)
-    if detail.error:
-        st.error(f"{plain(detail.error)}: {plain(cause_text(detail.cause))}", icon=":material/error:")
+    error_banner(detail)
 
     rows = [
         {
@@ -57,28 +43,17 @@ def render(detail: backend.OrderDetail) -> None:
             "Type": run.state_type,
             "Status": run.status,
             "Entered": run.entered_at,
-            "Exited": run.exited_at or run.entered_at,
             "Duration (ms)": run.duration_ms,
             "Attempts": run.attempts or None,
             "Error": run.error or ", ".join(run.failed_attempts),
-            "Cause": cause_text(run.cause),
+            "Cause": backend.executions.cause_message(run.cause),
         }
         for run in detail.timeline
     ]
     if rows:
+        state_gantt(detail)
         frame = pd.DataFrame(rows)
-        chart = px.timeline(
-            frame,
-            x_start="Entered",
-            x_end="Exited",
-            y="State",
-            color="Status",
-            color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
-        )
-        chart.update_yaxes(autorange="reversed")
-        chart.update_layout(height=80 + 40 * len(rows), margin={"l": 0, "r": 0, "t": 10, "b": 0})
-        st.plotly_chart(chart, width="stretch")
-        st.dataframe(frame.drop(columns=["Exited"]), width="stretch", hide_index=True)
+        st.dataframe(frame, width="stretch", hide_index=True)
     input_col, output_col = st.columns(2)
     with input_col:
         st.markdown("**Input**")

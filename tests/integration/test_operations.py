@@ -68,7 +68,7 @@ def test_listing_filters_by_status_window_and_order_id_and_pages(mix: tuple) -> 
     assert {row.error for row in failed.rows} == {"OrderRejected", "PaymentDeclined"}
     assert failed.next_token is None  # the window ends the listing
 
-    seen: list[operations.ExecutionRow] = []
+    seen: list[backend.OrderSummary] = []
     token = None
     for _ in range(10):
         page = operations.list_executions(operations.ExecutionFilter(since=since), page_size=5, next_token=token)
