@@ -1,0 +1,98 @@
+"""The command line as a script uses it: output, and exit codes it can rely on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, poll
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend", *args],
+        cwd=PROJECT_ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_submit_wait_json_reports_every_order_finished_as_the_rules_say(local_aws: Any) -> None:
+    run = cli("submit", "--count", "8", "--seed", "5", "--wait", "--json", "--timeout", "90")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["submitted"] == 8
+    assert sum(summary["outcomes"].values()) == 8
+    assert summary["not_finished"] == []
+    assert summary["unexpected_outcomes"] == []
+    assert summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"]
+
+
+def test_submit_prints_ids_and_status_shows_the_timeline(local_aws: Any) -> None:
+    order = {
+        "customer_name": "Ada",
+        "customer_email": "ada@example.com",
+        "lines": [{"sku": "MUG-CERAMIC", "quantity": 1}],
+    }
+    submitted = cli("submit", "--file", "-", "--json", stdin=json.dumps(order))
+    assert submitted.returncode == 0, submitted.stderr
+    (order_id,) = json.loads(submitted.stdout)["order_ids"]
+    # Exit 3 while the order is still queued; poll until its execution exists.
+    status = poll(lambda: (run := cli("status", order_id, "--json")).returncode == 0 and run, what="the order")
+    detail = json.loads(status.stdout)
+    assert detail["order_id"] == order_id
+    assert detail["outcome"] in {"RUNNING", "SUCCEEDED"}
+    assert detail["timeline"][0]["name"] == "ValidateOrder"
+    listed = cli("orders", "--limit", "50", "--json")
+    assert order_id in [row["order_id"] for row in json.loads(listed.stdout)]
+
+
+def test_unknown_order_exits_3_with_a_message(local_aws: Any) -> None:
+    run = cli("status", "ord_doesnotexist")
+    assert run.returncode == 3
+    assert "No workflow execution for ord_doesnotexist" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"customer_name": "", "customer_email": "nope", "lines": []}', "customer_email: must look like"),
+        (
+            '[{"customer_name": "A", "customer_email": "a@b.co", "lines": [{"sku": "X", "quantity": 1}]}]',
+            "unknown product 'X'",
+        ),
+        ("{not json", "cannot read orders"),
+    ],
+)
+def test_bad_order_files_exit_2_and_say_what_is_wrong(
+    local_aws: Any, tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text(content)
+    before = _visible_messages()
+    run = cli("submit", "--file", str(path))
+    assert run.returncode == 2
+    assert expected in run.stderr
+    assert "Traceback" not in run.stderr
+    assert _visible_messages() <= before  # nothing was queued
+
+
+@pytest.mark.parametrize("args", [("submit", "--count", "0"), ("submit",), ("status",), ("frobnicate",)])
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    run = cli(*args)
+    assert run.returncode == 2
+    assert "usage:" in run.stderr
+
+
+def _visible_messages() -> int:
+    import backend
+
+    return backend.queue_depth()["visible"]
