@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field, ValidationError
@@ -14,10 +15,11 @@ from pydantic import Field, ValidationError
 from backend import aws
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
-from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors
+from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors, placed_at
 
 SEND_BATCH_SIZE = 10  # SendMessageBatch's limit
 SEND_ATTEMPTS = 3
+CLOCK_SKEW = timedelta(minutes=5)  # between the placing machine's clock and AWS's
 
 Progress = Callable[[int, int], None]
 
@@ -163,10 +165,12 @@ def wait_for_orders(
     sfn = aws.client("stepfunctions")
     state_machine_arn = aws.resources().state_machine_arn
     wanted = set(order_ids)
+    # Executions are listed newest first: none of these orders started before the oldest was placed.
+    since = min(placed_at(order_id) for order_id in order_ids) - CLOCK_SKEW if order_ids else None
     latest: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout_seconds
     while True:
-        latest |= {item["name"]: item for item in _executions(sfn, state_machine_arn) if item["name"] in wanted}
+        latest |= {item["name"]: item for item in _executions(sfn, state_machine_arn, since) if item["name"] in wanted}
         done = [oid for oid in order_ids if oid in latest and outcome_of(latest[oid]["status"]).terminal]
         if progress:
             progress(len(done), len(order_ids))
@@ -182,11 +186,14 @@ def wait_for_orders(
     }
 
 
-def _executions(sfn: Any, state_machine_arn: str) -> Iterable[dict[str, Any]]:
+def _executions(sfn: Any, state_machine_arn: str, since: datetime | None) -> Iterable[dict[str, Any]]:
     for page in sfn.get_paginator("list_executions").paginate(
         stateMachineArn=state_machine_arn, PaginationConfig={"PageSize": 1000}
     ):
-        yield from page["executions"]
+        for item in page["executions"]:
+            if since and item["startDate"] < since:
+                return
+            yield item
 
 
 # A failed execution's error never changes until a redrive, which changes its stop date: key on both.
@@ -196,8 +203,8 @@ _ERROR_CACHE_LIMIT = 100_000
 
 
 def errors_of(sfn: Any, items: Iterable[dict[str, Any]]) -> dict[str, str | None]:
-    """The error of each FAILED execution list item: a list item has none, and a failed order's outcome
-    (rejected, declined, error) needs it. DescribeExecution, a few at a time, cached per execution attempt."""
+    """The error of each FAILED execution list item (DescribeExecution, cached per execution attempt)."""
+    # A list item carries no error, and a failed order's outcome (rejected, declined, error) needs it.
     keys = {
         item["executionArn"]: (item["executionArn"], str(item.get("stopDate")))
         for item in items

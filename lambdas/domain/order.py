@@ -123,6 +123,14 @@ def new_order_id() -> str:
     return "ord_" + "".join(chars)
 
 
+def placed_at(order_id: str) -> datetime:
+    """When an order id was made: its first 48 bits are the milliseconds since the epoch."""
+    value = 0
+    for char in order_id.removeprefix("ord_"):
+        value = value * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp((value >> 80) / 1000, UTC)
+
+
 def format_money(cents: int, currency: str = CURRENCY) -> str:
     """Render integer cents as text, e.g. 123456 -> 'USD 1,234.56'."""
     return f"{currency} {cents // 100:,}.{cents % 100:02d}"

@@ -18,6 +18,7 @@ from lambdas.domain.order import (
     describe_errors,
     format_money,
     new_order_id,
+    placed_at,
     validate_order,
 )
 
@@ -110,6 +111,12 @@ def test_order_ids_are_unique_url_safe_and_sortable() -> None:
     assert len(set(ids)) == 500
     assert all(len(i) == 30 and i.startswith("ord_") and i[4:].isalnum() and i.islower() for i in ids)
     assert ids[0][:12] <= ids[-1][:12]  # the time prefix never goes backwards
+
+
+def test_an_order_id_tells_when_it_was_made() -> None:
+    before = datetime.now(UTC)
+    made = placed_at(new_order_id())
+    assert before - timedelta(milliseconds=1) <= made <= datetime.now(UTC)
 
 
 def test_order_round_trips_through_json_and_keeps_utc() -> None:
