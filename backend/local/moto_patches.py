@@ -90,6 +90,7 @@ def apply() -> None:
             ("Step Functions execution hooks", _patch_execution_hooks),
             ("ASL parse cache", _patch_asl_parse_cache),
             ("JSONPath parse cache", _patch_jsonpath_parse_cache),
+            ("StopExecution aborts", _patch_stop_aborts),
             ("SQS activity hooks", _patch_sqs_activity_hooks),
             ("Step Functions RedriveExecution", _patch_redrive_execution),
         ):
@@ -366,9 +367,62 @@ def _patch_execution_hooks() -> None:
             # The original (through the subclass's _reflect_execution_status) sets status, stop_date,
             # error and cause; only then is the execution observable as finished.
             original_terminated(self)
+            _abort_if_stopped(self.execution)
             _fire(_finished_callbacks, _FINISHED_FLAG, self.execution, "finished")
 
         comm_cls.terminated = _mark(terminated)
+
+
+# --- StopExecution ---------------------------------------------------------------------------------
+# On AWS a stopped execution is ABORTED, with the error and cause StopExecution was given. moto drops both, and a
+# stop that lands during a task's retry back-off ends the execution FAILED with the task's error instead.
+
+_STOP_FLAG = "_order_pipeline_stop_request"
+_stop_requests: dict[str, tuple[str | None, str | None]] = {}
+
+
+def _abort_if_stopped(execution: Any) -> None:
+    request = execution.__dict__.get(_STOP_FLAG)
+    if request is None:
+        return
+    from moto.stepfunctions.parser.api import ExecutionStatus
+
+    execution.exec_status = ExecutionStatus.ABORTED
+    execution.error, execution.cause = request
+
+
+def _patch_stop_aborts() -> None:
+    patch = "StopExecution aborts"
+    execution_cls = importlib.import_module("moto.stepfunctions.parser.backend.execution").Execution
+    responses_cls = importlib.import_module("moto.stepfunctions.responses").StepFunctionResponse
+    original_stop = execution_cls.__dict__["stop"]
+    original_response = responses_cls.__dict__["stop_execution"]
+    if _is_ours(original_stop):
+        return
+    _require_params(patch, original_stop, ["self", "stop_date", "error", "cause"])
+    _require_params(patch, original_response, ["self"])
+
+    @functools.wraps(original_response)
+    def stop_execution(self: Any) -> Any:
+        arn = self._get_param("executionArn")
+        _stop_requests[arn] = (self._get_param("error"), self._get_param("cause"))
+        try:
+            return original_response(self)
+        finally:
+            _stop_requests.pop(arn, None)
+
+    @functools.wraps(original_stop)
+    def stop(self: Any, stop_date: datetime.datetime, error: str | None, cause: str | None) -> None:
+        # Recorded before the worker stops, so whichever thread ends the execution sees the request; a finished
+        # execution is not changed by a stop.
+        if self.exec_status is None or self.exec_status.value == "RUNNING":
+            self.__dict__[_STOP_FLAG] = _stop_requests.get(self.exec_arn, (error or None, cause or None))
+        original_stop(self, stop_date, error, cause)
+        if self.exec_status is not None and self.exec_status.value != "RUNNING":
+            _abort_if_stopped(self)
+
+    responses_cls.stop_execution = _mark(stop_execution)
+    execution_cls.stop = _mark(stop)
 
 
 # --- 5. AmazonStateLanguageParser.parse -----------------------------------------------------------
@@ -691,6 +745,7 @@ def redrive(execution: Any) -> datetime.datetime:
         execution.__dict__[_PRIOR_EVENTS] = events
         execution.__dict__[_REDRIVE_COUNT] = count
         execution.__dict__.pop(_FINISHED_FLAG, None)  # the redriven attempt reports its own end
+        execution.__dict__.pop(_STOP_FLAG, None)  # an earlier stop does not abort the redriven attempt
         execution.stop_date = None
         execution.error = None
         execution.cause = None

@@ -50,7 +50,7 @@ class _Buffer:
 class Telemetry:
     """Buffers log events and metric samples and flushes them to CloudWatch (Logs) every interval."""
 
-    def __init__(self, logs: Any, cloudwatch: Any, interval_seconds: float = 1.0) -> None:
+    def __init__(self, logs: Any, cloudwatch: Any, interval_seconds: float = 5.0) -> None:
         self._logs = logs
         self._cloudwatch = cloudwatch
         self._interval = interval_seconds
@@ -61,10 +61,11 @@ class Telemetry:
         self._thread: threading.Thread | None = None
 
     def metric(self, namespace: str, name: str, value: float, unit: str, dimensions: dict[str, str], at: float) -> None:
-        """Add one sample; samples of a series within the same second become one statistic set."""
+        """Add one sample; a series' samples within a minute and a flush interval become one statistic set."""
         key = (namespace, name, tuple(sorted(dimensions.items())), unit)
         with self._lock:
-            self._buffer.series[(key, int(at))].add(value)
+            # CloudWatch keeps standard-resolution metrics per minute; moto scans every stored datum per query.
+            self._buffer.series[(key, int(at) // 60 * 60)].add(value)
 
     def record_invocation(self, result: InvocationResult) -> None:
         """Log lines and AWS/Lambda metrics of one invocation, and the EMF metrics it printed."""
@@ -146,12 +147,12 @@ class Telemetry:
 
     def _flush_metrics(self, series: dict[tuple[SeriesKey, int], _Series]) -> None:
         by_namespace: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for ((namespace, name, dimensions, unit), second), stats in series.items():
+        for ((namespace, name, dimensions, unit), minute), stats in series.items():
             by_namespace[namespace].append(
                 {
                     "MetricName": name,
                     "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
-                    "Timestamp": datetime.fromtimestamp(second, UTC),
+                    "Timestamp": datetime.fromtimestamp(minute, UTC),
                     "StatisticValues": {
                         "SampleCount": stats.count,
                         "Sum": stats.total,

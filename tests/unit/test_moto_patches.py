@@ -515,3 +515,21 @@ def test_jsonpath_parses_are_cached() -> None:
 
     assert json_path.parse("$.order.lines[0]") is json_path.parse("$.order.lines[0]")
     assert json_path.extract_json("$.order.customer", {"order": {"customer": "A"}}) == "A"
+
+
+def test_stop_aborts_with_the_given_error_and_cause_and_leaves_finished_executions_alone(sfn: Any) -> None:
+    waiting = sfn.create_state_machine(name="w", definition=json.dumps(WAIT_MACHINE), roleArn=ROLE)["stateMachineArn"]
+    running = sfn.start_execution(stateMachineArn=waiting, name="stop-me")["executionArn"]
+    sfn.stop_execution(executionArn=running, error="OperatorStopped", cause="stopped by ops")
+    stopped = wait_until(lambda: (d := sfn.describe_execution(executionArn=running))["status"] != "RUNNING" and d)
+    assert (stopped["status"], stopped.get("error"), stopped.get("cause")) == (
+        "ABORTED",
+        "OperatorStopped",
+        "stopped by ops",
+    )
+
+    passing = sfn.create_state_machine(name="p", definition=json.dumps(PASS_MACHINE), roleArn=ROLE)["stateMachineArn"]
+    done = sfn.start_execution(stateMachineArn=passing, name="done")["executionArn"]
+    wait_until(lambda: sfn.describe_execution(executionArn=done)["status"] == "SUCCEEDED")
+    sfn.stop_execution(executionArn=done)
+    assert sfn.describe_execution(executionArn=done)["status"] == "SUCCEEDED"
