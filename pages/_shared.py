@@ -175,3 +175,15 @@ def state_gantt(detail: backend.OrderDetail) -> None:
     chart.update_yaxes(autorange="reversed")
     chart.update_layout(height=80 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
     st.plotly_chart(chart, width="stretch")
+
+
+def execution_io(detail: backend.OrderDetail) -> None:
+    """The execution's input and output documents, and its ARN."""
+    input_col, output_col = st.columns(2)
+    with input_col:
+        st.markdown("**Input**")
+        st.json(detail.input or {}, expanded=False)
+    with output_col:
+        st.markdown("**Output**")
+        st.json(detail.output or {}, expanded=False)
+    st.caption(f"Execution: `{detail.execution_arn}`")

@@ -9,7 +9,17 @@ import backend
 from backend.monitoring import WINDOWS
 from backend.operations import STATUSES
 from pages import _data
-from pages._shared import actor, badge, error_banner, format_ms, guarded, order_link_column, plain, state_gantt
+from pages._shared import (
+    actor,
+    badge,
+    error_banner,
+    execution_io,
+    format_ms,
+    guarded,
+    order_link_column,
+    plain,
+    state_gantt,
+)
 
 PAGE_SIZE = 50
 ALL = "All"
@@ -125,14 +135,7 @@ with st.expander("Event history", icon=":material/history:"):
         hide_index=True,
         key="exec_history",
     )
-input_col, output_col = st.columns(2)
-with input_col:
-    st.markdown("**Input**")
-    st.json(detail.input or {}, expanded=False)
-with output_col:
-    st.markdown("**Output**")
-    st.json(detail.output or {}, expanded=False)
-st.caption(f"Execution: `{detail.execution_arn}`")
+execution_io(detail)
 
 action = st.session_state.get("exec_action")
 if detail.outcome is backend.Outcome.RUNNING:

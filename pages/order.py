@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import backend
-from pages._shared import badge, error_banner, plain, state_gantt
+from pages._shared import badge, error_banner, execution_io, plain, state_gantt
 
 st.title("Order")
 
@@ -54,14 +54,7 @@ def render(detail: backend.OrderDetail) -> None:
         state_gantt(detail)
         frame = pd.DataFrame(rows)
         st.dataframe(frame, width="stretch", hide_index=True)
-    input_col, output_col = st.columns(2)
-    with input_col:
-        st.markdown("**Input**")
-        st.json(detail.input or {}, expanded=False)
-    with output_col:
-        st.markdown("**Output**")
-        st.json(detail.output or {}, expanded=False)
-    st.caption(f"Execution: `{detail.execution_arn}`")
+    execution_io(detail)
 
 
 def live() -> None:

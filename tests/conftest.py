@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -25,6 +26,23 @@ def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def metric_sum(
+    cloudwatch: Any, namespace: str, name: str, dimensions: dict[str, str], stat: str = "Sum", minutes: int = 60
+) -> float:
+    """A CloudWatch statistic of one series over the last minutes, summed over its datapoints."""
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName=name,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+        StartTime=now - timedelta(minutes=minutes),
+        EndTime=now + timedelta(minutes=1),
+        Period=3600,
+        Statistics=[stat],
+    )["Datapoints"]
+    return sum(point[stat] for point in points)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ import backend
 from backend import aws
 from backend.executions import Outcome
 from lambdas.domain.order import Order, OrderRequest, PaymentMethod
-from tests.conftest import poll
+from tests.conftest import metric_sum, poll
 
 
 def request(method: PaymentMethod = PaymentMethod.VISA, lines: list[dict] | None = None) -> OrderRequest:
@@ -113,7 +112,7 @@ def test_duplicate_delivery_runs_the_order_once(local_aws: Any) -> None:
     order = Order.place(request())
     sqs = aws.client("sqs")
     send = lambda: sqs.send_message(QueueUrl=aws.resources().orders_queue_url, MessageBody=order.model_dump_json())  # noqa: E731
-    before = metric_sum("OrderPipeline", "DuplicateDeliveries", {"service": "order-pipeline"})
+    before = cloudwatch_sum("OrderPipeline", "DuplicateDeliveries", {"service": "order-pipeline"})
     for _ in range(3):  # delivered together: the later starts get the running execution back, as on AWS
         send()
     poll(lambda: finished(order.order_id), timeout=30, what="the order")
@@ -124,7 +123,7 @@ def test_duplicate_delivery_runs_the_order_once(local_aws: Any) -> None:
     names = [e["name"] for e in sfn.list_executions(stateMachineArn=aws.resources().state_machine_arn)["executions"]]
     assert names.count(order.order_id) == 1
     dimensions = {"service": "order-pipeline"}
-    poll(lambda: metric_sum("OrderPipeline", "DuplicateDeliveries", dimensions) >= before + 2, what="the metric")
+    poll(lambda: cloudwatch_sum("OrderPipeline", "DuplicateDeliveries", dimensions) >= before + 2, what="the metric")
 
 
 def queue_empty(sqs: Any) -> bool:
@@ -164,27 +163,17 @@ def test_invalid_input_is_refused_and_nothing_is_sent(local_aws: Any) -> None:
     assert backend.queue_depth()["visible"] <= before["visible"]
 
 
-def metric_sum(namespace: str, name: str, dimensions: dict[str, str]) -> float:
-    now = datetime.now(UTC)
-    points = aws.client("cloudwatch").get_metric_statistics(
-        Namespace=namespace,
-        MetricName=name,
-        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-        StartTime=now - timedelta(hours=1),
-        EndTime=now + timedelta(minutes=1),
-        Period=3600,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    return sum(point["Sum"] for point in points)
+def cloudwatch_sum(namespace: str, name: str, dimensions: dict[str, str]) -> float:
+    return metric_sum(aws.client("cloudwatch"), namespace, name, dimensions)
 
 
 def test_aws_and_lambda_telemetry_is_recorded(branch_orders: dict) -> None:
     state_machine = {"StateMachineArn": aws.resources().state_machine_arn}
-    assert poll(lambda: metric_sum("AWS/States", "ExecutionsSucceeded", state_machine) >= 2, what="AWS/States")
-    assert poll(lambda: metric_sum("AWS/States", "ExecutionsFailed", state_machine) >= 3, what="AWS/States failed")
+    assert poll(lambda: cloudwatch_sum("AWS/States", "ExecutionsSucceeded", state_machine) >= 2, what="AWS/States")
+    assert poll(lambda: cloudwatch_sum("AWS/States", "ExecutionsFailed", state_machine) >= 3, what="AWS/States failed")
     validate = {"FunctionName": aws.resources().function_names["validate_order"]}
-    assert poll(lambda: metric_sum("AWS/Lambda", "Invocations", validate) >= 5, what="AWS/Lambda")
-    assert metric_sum("AWS/Lambda", "Errors", validate) >= 1
+    assert poll(lambda: cloudwatch_sum("AWS/Lambda", "Invocations", validate) >= 5, what="AWS/Lambda")
+    assert cloudwatch_sum("AWS/Lambda", "Errors", validate) >= 1
     logs = aws.client("logs")
     order_id = branch_orders["success"].order_id
     events = logs.filter_log_events(

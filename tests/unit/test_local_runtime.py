@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -16,7 +15,7 @@ from backend.local.event_source import failed_message_ids
 from backend.local.functions import FunctionSpec
 from backend.local.lambda_runtime import InvocationResult, LocalLambdaRuntime
 from backend.local.telemetry import Telemetry
-from tests.conftest import poll
+from tests.conftest import metric_sum, poll
 
 ECHO = FunctionSpec("echo", "tests.unit.fake_handlers.echo", 2)
 BOOM = FunctionSpec("boom", "tests.unit.fake_handlers.boom", 2)
@@ -121,17 +120,7 @@ def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def statistic(cloudwatch: Any, namespace: str, name: str, dimensions: dict[str, str], stat: str = "Sum") -> float:
-    now = datetime.now(UTC)
-    points = cloudwatch.get_metric_statistics(
-        Namespace=namespace,
-        MetricName=name,
-        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-        StartTime=now - timedelta(minutes=5),
-        EndTime=now + timedelta(minutes=1),
-        Period=3600,
-        Statistics=[stat],
-    )["Datapoints"]
-    return sum(point[stat] for point in points)
+    return metric_sum(cloudwatch, namespace, name, dimensions, stat, minutes=5)
 
 
 def test_telemetry_turns_invocations_and_emf_into_cloudwatch_data(runtime: Any, cloudwatch: Any) -> None:
