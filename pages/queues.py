@@ -29,10 +29,10 @@ def queue_tiles(stats: QueueStats, title: str) -> None:
     in_flight.metric("In flight", stats.in_flight, border=True, help="Received, not yet deleted.")
     delayed.metric("Delayed", stats.delayed, border=True, help="Sent with a delay, not yet visible.")
     oldest.metric(
-        "Oldest message",
+        "Oldest",
         age_text(stats.oldest_age_seconds),
         border=True,
-        help="AWS/SQS ApproximateAgeOfOldestMessage (CloudWatch; published every minute on AWS).",
+        help="Age of the oldest message: AWS/SQS ApproximateAgeOfOldestMessage (CloudWatch, every minute on AWS).",
     )
 
 
