@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -61,6 +62,13 @@ def order_mix(local_aws: Any) -> list[str]:
     placed = backend.submit_orders(random_requests(30, random.Random(3)))
     ids = [order.order_id for order in placed]
     poll(lambda: all(s.outcome.terminal for s in backend.wait_for_orders(ids, 0).values()), timeout=90, what="orders")
+    # CloudWatch shows data after a delay; the local AWS flushes its telemetry every few seconds.
+    now = datetime.now(UTC)
+    poll(
+        lambda: sum(backend.queues.sqs_activity("orders", now - timedelta(hours=1), now, 60).deleted) >= len(ids),
+        timeout=30,
+        what="the queue activity metrics",
+    )
     return ids
 
 

@@ -33,6 +33,8 @@ def expected(local_aws: Any) -> dict[str, Any]:
     placed = backend.submit_orders(requests)
     results = backend.wait_for_orders([o.order_id for o in placed], timeout_seconds=60)
     assert all(summary.outcome.terminal for summary in results.values())
+    # CloudWatch shows data after a delay; the local AWS flushes its telemetry every few seconds.
+    poll(lambda: any(sum(series.invocations) for series in _lambda_metrics()), timeout=30, what="Lambda metrics")
     kpis = base.model_copy(
         update={
             "placed": base.placed + 10,
@@ -42,6 +44,11 @@ def expected(local_aws: Any) -> dict[str, Any]:
         }
     )
     return {"kpis": kpis, "order_id": placed[0].order_id, "declined": placed[-1].order_id}
+
+
+def _lambda_metrics() -> list[monitoring.LambdaSeries]:
+    now = datetime.now(UTC)
+    return monitoring.lambda_metrics(now - timedelta(hours=1), now + timedelta(minutes=1), 60)
 
 
 @pytest.fixture
