@@ -28,6 +28,18 @@ def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0
         time.sleep(interval)
 
 
+def order_request(method: Any = None, lines: list[dict] | None = None) -> Any:
+    """A valid order request: two bags of coffee on the Visa test card unless told otherwise."""
+    from lambdas.domain.order import OrderRequest, PaymentMethod
+
+    return OrderRequest(
+        customer_name="Grace Hopper",
+        customer_email="grace@example.com",
+        lines=lines or [{"sku": "COFFEE-1KG", "quantity": 2}],
+        payment_method=method or PaymentMethod.VISA,
+    )
+
+
 def metric_sum(
     cloudwatch: Any, namespace: str, name: str, dimensions: dict[str, str], stat: str = "Sum", minutes: int = 60
 ) -> float:

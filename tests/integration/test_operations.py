@@ -12,21 +12,13 @@ import pytest
 import backend
 from backend import audit, aws, monitoring, operations, queues
 from backend.executions import Outcome
-from lambdas.domain.order import Order, OrderRequest, PaymentMethod
+from lambdas.domain.order import Order, PaymentMethod
 from lambdas.domain.workflow import start_workflow
+from tests.conftest import order_request as request
 from tests.conftest import poll
 
 ACTOR = "pytest-operator"
 MIX = {Outcome.SUCCEEDED: 12, Outcome.REJECTED: 3, Outcome.DECLINED: 3}
-
-
-def request(method: PaymentMethod = PaymentMethod.VISA, lines: list[dict] | None = None) -> OrderRequest:
-    return OrderRequest(
-        customer_name="Radia Perlman",
-        customer_email="radia@example.com",
-        lines=lines or [{"sku": "COFFEE-1KG", "quantity": 1}],
-        payment_method=method,
-    )
 
 
 REQUESTS = {

@@ -11,17 +11,9 @@ from streamlit.testing.v1 import AppTest
 import backend
 from backend import aws, monitoring, queues
 from backend.executions import Outcome
-from lambdas.domain.order import Order, OrderRequest, PaymentMethod
+from lambdas.domain.order import Order, PaymentMethod
 from tests.conftest import PROJECT_ROOT, poll
-
-
-def request(method: PaymentMethod = PaymentMethod.VISA, lines: list[dict] | None = None) -> OrderRequest:
-    return OrderRequest(
-        customer_name="Frances Allen",
-        customer_email="frances@example.com",
-        lines=lines or [{"sku": "MUG-CERAMIC", "quantity": 1}],
-        payment_method=method,
-    )
+from tests.conftest import order_request as request
 
 
 @pytest.fixture(scope="module")

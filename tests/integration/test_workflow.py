@@ -10,17 +10,9 @@ import pytest
 import backend
 from backend import aws
 from backend.executions import Outcome
-from lambdas.domain.order import Order, OrderRequest, PaymentMethod
+from lambdas.domain.order import Order, PaymentMethod
 from tests.conftest import metric_sum, poll
-
-
-def request(method: PaymentMethod = PaymentMethod.VISA, lines: list[dict] | None = None) -> OrderRequest:
-    return OrderRequest(
-        customer_name="Grace Hopper",
-        customer_email="grace@example.com",
-        lines=lines or [{"sku": "COFFEE-1KG", "quantity": 2}],
-        payment_method=method,
-    )
+from tests.conftest import order_request as request
 
 
 def finished(order_id: str) -> backend.OrderDetail | None:
