@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import signal
+import shlex
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,15 +19,17 @@ from backend.samples import expected_outcome, random_requests
 from backend.stats import percentile
 
 EXIT_OK, EXIT_AWS, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_TIMEOUT = 0, 1, 2, 3, 4
+_PROG = "python -m backend"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m backend", description="Order pipeline command line.")
+    parser = argparse.ArgumentParser(prog=_PROG, description="Order pipeline command line.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    local = commands.add_parser("local", help="run the embedded local AWS in the foreground")
-    local.add_argument("--port", type=int, help="moto's port (default 4599, ORDERS_LOCAL_PORT)")
-    local.add_argument("--stop", action="store_true", help="stop the local AWS running in the background")
+    local = commands.add_parser("local", help="start the embedded local AWS in the background (if needed)")
+    action = local.add_mutually_exclusive_group()
+    action.add_argument("--env", action="store_true", help="print shell exports that point AWS tools at it")
+    action.add_argument("--stop", action="store_true", help="stop the local AWS running in the background")
 
     submit = commands.add_parser("submit", help="send orders: N random realistic ones, or those in a JSON file")
     source = submit.add_mutually_exclusive_group(required=True)
@@ -58,52 +58,38 @@ def _positive(text: str) -> int:
 
 
 def _local(args: argparse.Namespace) -> int:
-    from backend.local import instance
+    from localaws import instance
 
     if args.stop:
         pid = instance.stop_running()
         print(f"Stopped the local AWS (pid {pid})." if pid else "No local AWS is running.")
         return EXIT_OK
-    existing = instance.running()
-    if existing:
-        print(f"A local AWS is already running at {existing.endpoint} (pid {existing.pid}).")
-        return EXIT_OK
-
-    import os
-
-    from backend.local.server import LocalAws, LocalAwsOptions
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # A line per moto request, and an ERROR per business failure the workflow handles, drown what matters.
-    for noisy in ("werkzeug", "botocore.credentials", "botocore.configprovider"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-    options = LocalAwsOptions(**({"port": args.port} if args.port is not None else {}))
-    local_aws = LocalAws(options)
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     try:
-        local_aws.start()
-    except OSError as exc:
-        print(f"error: cannot start the local AWS on {options.host}:{options.port}: {exc}", file=sys.stderr)
+        info = instance.ensure_running()
+    except instance.LocalAwsError as exc:
+        print(f"error: the local AWS did not start: {exc}", file=sys.stderr)
         return EXIT_AWS
-    pid = os.getpid()
-    instance.publish(
-        instance.LocalAwsInfo(
-            endpoint=local_aws.endpoint, pid=pid, started_at=time.time(), resources=local_aws.resources
-        )
-    )
-    print(f"Local AWS running at {local_aws.endpoint} (pid {pid}); a sandbox that resets when it stops.", flush=True)
-    try:
-        # A timed wait: the kernel may hand SIGTERM to any thread, and Python runs handlers only on the main one.
-        while not stopping.wait(0.5):
-            pass
-    finally:
-        instance.unpublish(pid)
-        local_aws.stop()
+    if args.env:
+        print(_env_exports(info))
+    else:
+        print(f"Local AWS at {info.endpoint} (pid {info.pid}), stack {info.stack_name}, region {info.region}.")
+        print(f'Point the AWS CLI, boto3, the SAM CLI and the app at it: eval "$({_PROG} local --env)"')
     return EXIT_OK
+
+
+def _env_exports(info: Any) -> str:
+    """Shell lines that point the AWS CLI, SDKs, SAM CLI and the app at the local AWS."""
+    values = {
+        "AWS_ENDPOINT_URL": info.endpoint,
+        "AWS_REGION": info.region,
+        "AWS_DEFAULT_REGION": info.region,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "ORDERS_STACK_NAME": info.stack_name,
+    }
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    # A profile or session token from the shell would otherwise be sent along (or preferred) by the SDKs.
+    return "\n".join([*lines, "unset AWS_PROFILE AWS_SESSION_TOKEN"])
 
 
 def _read_requests(path: Path) -> list[Any]:

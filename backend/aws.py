@@ -49,11 +49,12 @@ class Resources(BaseModel):
 
 
 class Connection(BaseModel):
-    """Where this process talks to: home, region, endpoint (local only) and resources."""
+    """Where this process talks to: home, region, the endpoint when it is not AWS's, the stack and its resources."""
 
     home: Home
     region: str
     endpoint_url: str | None
+    stack_name: str
     resources: Resources
 
 
@@ -62,7 +63,7 @@ _connection: Connection | None = None
 
 
 def connection() -> Connection:
-    """The connection of this process; on first use, attaches to (or starts) the local AWS when no AWS is set."""
+    """The connection of this process; on first use, attaches to (or starts) the local AWS when no stack is named."""
     global _connection
     with _lock:
         if _connection is None:
@@ -87,35 +88,31 @@ def _session() -> boto3.Session:
 @translated
 def _connect() -> Connection:
     config = settings()
-    if config.home is Home.LOCAL:
-        from backend.local import functions, instance
+    if config.embedded:
+        from localaws import instance
 
         try:
             info = instance.ensure_running()
         except instance.LocalAwsError as exc:
             raise BackendError(f"The local AWS is not available: {exc}") from exc
-        return Connection(
-            home=Home.LOCAL,
-            region=functions.REGION,
-            endpoint_url=info.endpoint,
-            resources=Resources.model_validate(info.resources),
-        )
-    region = _session().region_name
-    if not region:
-        raise BackendError("No AWS region set. Set AWS_REGION (for example eu-west-1).")
-    if config.stack_name:
-        resources = _resources_from_stack(config.stack_name)
+        endpoint_url: str | None = info.endpoint
+        region, stack_name = info.region, info.stack_name
     else:
-        resources = Resources(
-            orders_queue_url=config.queue_url or "",
-            dead_letter_queue_url=config.dlq_url,
-            state_machine_arn=config.workflow_arn or "",
-        )
-    return Connection(home=Home.AWS, region=region, endpoint_url=None, resources=resources)
+        endpoint_url, region, stack_name = config.endpoint_url, _session().region_name, config.stack_name or ""
+        if not region:
+            raise BackendError("No AWS region set. Set AWS_REGION (for example eu-west-1).")
+    cloudformation = _client("cloudformation", endpoint_url if config.embedded else None, region)
+    return Connection(
+        home=config.home,
+        region=region,
+        endpoint_url=endpoint_url,
+        stack_name=stack_name,
+        resources=_resources_from_stack(cloudformation, stack_name),
+    )
 
 
-def _resources_from_stack(stack_name: str) -> Resources:
-    stacks = _session().client("cloudformation", config=_CLIENT_CONFIG).describe_stacks(StackName=stack_name)
+def _resources_from_stack(cloudformation: Any, stack_name: str) -> Resources:
+    stacks = cloudformation.describe_stacks(StackName=stack_name)
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks["Stacks"][0].get("Outputs", [])}
     missing = [key for key in ("OrdersQueueUrl", "OrderWorkflowArn") if key not in outputs]
     if missing:
@@ -128,7 +125,7 @@ def _resources_from_stack(stack_name: str) -> Resources:
 def client(service: str) -> Any:
     """The boto3 client for a service, pointed at this process's home."""
     current = connection()
-    return _client(service, current.endpoint_url, current.region)
+    return _client(service, current.endpoint_url if settings().embedded else None, current.region)
 
 
 def resources() -> Resources:
@@ -138,6 +135,8 @@ def resources() -> Resources:
 
 @cache
 def _client(service: str, endpoint_url: str | None, region: str) -> Any:
+    # The embedded local AWS gets its endpoint and dummy keys here; otherwise the SDK's own settings decide,
+    # AWS_ENDPOINT_URL included.
     if endpoint_url:
         return boto3.client(
             service,

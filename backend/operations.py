@@ -146,7 +146,8 @@ def redrive_execution(order_id: str, actor: str) -> datetime:
         raise BackendError(
             f"{order_id} is {execution['status']}: only failed, timed-out or aborted executions can be redriven."
         )
-    # On AWS this is Step Functions' own redrive; the local AWS answers the same call (backend/local/moto_patches.py).
+    # On AWS this is Step Functions' own redrive; the local AWS answers the same call
+    # (localaws/services/stepfunctions.py).
     redriven = sfn.redrive_execution(executionArn=execution["executionArn"])
     audit.record(
         actor, "redrive-execution", order_id, 1, f"was {execution['status']} ({execution.get('error') or '-'})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cache
 
-from pydantic import model_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,27 +17,22 @@ class Home(StrEnum):
 
 
 class Settings(BaseSettings):
-    """ORDERS_* variables; AWS_REGION / AWS_PROFILE are read by boto3 itself."""
+    """ORDERS_STACK_NAME and AWS_ENDPOINT_URL; boto3 reads the other AWS_* variables itself."""
 
     model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", frozen=True)
 
     stack_name: str | None = None
-    queue_url: str | None = None
-    dlq_url: str | None = None
-    workflow_arn: str | None = None
-
-    @model_validator(mode="after")
-    def _names_complete(self) -> Settings:
-        named = [self.queue_url, self.workflow_arn]
-        if not self.stack_name and any(named) and not all(named):
-            raise ValueError(
-                "set ORDERS_STACK_NAME, or both ORDERS_QUEUE_URL and ORDERS_WORKFLOW_ARN (ORDERS_DLQ_URL optional)"
-            )
-        return self
+    endpoint_url: str | None = Field(default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL"))
 
     @property
     def home(self) -> Home:
-        return Home.AWS if self.stack_name or self.queue_url else Home.LOCAL
+        """AWS when a stack is named and no endpoint redirects the SDK; else a local AWS."""
+        return Home.AWS if self.stack_name and not self.endpoint_url else Home.LOCAL
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the app runs (or attaches to) this machine's embedded local AWS itself."""
+        return not self.stack_name
 
 
 @cache

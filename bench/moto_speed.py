@@ -1,6 +1,6 @@
-"""Benchmark moto as our local AWS, with and without backend.local.moto_patches.apply().
+"""Benchmark moto as our local AWS, with and without our corrections (localaws.services.apply()).
 
-Run: /work/venv/bin/python bench/moto_speed.py
+Run: .venv/bin/python bench/moto_speed.py
 Each variant runs in its own subprocess (patches never leak between them): moto in-process under
 mock_aws(config=...) plus a ThreadedMotoServer on a free 127.0.0.1 port, driven over HTTP by boto3.
 Prints median milliseconds per call. All loops are bounded; the whole run takes well under two minutes.
@@ -100,9 +100,9 @@ def run_variant(patched: bool) -> dict[str, float]:
 
     if patched:
         sys.path.insert(0, str(REPO))
-        from backend.local import moto_patches
+        from localaws import services
 
-        moto_patches.apply()
+        services.apply()
 
     results: dict[str, float] = {}
     with mock_aws(config=CONFIG):

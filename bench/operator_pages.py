@@ -78,11 +78,11 @@ def main() -> None:
         ORDERS_LOCAL_PORT="0",
         ORDERS_LOCAL_MAX_FINISHED_EXECUTIONS=str(max(20_000, args.executions * 2)),
     )
-    for name in ("ORDERS_STACK_NAME", "ORDERS_QUEUE_URL", "ORDERS_DLQ_URL", "ORDERS_WORKFLOW_ARN"):
+    for name in ("ORDERS_STACK_NAME", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
     import backend
     from backend import aws, monitoring, operations, queues
-    from backend.local import instance
+    from localaws import instance
 
     deadline = time.monotonic() + args.timeout_minutes * 60
     try:

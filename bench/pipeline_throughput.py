@@ -36,7 +36,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-local-aws-") as state:
         env = os.environ | {"ORDERS_LOCAL_STATE_DIR": state, "ORDERS_LOCAL_PORT": "0"}
-        for name in ("ORDERS_STACK_NAME", "ORDERS_QUEUE_URL", "ORDERS_WORKFLOW_ARN"):
+        for name in ("ORDERS_STACK_NAME", "AWS_ENDPOINT_URL"):
             env.pop(name, None)
         cli = [sys.executable, "-m", "backend"]
         try:

@@ -1,7 +1,7 @@
 """Offline helpers for the infra tests: read the SAM template, translate it to CloudFormation, audit IAM.
 
-Used by tests/unit/test_infra.py and tests/integration/test_infra_moto_deploy.py (loaded by file path, infra/
-is not a package). Needs PyYAML; `translate` also needs aws-sam-translator (installed with aws-sam-cli).
+Used by tests/unit/test_infra.py (loaded by file path, infra/ is not a package). Reads and translates the template
+with the local AWS's own code (localaws.stack), so the checks see what the local AWS deploys.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
+from localaws import stack
 
 INFRA_DIR = Path(__file__).resolve().parent
 REPO_ROOT = INFRA_DIR.parent
 TEMPLATE_PATH = INFRA_DIR / "template.yaml"
-ASL_PATH = REPO_ROOT / "workflow.asl.json"
 
 FAKE_REGION = "us-east-1"
-FAKE_ACCOUNT = "123456789012"
 FAKE_CODE_BUCKET = "order-pipeline-offline-artifacts"
 
 # Actions that have no resource-level permissions, so "Resource": "*" is the only valid form.
@@ -64,30 +62,9 @@ _SAM_POLICY_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachi
 
 
 # ---------------------------------------------------------------- reading the template
-class _CfnLoader(yaml.SafeLoader):
-    """A YAML loader that turns CloudFormation short-form tags (!Ref, !GetAtt, !Sub, ...) into their long form."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """The SAM template as a dict, short-form intrinsics expanded."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    """The SAM template as a dict, short-form intrinsics expanded (the local AWS's own reader)."""
+    return stack.load_template(path)
 
 
 def asl_placeholders(asl_text: str) -> set[str]:
@@ -131,14 +108,6 @@ def _fake_region() -> Iterator[None]:
                 os.environ[key] = value
 
 
-class _StubManagedPolicyLoader:
-    """The translator asks IAM for managed-policy ARNs by name only for policies given by name; offline, answer
-    from a fixed map (none of ours is given by name; SAM builds its own managed-policy ARNs itself)."""
-
-    def load(self) -> dict[str, str]:
-        return {name: f"arn:aws:iam::aws:policy/{name}" for name in ALLOWED_MANAGED_POLICIES}
-
-
 def with_offline_artifacts(sam_template: dict[str, Any]) -> dict[str, Any]:
     """A copy whose local CodeUri/ContentUri/DefinitionUri point at S3 objects, as `sam package` would make them."""
     template = copy.deepcopy(sam_template)
@@ -154,22 +123,9 @@ def with_offline_artifacts(sam_template: dict[str, Any]) -> dict[str, Any]:
 
 
 def translate(sam_template: dict[str, Any]) -> dict[str, Any]:
-    """Translate the SAM template to plain CloudFormation with aws-sam-translator, offline."""
-    from samtranslator.translator.transform import transform
-
+    """Translate the SAM template to plain CloudFormation with aws-sam-translator, offline (as the local AWS does)."""
     with _fake_region():
-        return transform(with_offline_artifacts(sam_template), {}, _StubManagedPolicyLoader())
-
-
-def inline_definition(cfn_template: dict[str, Any], logical_id: str, asl_text: str) -> dict[str, Any]:
-    """Replace a state machine's S3 definition + DefinitionSubstitutions by an inline DefinitionString built with
-    Fn::Sub over the same substitution map (for engines that ignore DefinitionSubstitutions, such as moto)."""
-    template = copy.deepcopy(cfn_template)
-    props = template["Resources"][logical_id]["Properties"]
-    substitutions = props.pop("DefinitionSubstitutions")
-    props.pop("DefinitionS3Location", None)
-    props["DefinitionString"] = {"Fn::Sub": [asl_text, substitutions]}
-    return template
+        return stack.translate(with_offline_artifacts(sam_template), {})
 
 
 # ---------------------------------------------------------------- IAM audit

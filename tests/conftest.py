@@ -13,7 +13,16 @@ import pytest
 
 T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-_APP_SETTINGS = ("ORDERS_STACK_NAME", "ORDERS_QUEUE_URL", "ORDERS_DLQ_URL", "ORDERS_WORKFLOW_ARN")
+# Whatever the developer's shell points at (an AWS stack, an endpoint, a profile) must not leak into the tests.
+_APP_SETTINGS = (
+    "ORDERS_STACK_NAME",
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "ORDERS_LOCAL_TEMPLATE",
+    "ORDERS_LOCAL_PARAMETERS",
+)
+# Seconds before an order message that start_order failed is received again (the template's 185 s is for AWS).
+TEST_VISIBILITY_TIMEOUT = 2
 
 
 def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:
@@ -59,23 +68,29 @@ def metric_sum(
 
 @pytest.fixture(scope="session")
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A local AWS of this test session only: its own state folder, a free port, a 1 s visibility timeout."""
+    """A local AWS of this test session only (its own state folder, a free port), with the stack deployed from
+    infra/template.yaml. Two settings differ from the demo, both through AWS's own APIs or the template's
+    parameters: no batching window, and a 2 s visibility timeout so failed messages come back quickly."""
     from backend import aws
-    from backend.local import instance
     from backend.settings import settings
+    from localaws import instance
 
     for name in _APP_SETTINGS:
         os.environ.pop(name, None)
     os.environ.update(
         ORDERS_LOCAL_STATE_DIR=str(tmp_path_factory.mktemp("local-aws")),
         ORDERS_LOCAL_PORT="0",
-        ORDERS_LOCAL_VISIBILITY_TIMEOUT_SECONDS="1",
+        ORDERS_LOCAL_PARAMETERS="StartOrderBatchingWindowSeconds=0",
     )
     settings.cache_clear()
     aws.reset()
-    aws.connection()
+    connection = aws.connection()
     info = instance.running()
     assert info is not None
+    aws.client("sqs").set_queue_attributes(
+        QueueUrl=connection.resources.orders_queue_url,
+        Attributes={"VisibilityTimeout": str(TEST_VISIBILITY_TIMEOUT)},
+    )
     yield info
     instance.stop_running()
     aws.reset()

@@ -106,9 +106,10 @@ def test_a_poison_message_shows_in_the_dlq_and_peeking_loses_nothing(local_aws: 
     assert [m.body for m in peeked] == [body]
     assert peeked[0].receive_count >= 3
     assert dlq_visible() == 1  # still there, visible again
+    dlq_name = queues.queue_name(aws.resources().dead_letter_queue_url or "")
     with pytest.raises(backend.BackendError, match="Type the queue name"):
-        queues.purge("dlq", ACTOR, "orders")
-    assert queues.purge("dlq", ACTOR, "orders-dlq") == 1
+        queues.purge("dlq", ACTOR, dlq_name.removesuffix("-dlq"))
+    assert queues.purge("dlq", ACTOR, dlq_name) == 1
     assert queues.queue_stats("dlq").depth == 0
 
 
@@ -203,5 +204,5 @@ def test_operator_actions_are_in_the_audit_log(local_aws: Any) -> None:
     actions = {entry.action for entry in entries}
     assert {"purge", "redrive-dlq", "stop-execution", "redrive-execution"} <= actions
     redrive = next(entry for entry in entries if entry.action == "redrive-dlq")
-    assert (redrive.target, redrive.count) == ("orders-dlq", 3)
+    assert (redrive.target, redrive.count) == (queues.queue_name(aws.resources().dead_letter_queue_url or ""), 3)
     assert entries == sorted(entries, key=lambda entry: entry.at, reverse=True)

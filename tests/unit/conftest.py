@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend.local.functions import ACCOUNT_ID, REGION
+from localaws.config import ACCOUNT_ID, REGION
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ import boto3
 import pytest
 from pydantic import ValidationError
 
-from backend.local.event_source import sqs_event
 from lambdas.domain.order import Order, OrderInvalid, OrderRequest, PaymentMethod
 from lambdas.domain.payment import PaymentGatewayTimeout
+from localaws.services.awslambda.event_source import sqs_event
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:orders"
 
 
 class Context:
@@ -47,7 +49,7 @@ def test_start_order_starts_one_execution_named_by_the_order_id(moto_resources: 
     from lambdas import start_order
 
     order = placed()
-    response = start_order.handler(sqs_event(messages(order.model_dump_json()), "arn:queue"), Context())
+    response = start_order.handler(sqs_event(messages(order.model_dump_json()), QUEUE_ARN), Context())
     assert response == {"batchItemFailures": []}
     started = executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])
     assert [e["name"] for e in started] == [order.order_id]
@@ -57,9 +59,9 @@ def test_start_order_treats_a_duplicate_delivery_as_done(moto_resources: dict, c
     from lambdas import start_order
 
     body = placed().model_dump_json()
-    start_order.handler(sqs_event(messages(body), "arn:queue"), Context())
+    start_order.handler(sqs_event(messages(body), QUEUE_ARN), Context())
     # The same order delivered again after its run started with another input (e.g. re-sent by hand).
-    again = start_order.handler(sqs_event(messages(body, body), "arn:queue"), Context())
+    again = start_order.handler(sqs_event(messages(body, body), QUEUE_ARN), Context())
     assert again == {"batchItemFailures": []}
     assert len(executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])) == 1
 
@@ -69,7 +71,7 @@ def test_start_order_fails_only_the_malformed_messages(moto_resources: dict) -> 
 
     good = placed()
     batch = messages("not json", good.model_dump_json(), json.dumps({"order_id": "ord_x"}))
-    response = start_order.handler(sqs_event(batch, "arn:queue"), Context())
+    response = start_order.handler(sqs_event(batch, QUEUE_ARN), Context())
     assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {
         batch[0]["MessageId"],
         batch[2]["MessageId"],

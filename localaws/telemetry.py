@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.local.lambda_runtime import MEMORY_MB, InvocationResult, log_stream_name
+from localaws.services.awslambda.runtime import InvocationResult
 
 _log = logging.getLogger(__name__)
 _METRICS_PER_CALL = 500  # PutMetricData accepts up to 1,000 items per request
@@ -68,25 +68,22 @@ class Telemetry:
             self._buffer.series[(key, int(at) // 60 * 60)].add(value)
 
     def record_invocation(self, result: InvocationResult) -> None:
-        """Log lines and AWS/Lambda metrics of one invocation, and the EMF metrics it printed."""
-        name = result.function.name
+        """The invocation's log lines framed as Lambda frames them, its AWS/Lambda metrics and its EMF metrics."""
+        function = result.function
         millis = int(result.started_at * 1000)
-        report = (
-            f"REPORT RequestId: {result.request_id}\tDuration: {result.duration_ms:.2f} ms\t"
-            f"Billed Duration: {int(result.duration_ms) + 1} ms\tMemory Size: {MEMORY_MB} MB"
-        )
-        lines = [f"START RequestId: {result.request_id} Version: $LATEST", *result.log_lines]
-        lines += [f"END RequestId: {result.request_id}", report]
-        stream = (f"/aws/lambda/{name}", log_stream_name())
-        events = [{"timestamp": millis, "message": line} for line in lines]
-        dimensions = {"FunctionName": name}
+        events = [{"timestamp": millis, "message": line} for line in result.framed_log_lines()]
+        dimensions = {"FunctionName": function.name}
         with self._lock:
-            self._buffer.logs[stream].extend(events)
+            self._buffer.logs[(function.log_group, result.log_stream)].extend(events)
         self.metric("AWS/Lambda", "Invocations", 1, "Count", dimensions, result.started_at)
         self.metric("AWS/Lambda", "Errors", 1 if result.function_error else 0, "Count", dimensions, result.started_at)
         self.metric("AWS/Lambda", "Duration", result.duration_ms, "Milliseconds", dimensions, result.started_at)
         for line in result.log_lines:
             self._record_emf(line, result.started_at)
+
+    def record_throttle(self, function_name: str, at: float) -> None:
+        """AWS/Lambda Throttles for one refused invocation."""
+        self.metric("AWS/Lambda", "Throttles", 1, "Count", {"FunctionName": function_name}, at)
 
     def _record_emf(self, line: str, at: float) -> None:
         if '"_aws"' not in line:

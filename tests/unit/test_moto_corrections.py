@@ -1,4 +1,4 @@
-"""Tests for backend.local.moto_patches: patches in place, moto's semantics kept, hooks and pruning work."""
+"""moto corrections (localaws.services): in place, moto's semantics kept, hooks and pruning work."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from backend.local import moto_patches
+from localaws import services
+from localaws.services import _patching, logs, stepfunctions
 from tests.conftest import poll
 
 REGION = "us-east-1"
@@ -42,7 +43,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
 
 @pytest.fixture(scope="module", autouse=True)
 def _patched() -> None:
-    moto_patches.apply()
+    services.apply()
 
 
 @pytest.fixture
@@ -64,8 +65,8 @@ def sqs(aws: None) -> Any:
 @pytest.fixture
 def hooks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Fresh callback lists per test so observers from one test never run in another.
-    monkeypatch.setattr(moto_patches, "_started_callbacks", [])
-    monkeypatch.setattr(moto_patches, "_finished_callbacks", [])
+    monkeypatch.setattr(stepfunctions, "_started_callbacks", [])
+    monkeypatch.setattr(stepfunctions, "_finished_callbacks", [])
 
 
 def make_machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
@@ -98,9 +99,9 @@ def test_apply_is_idempotent_and_every_patch_is_in_place() -> None:
     from moto.stepfunctions.parser.asl.utils import boto_client
     from moto.stepfunctions.parser.backend import execution, execution_worker
 
-    moto_patches.apply()
+    services.apply()
     first = (moto.backends.list_of_moto_modules, boto_client.boto_client_for, sqs_models.unix_time_millis)
-    moto_patches.apply()
+    services.apply()
     assert (
         moto.backends.list_of_moto_modules,
         boto_client.boto_client_for,
@@ -114,9 +115,9 @@ def test_apply_is_idempotent_and_every_patch_is_in_place() -> None:
         execution_worker.SyncExecutionWorker.start,
     ]
     for func in patched:
-        assert getattr(func, moto_patches._MARK, False), func
+        assert getattr(func, _patching.MARK, False), func
         # Wrapped exactly once: the original underneath is moto's own function, not another patch.
-        assert not getattr(func.__wrapped__, moto_patches._MARK, False), func
+        assert not getattr(func.__wrapped__, _patching.MARK, False), func
 
 
 def test_list_of_moto_modules_matches_the_original_and_is_reiterable() -> None:
@@ -141,7 +142,7 @@ def test_every_module_importing_boto_client_for_gets_the_cached_one() -> None:
         if "import boto_client_for" in path.read_text()
     }
     # If moto grows a new user, this fails until _BOTO_CLIENT_USERS lists it.
-    assert users == set(moto_patches._BOTO_CLIENT_USERS)
+    assert users == set(stepfunctions._BOTO_CLIENT_USERS)
     for name in users:
         assert importlib.import_module(name).boto_client_for is boto_client.boto_client_for, name
 
@@ -149,16 +150,16 @@ def test_every_module_importing_boto_client_for_gets_the_cached_one() -> None:
 def test_version_mismatch_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(moto, "__version__", "5.2.6")
     with pytest.raises(RuntimeError, match=r"5\.2\.6"):
-        moto_patches.apply()
+        services.apply()
 
 
 def test_a_patch_that_no_longer_applies_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import moto.sqs.models as sqs_models
 
-    monkeypatch.setattr(moto_patches, "_applied", False)
+    monkeypatch.setattr(services, "_applied", False)
     monkeypatch.setattr(sqs_models, "unix_time_millis", lambda dt=None: 0.0)
     with pytest.raises(RuntimeError, match="SQS unix_time_millis"):
-        moto_patches.apply()
+        services.apply()
 
 
 # --- boto_client_for cache -------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def test_boto_client_for_caches_per_key(aws: None, monkeypatch: pytest.MonkeyPat
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
     from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-    monkeypatch.setattr(moto_patches, "_client_cache", {})
+    monkeypatch.setattr(stepfunctions, "_client_cache", {})
     sqs_client = boto_client_for(REGION, "sqs")
     assert boto_client_for(REGION, "sqs") is sqs_client
     assert boto_client_for(REGION, "sqs", None) is sqs_client
@@ -184,7 +185,7 @@ def test_boto_client_for_caches_per_key(aws: None, monkeypatch: pytest.MonkeyPat
 def test_boto_client_for_keeps_the_env_derived_endpoint(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-    monkeypatch.setattr(moto_patches, "_client_cache", {})
+    monkeypatch.setattr(stepfunctions, "_client_cache", {})
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:7001")
     first = boto_client_for(REGION, "lambda")
     assert first.meta.endpoint_url == "http://127.0.0.1:7001"
@@ -198,7 +199,7 @@ def test_boto_client_for_keeps_the_env_derived_endpoint(aws: None, monkeypatch: 
 def test_boto_client_for_separates_stubbed_and_server_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-    monkeypatch.setattr(moto_patches, "_client_cache", {})
+    monkeypatch.setattr(stepfunctions, "_client_cache", {})
     monkeypatch.setenv("MOTO_PORT", "5123")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_SQS", raising=False)
@@ -212,7 +213,7 @@ def test_boto_client_for_separates_stubbed_and_server_clients(monkeypatch: pytes
 
 def test_execution_tasks_reuse_one_client(sfn: Any, sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     cache: dict[tuple[Any, ...], Any] = {}
-    monkeypatch.setattr(moto_patches, "_client_cache", cache)
+    monkeypatch.setattr(stepfunctions, "_client_cache", cache)
     queue_url = sqs.create_queue(QueueName="from-sfn")["QueueUrl"]
     machine = make_machine(
         sfn,
@@ -347,10 +348,10 @@ def explode(execution: Any) -> None:
 @pytest.mark.usefixtures("hooks")
 def test_hooks_fire_with_terminal_status(sfn: Any, caplog: pytest.LogCaptureFixture) -> None:
     recorder = Recorder()
-    moto_patches.on_execution_started(explode)
-    moto_patches.on_execution_started(recorder.started)
-    moto_patches.on_execution_finished(explode)
-    moto_patches.on_execution_finished(recorder.finished)
+    stepfunctions.on_execution_started(explode)
+    stepfunctions.on_execution_started(recorder.started)
+    stepfunctions.on_execution_finished(explode)
+    stepfunctions.on_execution_finished(recorder.finished)
     ok = start(sfn, make_machine(sfn, "ok", PASS_MACHINE), "o1")
     bad = start(sfn, make_machine(sfn, "bad", FAIL_MACHINE), "f1")
 
@@ -375,8 +376,8 @@ def test_hooks_fire_with_terminal_status(sfn: Any, caplog: pytest.LogCaptureFixt
 @pytest.mark.usefixtures("hooks")
 def test_hooks_fire_once_in_order_for_many_and_for_aborted(sfn: Any) -> None:
     recorder = Recorder()
-    moto_patches.on_execution_started(recorder.started)
-    moto_patches.on_execution_finished(recorder.finished)
+    stepfunctions.on_execution_started(recorder.started)
+    stepfunctions.on_execution_finished(recorder.finished)
     machine = make_machine(sfn, "many", PASS_MACHINE)
     arns = [start(sfn, machine, f"m{i}") for i in range(8)]
     waiting = start(sfn, make_machine(sfn, "w", WAIT_MACHINE), "w")
@@ -400,19 +401,19 @@ def test_prune_keeps_the_newest_and_never_a_running_one(sfn: Any) -> None:
     arns = [start(sfn, machine, f"run-{i:02d}") for i in range(30)]
     wait_until(lambda: statuses(sfn, machine) == ["SUCCEEDED"] * 30)
 
-    assert moto_patches.prune_finished_executions(keep=10) == 20
+    assert stepfunctions.prune_finished_executions(keep=10) == 20
     listed = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert [e["executionArn"] for e in listed] == arns[:-11:-1]  # the 10 newest, newest first
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         sfn.describe_execution(executionArn=arns[0])
-    assert moto_patches.prune_finished_executions(keep=10) == 0
+    assert stepfunctions.prune_finished_executions(keep=10) == 0
 
-    assert moto_patches.prune_finished_executions(keep=0) == 10
+    assert stepfunctions.prune_finished_executions(keep=0) == 10
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
     assert sfn.describe_execution(executionArn=running)["status"] == "RUNNING"
     sfn.stop_execution(executionArn=running)
     final_status(sfn, running)
-    assert moto_patches.prune_finished_executions(keep=0) == 1
+    assert stepfunctions.prune_finished_executions(keep=0) == 1
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         sfn.describe_execution(executionArn=running)
 
@@ -430,7 +431,7 @@ def test_prune_counts_across_machines_and_loses_nothing_under_concurrent_starts(
     thread.start()
     dropped = 0
     while thread.is_alive():
-        dropped += moto_patches.prune_finished_executions(keep=5)
+        dropped += stepfunctions.prune_finished_executions(keep=5)
     thread.join()
 
     def remaining() -> list[dict[str, Any]]:
@@ -438,7 +439,7 @@ def test_prune_counts_across_machines_and_loses_nothing_under_concurrent_starts(
 
     wait_until(lambda: all(e["status"] == "SUCCEEDED" for e in remaining()))
     assert dropped + len(remaining()) == len(started) == 40  # nothing vanished without being counted
-    dropped_now = moto_patches.prune_finished_executions(keep=5)
+    dropped_now = stepfunctions.prune_finished_executions(keep=5)
     assert len(remaining()) == 5
     newest = sorted(remaining(), key=lambda e: e["startDate"])
     assert [e["executionArn"] for e in newest] == started[-5:]
@@ -446,36 +447,36 @@ def test_prune_counts_across_machines_and_loses_nothing_under_concurrent_starts(
 
 
 def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
-    logs = boto3.client("logs", region_name=REGION)
-    logs.create_log_group(logGroupName="/app")
-    logs.create_log_stream(logGroupName="/app", logStreamName="busy")
-    logs.create_log_stream(logGroupName="/app", logStreamName="quiet")
+    client = boto3.client("logs", region_name=REGION)
+    client.create_log_group(logGroupName="/app")
+    client.create_log_stream(logGroupName="/app", logStreamName="busy")
+    client.create_log_stream(logGroupName="/app", logStreamName="quiet")
     now = int(time.time() * 1000)
     # Newer events first, older ones in a later call: "newest" must follow timestamps, not arrival.
-    logs.put_log_events(
+    client.put_log_events(
         logGroupName="/app",
         logStreamName="busy",
         logEvents=[{"timestamp": now - 1000 + i, "message": f"new-{i:02d}"} for i in range(20)],
     )
-    logs.put_log_events(
+    client.put_log_events(
         logGroupName="/app",
         logStreamName="busy",
         logEvents=[{"timestamp": now - 5000 + i, "message": f"old-{i:02d}"} for i in range(10)],
     )
-    logs.put_log_events(
+    client.put_log_events(
         logGroupName="/app",
         logStreamName="quiet",
         logEvents=[{"timestamp": now + i, "message": f"q{i}"} for i in range(3)],
     )
 
-    assert moto_patches.prune_log_events(keep_per_stream=5) == 25
-    busy = logs.get_log_events(logGroupName="/app", logStreamName="busy", startFromHead=True)["events"]
+    assert logs.prune_log_events(keep_per_stream=5) == 25
+    busy = client.get_log_events(logGroupName="/app", logStreamName="busy", startFromHead=True)["events"]
     assert [e["message"] for e in busy] == [f"new-{i:02d}" for i in range(15, 20)]
-    quiet = logs.get_log_events(logGroupName="/app", logStreamName="quiet", startFromHead=True)["events"]
+    quiet = client.get_log_events(logGroupName="/app", logStreamName="quiet", startFromHead=True)["events"]
     assert [e["message"] for e in quiet] == ["q0", "q1", "q2"]
-    streams = {s["logStreamName"]: s for s in logs.describe_log_streams(logGroupName="/app")["logStreams"]}
+    streams = {s["logStreamName"]: s for s in client.describe_log_streams(logGroupName="/app")["logStreams"]}
     assert streams["busy"]["storedBytes"] == 5 * len("new-00")
-    assert moto_patches.prune_log_events(keep_per_stream=5) == 0
+    assert logs.prune_log_events(keep_per_stream=5) == 0
 
 
 def test_asl_parse_is_shared_only_for_definitions_without_parallel_or_map() -> None:

@@ -1,9 +1,4 @@
-"""Speed fixes and execution hooks for moto, our embedded local AWS.
-
-Every monkey-patch of moto lives here and is pinned to one moto version: `apply()` refuses to run against
-another version and raises if a patch target no longer looks the way the patch expects. The measurements
-behind the speed fixes are in /work/shared/notes/local-aws.md ("Where the time goes").
-"""
+"""Corrections to moto's Step Functions: speed, AWS's stop and redrive semantics, execution hooks, CloudFormation."""
 
 from __future__ import annotations
 
@@ -11,26 +6,21 @@ import datetime
 import functools
 import importlib
 import inspect
+import json
 import logging
 import os
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import moto
+from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params, rewrite_prefix
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
     from moto.stepfunctions.parser.backend.execution import Execution
 
-MOTO_VERSION = "5.2.5"  # the version these patches were written against
-
 LOG = logging.getLogger(__name__)
-
-# Set on every replacement function so a second apply() recognises its own work.
-_MARK = "__order_pipeline_moto_patch__"
 
 _BOTO_CLIENT_MODULE = "moto.stepfunctions.parser.asl.utils.boto_client"
 # Every module of moto 5.2.5 that does `from ...boto_client import boto_client_for` (found by grepping the
@@ -54,104 +44,21 @@ _BOTO_CLIENT_USERS = tuple(
     )
 )
 
-_apply_lock = threading.Lock()
-_applied = False
-
 _client_cache: dict[tuple[Any, ...], BaseClient] = {}
 _client_cache_lock = threading.Lock()
 
 _started_callbacks: list[Callable[[Execution], None]] = []
 _finished_callbacks: list[Callable[[Execution], None]] = []
 # Per-execution flags so a callback list fires at most once per execution even if moto calls twice.
-_STARTED_FLAG = "_order_pipeline_started_fired"
-_FINISHED_FLAG = "_order_pipeline_finished_fired"
+_STARTED_FLAG = "_localaws_started_fired"
+_FINISHED_FLAG = "_localaws_finished_fired"
 
 # Serialises the pruners: the in-place prefix rewrite below is only safe if nobody else removes items.
 _prune_lock = threading.Lock()
 
-
-def apply() -> None:
-    """Apply every patch once (idempotent). Raises RuntimeError naming the patch if moto's code changed so a patch no longer applies."""  # noqa: E501
-    global _applied
-    # Checked on every call (not just the first) so a changed install is never silently accepted.
-    if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(
-            f"backend.local.moto_patches was written against moto {MOTO_VERSION}, but moto "
-            f"{moto.__version__} is installed: pin moto=={MOTO_VERSION} or re-check every patch here"
-        )
-    with _apply_lock:
-        if _applied:
-            return
-        for name, patch in (
-            ("list_of_moto_modules cache", _patch_list_of_moto_modules),
-            ("boto_client_for cache", _patch_boto_client_for),
-            ("SQS unix_time_millis", _patch_sqs_unix_time_millis),
-            ("SQS retention period check", _patch_sqs_retention_check),
-            ("Step Functions execution hooks", _patch_execution_hooks),
-            ("ASL parse cache", _patch_asl_parse_cache),
-            ("JSONPath parse cache", _patch_jsonpath_parse_cache),
-            ("StopExecution aborts", _patch_stop_aborts),
-            ("SQS activity hooks", _patch_sqs_activity_hooks),
-            ("Step Functions RedriveExecution", _patch_redrive_execution),
-        ):
-            try:
-                patch()
-            except RuntimeError:
-                raise
-            except Exception as exc:
-                raise RuntimeError(
-                    f"moto patch {name!r} no longer applies to moto {moto.__version__}: {exc!r}"
-                ) from exc
-        _applied = True
-
-
-def _fail(patch: str, why: str) -> RuntimeError:
-    return RuntimeError(f"moto patch {patch!r} no longer applies to moto {moto.__version__}: {why}")
-
-
-def _is_ours(obj: object) -> bool:
-    return bool(getattr(obj, _MARK, False))
-
-
-def _mark(func: Callable[..., Any]) -> Callable[..., Any]:
-    setattr(func, _MARK, True)
-    return func
-
-
-def _require_params(patch: str, func: object, expected: list[str]) -> None:
-    if not callable(func):
-        raise _fail(patch, f"{func!r} is not callable")
-    params = list(inspect.signature(func).parameters)
-    if params != expected:
-        raise _fail(patch, f"{getattr(func, '__qualname__', func)} takes {params}, expected {expected}")
-
-
-# --- 1. moto.backends.list_of_moto_modules --------------------------------------------------------
-
-
-def _patch_list_of_moto_modules() -> None:
-    patch = "list_of_moto_modules cache"
-    backends = importlib.import_module("moto.backends")
-    original = getattr(backends, "list_of_moto_modules", None)
-    if _is_ours(original):
-        return
-    if not inspect.isgeneratorfunction(original):
-        raise _fail(patch, "moto.backends.list_of_moto_modules is no longer a generator function")
-    _require_params(patch, original, [])
-    # The folder listing never changes while the process runs; moto re-lists it (~190 isdir) per request.
-    modules = tuple(original())
-    if not modules:
-        raise _fail(patch, "the original returned no modules")
-
-    @functools.wraps(original)
-    def list_of_moto_modules() -> Iterator[str]:
-        # A fresh iterator each call, like the generator it replaces (callers use `in` on the result).
-        return iter(modules)
-
-    backends.list_of_moto_modules = _mark(list_of_moto_modules)
-
-
-# --- 2. Step Functions parser boto_client_for -----------------------------------------------------
+# --- Task clients ---------------------------------------------------------------------------------
+# moto's interpreter builds a new boto3 client (and TCP connection) for every Task state it runs: ~15% of CPU
+# under load. Clients are cached per everything that chooses their endpoint and credentials.
 
 
 def _credentials_key(state_credentials: Any) -> Any:
@@ -174,19 +81,20 @@ def _endpoint_env() -> tuple[tuple[str, str], ...]:
     )
 
 
-def _patch_boto_client_for() -> None:
-    patch = "boto_client_for cache"
+def reuse_task_clients() -> None:
+    """One boto3 client per endpoint and credentials for every Task state, instead of one per state run."""
+    correction = "Step Functions task clients"
     client_module = importlib.import_module(_BOTO_CLIENT_MODULE)
     current = getattr(client_module, "boto_client_for", None)
-    if _is_ours(current):
+    if is_ours(current):
         cached: Callable[..., Any] = current  # type: ignore[assignment]
         original = current.__wrapped__  # type: ignore[union-attr]
     else:
         original = current
-        _require_params(patch, original, ["region", "service", "state_credentials"])
+        require_params(correction, original, ["region", "service", "state_credentials"])
         stubber = importlib.import_module("moto.core.models").botocore_stubber
         if not hasattr(stubber, "enabled"):
-            raise _fail(patch, "moto.core.models.botocore_stubber has no 'enabled' flag")
+            raise fail(correction, "moto.core.models.botocore_stubber has no 'enabled' flag")
 
         @functools.wraps(original)
         def boto_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:
@@ -211,77 +119,26 @@ def _patch_boto_client_for() -> None:
                         _client_cache[key] = client
             return client
 
-        cached = _mark(boto_client_for)
+        cached = mark(boto_client_for)
 
     targets = [client_module]
     for name in _BOTO_CLIENT_USERS:
         try:
             targets.append(importlib.import_module(name))
         except ImportError as exc:
-            raise _fail(patch, f"cannot import {name}: {exc}") from exc
+            raise fail(correction, f"cannot import {name}: {exc}") from exc
     for module in targets:
         ref = getattr(module, "boto_client_for", None)
         if ref is cached:
             continue
         if ref is not original:
-            raise _fail(patch, f"{module.__name__}.boto_client_for is not the function this patch replaces")
+            raise fail(correction, f"{module.__name__}.boto_client_for is not the function this correction replaces")
         module.boto_client_for = cached  # type: ignore[attr-defined]
     # Safety net for a moto module that imported it by name but is missing from _BOTO_CLIENT_USERS.
     for name, module in list(sys.modules.items()):
         held = getattr(module, "__dict__", {}).get("boto_client_for")
         if name.startswith("moto.") and held is original:
             module.boto_client_for = cached  # type: ignore[attr-defined]
-
-
-# --- 3. SQS unix_time_millis ----------------------------------------------------------------------
-
-
-def _patch_sqs_unix_time_millis() -> None:
-    patch = "SQS unix_time_millis"
-    sqs_models = importlib.import_module("moto.sqs.models")
-    core_utils = importlib.import_module("moto.core.utils")
-    current = getattr(sqs_models, "unix_time_millis", None)
-    if _is_ours(current):
-        return
-    if current is not getattr(core_utils, "unix_time_millis", None):
-        raise _fail(patch, "moto.sqs.models.unix_time_millis is not moto.core.utils.unix_time_millis")
-    _require_params(patch, current, ["dt"])
-    original = current
-
-    @functools.wraps(original)
-    def unix_time_millis(dt: datetime.datetime | None = None) -> float:
-        # moto builds two datetimes per call; SQS calls this for every message on every send/receive.
-        if dt is None:
-            return time.time() * 1000.0
-        return original(dt)
-
-    sqs_models.unix_time_millis = _mark(unix_time_millis)
-
-
-# --- 4. SQSBackend.is_message_valid_based_on_retention_period -------------------------------------
-
-
-def _patch_sqs_retention_check() -> None:
-    patch = "SQS retention period check"
-    sqs_models = importlib.import_module("moto.sqs.models")
-    backend_cls = sqs_models.SQSBackend
-    current = backend_cls.__dict__.get("is_message_valid_based_on_retention_period")
-    if _is_ours(current):
-        return
-    _require_params(patch, current, ["self", "queue_name", "message"])
-    _require_params(patch, backend_cls.get_queue, ["self", "queue_name"])
-    # The queue stores the attribute as an int attribute (Queue._set_attributes int()s it); the original read
-    # it back through get_queue_attributes, which rebuilds every queue attribute per message.
-    if "MessageRetentionPeriod" not in inspect.getsource(sqs_models.Queue._set_attributes):
-        raise _fail(patch, "Queue._set_attributes no longer handles MessageRetentionPeriod")
-
-    @functools.wraps(current)
-    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
-        queue = self.get_queue(queue_name)
-        retain_until = queue.message_retention_period + message.sent_timestamp / 1000
-        return retain_until > time.time()
-
-    backend_cls.is_message_valid_based_on_retention_period = _mark(is_message_valid_based_on_retention_period)
 
 
 # --- Step Functions execution hooks ---------------------------------------------------------------
@@ -311,8 +168,9 @@ def _fire(callbacks: list[Callable[[Execution], None]], flag: str, execution: Ex
             LOG.exception("execution-%s callback %r failed for %s", what, callback, execution.exec_arn)
 
 
-def _patch_execution_hooks() -> None:
-    patch = "Step Functions execution hooks"
+def execution_hooks() -> None:
+    """Callbacks when an execution starts and when it ends (moto has none): the AWS/States metrics need them."""
+    correction = "Step Functions execution hooks"
     execution_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution")
     worker_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution_worker")
     test_state_mod = importlib.import_module("moto.stepfunctions.parser.backend.test_state.execution")
@@ -320,14 +178,14 @@ def _patch_execution_hooks() -> None:
     test_state_cls = test_state_mod.TestStateExecution
     for name in ("_reflect_execution_status", "terminated"):
         if name not in comm_cls.__dict__:
-            raise _fail(patch, f"BaseExecutionWorkerCommunication.{name} is gone")
+            raise fail(correction, f"BaseExecutionWorkerCommunication.{name} is gone")
     raw_terminated = comm_cls.__dict__["terminated"]
-    if _is_ours(raw_terminated):
+    if is_ours(raw_terminated):
         raw_terminated = raw_terminated.__wrapped__
     if "self._reflect_execution_status()" not in inspect.getsource(raw_terminated):
-        raise _fail(patch, "BaseExecutionWorkerCommunication.terminated no longer reflects the status")
+        raise fail(correction, "BaseExecutionWorkerCommunication.terminated no longer reflects the status")
     if "self.exec_worker.start()" not in inspect.getsource(execution_mod.Execution.start):
-        raise _fail(patch, "Execution.start no longer starts its worker with exec_worker.start()")
+        raise fail(correction, "Execution.start no longer starts its worker with exec_worker.start()")
 
     def observed_execution(worker: Any) -> Execution | None:
         comm = getattr(worker, "_execution_communication", None)
@@ -342,9 +200,9 @@ def _patch_execution_hooks() -> None:
     # also for StartSyncExecution whose worker runs inline.
     for worker_cls in (worker_mod.ExecutionWorker, worker_mod.SyncExecutionWorker):
         original_start = worker_cls.__dict__.get("start")
-        if _is_ours(original_start):
+        if is_ours(original_start):
             continue
-        _require_params(patch, original_start, ["self"])
+        require_params(correction, original_start, ["self"])
 
         def make_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
             @functools.wraps(original)
@@ -354,13 +212,13 @@ def _patch_execution_hooks() -> None:
                     _fire(_started_callbacks, _STARTED_FLAG, execution, "started")
                 original(self)
 
-            return _mark(start)
+            return mark(start)
 
         worker_cls.start = make_start(original_start)
 
     original_terminated = comm_cls.__dict__["terminated"]
-    if not _is_ours(original_terminated):
-        _require_params(patch, original_terminated, ["self"])
+    if not is_ours(original_terminated):
+        require_params(correction, original_terminated, ["self"])
 
         @functools.wraps(original_terminated)
         def terminated(self: Any) -> None:
@@ -370,14 +228,14 @@ def _patch_execution_hooks() -> None:
             _abort_if_stopped(self.execution)
             _fire(_finished_callbacks, _FINISHED_FLAG, self.execution, "finished")
 
-        comm_cls.terminated = _mark(terminated)
+        comm_cls.terminated = mark(terminated)
 
 
 # --- StopExecution ---------------------------------------------------------------------------------
 # On AWS a stopped execution is ABORTED, with the error and cause StopExecution was given. moto drops both, and a
 # stop that lands during a task's retry back-off ends the execution FAILED with the task's error instead.
 
-_STOP_FLAG = "_order_pipeline_stop_request"
+_STOP_FLAG = "_localaws_stop_request"
 _stop_requests: dict[str, tuple[str | None, str | None]] = {}
 
 
@@ -391,16 +249,17 @@ def _abort_if_stopped(execution: Any) -> None:
     execution.error, execution.cause = request
 
 
-def _patch_stop_aborts() -> None:
-    patch = "StopExecution aborts"
+def stop_aborts() -> None:
+    """A stopped execution ends ABORTED with the error and cause StopExecution was given, as on AWS."""
+    correction = "Step Functions StopExecution aborts"
     execution_cls = importlib.import_module("moto.stepfunctions.parser.backend.execution").Execution
     responses_cls = importlib.import_module("moto.stepfunctions.responses").StepFunctionResponse
     original_stop = execution_cls.__dict__["stop"]
     original_response = responses_cls.__dict__["stop_execution"]
-    if _is_ours(original_stop):
+    if is_ours(original_stop):
         return
-    _require_params(patch, original_stop, ["self", "stop_date", "error", "cause"])
-    _require_params(patch, original_response, ["self"])
+    require_params(correction, original_stop, ["self", "stop_date", "error", "cause"])
+    require_params(correction, original_response, ["self"])
 
     @functools.wraps(original_response)
     def stop_execution(self: Any) -> Any:
@@ -421,11 +280,11 @@ def _patch_stop_aborts() -> None:
         if self.exec_status is not None and self.exec_status.value != "RUNNING":
             _abort_if_stopped(self)
 
-    responses_cls.stop_execution = _mark(stop_execution)
-    execution_cls.stop = _mark(stop)
+    responses_cls.stop_execution = mark(stop_execution)
+    execution_cls.stop = mark(stop)
 
 
-# --- 5. AmazonStateLanguageParser.parse -----------------------------------------------------------
+# --- AmazonStateLanguageParser.parse -----------------------------------------------------------
 # moto parses the whole definition with ANTLR for every execution: 70-180 ms of CPU for our 11-state
 # workflow, which capped a burst at ~6 executions/s on 2 cores. The parsed program is read-only while it runs
 # except in Parallel and Map states (their components count live branches), so only definitions without
@@ -434,17 +293,18 @@ def _patch_stop_aborts() -> None:
 _UNSHAREABLE_STATE_TYPES = ('"Parallel"', '"Map"')
 
 
-def _patch_asl_parse_cache() -> None:
-    patch = "ASL parse cache"
+def share_definition_parse() -> None:
+    """Parse a definition once, not once per execution (only for definitions without Parallel or Map)."""
+    correction = "Step Functions definition parse"
     parser_module = importlib.import_module("moto.stepfunctions.parser.asl.parse.asl_parser")
     parser_class = parser_module.AmazonStateLanguageParser
     current = parser_class.__dict__.get("parse")
     if not isinstance(current, staticmethod):
-        raise _fail(patch, "AmazonStateLanguageParser.parse is not a staticmethod")
-    if _is_ours(current.__func__):
+        raise fail(correction, "AmazonStateLanguageParser.parse is not a staticmethod")
+    if is_ours(current.__func__):
         return
     original = current.__func__
-    _require_params(patch, original, ["definition"])
+    require_params(correction, original, ["definition"])
     cached_parse = functools.lru_cache(maxsize=32)(original)
 
     @functools.wraps(original)
@@ -453,35 +313,30 @@ def _patch_asl_parse_cache() -> None:
             return original(definition)
         return cached_parse(definition)
 
-    parser_class.parse = staticmethod(_mark(parse))
+    parser_class.parse = staticmethod(mark(parse))
 
 
-# --- 6. jsonpath_ng parse -------------------------------------------------------------------------
+# --- jsonpath_ng parse -------------------------------------------------------------------------
 # Each JSONPath evaluation builds a new PLY parser (~1 ms); compiled paths are immutable, so share them.
 
 
-def _patch_jsonpath_parse_cache() -> None:
-    patch = "JSONPath parse cache"
+def cache_jsonpath_parse() -> None:
+    """Compile each JSONPath once."""
+    correction = "Step Functions JSONPath parse"
     for name in (
         "moto.stepfunctions.parser.asl.utils.json_path",
         "moto.stepfunctions.parser.asl.component.common.path.result_path",
     ):
         module = importlib.import_module(name)
         current = getattr(module, "parse", None)
-        if _is_ours(current):
+        if is_ours(current):
             continue
         if not callable(current) or not getattr(current, "__module__", "").startswith("jsonpath_ng"):
-            raise _fail(patch, f"{name}.parse is not jsonpath_ng's parse")
-        module.parse = _mark(functools.lru_cache(maxsize=4096)(current))
+            raise fail(correction, f"{name}.parse is not jsonpath_ng's parse")
+        module.parse = mark(functools.lru_cache(maxsize=4096)(current))
 
 
 # --- Pruning --------------------------------------------------------------------------------------
-
-
-def _iter_backends(backend_dict: Any) -> Iterator[Any]:
-    # Snapshots: other threads may create account/region backends while we iterate.
-    for account_backends in list(backend_dict.values()):
-        yield from list(account_backends.values())
 
 
 def _start_ts(start_date: Any) -> float:
@@ -506,19 +361,13 @@ def _execution_lists() -> list[list[Any]]:
     # With execute_state_machine on, the API reads and writes stepfunctions_parser_backends; the plain
     # dict only holds CloudFormation-made machines then. Both are swept so neither mode leaks.
     for backend_dict in (stepfunctions_parser_backends, stepfunctions_backends):
-        for backend in _iter_backends(backend_dict):
+        for backend in iter_backends(backend_dict):
             for machine in list(backend.state_machines):
                 lists.append(machine.executions)
                 # Executions started through a version ARN live on the version object.
                 versions = list(getattr(machine, "versions", {}).values())
                 lists.extend(version.executions for version in versions)
     return lists
-
-
-def _rewrite_prefix(items: list[Any], length: int, kept: list[Any]) -> None:
-    # moto only ever appends to these lists (from other threads). Replacing just the snapshotted prefix in
-    # one slice assignment (a single C call under the GIL) keeps anything appended since the snapshot.
-    items[:length] = kept
 
 
 def prune_finished_executions(keep: int) -> int:
@@ -540,7 +389,7 @@ def prune_finished_executions(keep: int) -> int:
             for items, snapshot in snapshots:
                 kept = [execution for execution in snapshot if id(execution) not in doomed]
                 if len(kept) != len(snapshot):
-                    _rewrite_prefix(items, len(snapshot), kept)
+                    rewrite_prefix(items, len(snapshot), kept)
         _prune_finished_threads()
         return len(doomed)
 
@@ -555,121 +404,7 @@ def _prune_finished_threads() -> None:
     snapshot = threads[:]
     kept = [thread for thread in snapshot if thread.ident is None or thread.is_alive()]
     if len(kept) != len(snapshot):
-        _rewrite_prefix(threads, len(snapshot), kept)
-
-
-def prune_log_events(keep_per_stream: int) -> int:
-    """Trim every CloudWatch Logs stream to its newest keep_per_stream events; return how many were dropped."""  # noqa: E501, RUF100
-    if keep_per_stream < 0:
-        raise ValueError(f"keep_per_stream must be >= 0, got {keep_per_stream}")
-    from moto.logs.models import logs_backends
-
-    dropped = 0
-    with _prune_lock:
-        for backend in _iter_backends(logs_backends):
-            for group in list(backend.groups.values()):
-                for stream in list(group.streams.values()):
-                    events = stream.events
-                    snapshot = events[:]
-                    excess = len(snapshot) - keep_per_stream
-                    if excess <= 0:
-                        continue
-                    # Newest by event timestamp (what get_log_events orders by); arrival order breaks ties.
-                    by_age = sorted(range(len(snapshot)), key=lambda i: (snapshot[i].timestamp, i))
-                    doomed = set(by_age[:excess])
-                    kept = [event for i, event in enumerate(snapshot) if i not in doomed]
-                    _rewrite_prefix(events, len(snapshot), kept)
-                    # storedBytes is moto's running sum of message lengths; keep it describing what is stored.
-                    stream.stored_bytes -= sum(len(snapshot[i].message) for i in doomed)
-                    dropped += excess
-    return dropped
-
-
-# --- SQS activity hooks ---------------------------------------------------------------------------
-# AWS publishes AWS/SQS NumberOfMessagesSent/Received/Deleted per queue; moto publishes nothing. The hooks let
-# the local AWS record them as CloudWatch metrics so the app reads the same metrics in both homes.
-# send_message_batch and delete_message_batch call send_message/delete_message per entry in moto 5.2.5, so
-# hooking the single calls counts every message once. Moves to a DLQ after maxReceiveCount are not sends (as on
-# AWS).
-
-_sqs_callbacks: list[Callable[[str, str, int, float], None]] = []
-
-
-def on_sqs_activity(callback: Callable[[str, str, int, float], None]) -> None:
-    """Call callback(queue_name, metric_name, count, unix_time) for every SQS send, receive and delete."""
-    _sqs_callbacks.append(callback)
-
-
-def _sqs_fire(queue_name: str, metric: str, count: int) -> None:
-    if count <= 0:
-        return
-    now = time.time()
-    for callback in tuple(_sqs_callbacks):
-        try:
-            callback(queue_name, metric, count, now)
-        except Exception:
-            LOG.exception("SQS activity callback %r failed", callback)
-
-
-def _patch_sqs_activity_hooks() -> None:
-    patch = "SQS activity hooks"
-    sqs_models = importlib.import_module("moto.sqs.models")
-    backend_cls = sqs_models.SQSBackend
-    for name in ("send_message_batch", "delete_message_batch"):
-        source = inspect.getsource(backend_cls.__dict__[name])
-        single = "self.send_message(" if name == "send_message_batch" else "self.delete_message("
-        if single not in source:
-            raise _fail(patch, f"SQSBackend.{name} no longer calls {single.rstrip('(')} per entry")
-
-    send = backend_cls.__dict__["send_message"]
-    if not _is_ours(send):
-        if list(inspect.signature(send).parameters)[:2] != ["self", "queue_name"]:
-            raise _fail(patch, "SQSBackend.send_message no longer takes (self, queue_name, ...)")
-
-        @functools.wraps(send)
-        def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-            message = send(self, queue_name, *args, **kwargs)
-            _sqs_fire(queue_name, "NumberOfMessagesSent", 1)
-            return message
-
-        backend_cls.send_message = _mark(send_message)
-
-    receive = backend_cls.__dict__["receive_message"]
-    if not _is_ours(receive):
-        if list(inspect.signature(receive).parameters)[:2] != ["self", "queue_name"]:
-            raise _fail(patch, "SQSBackend.receive_message no longer takes (self, queue_name, ...)")
-
-        @functools.wraps(receive)
-        def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-            result = receive(self, queue_name, *args, **kwargs)
-            _sqs_fire(queue_name, "NumberOfMessagesReceived", len(result))
-            return result
-
-        backend_cls.receive_message = _mark(receive_message)
-
-    delete = backend_cls.__dict__["delete_message"]
-    if not _is_ours(delete):
-        _require_params(patch, delete, ["self", "queue_name", "receipt_handle"])
-
-        @functools.wraps(delete)
-        def delete_message(self: Any, queue_name: str, receipt_handle: str) -> None:
-            delete(self, queue_name, receipt_handle)
-            _sqs_fire(queue_name, "NumberOfMessagesDeleted", 1)
-
-        backend_cls.delete_message = _mark(delete_message)
-
-
-def oldest_message_ages() -> dict[str, float]:
-    """Seconds since the oldest message of each SQS queue was sent (0 for an empty queue): AWS/SQS ApproximateAgeOfOldestMessage."""  # noqa: E501
-    from moto.sqs.models import sqs_backends
-
-    now_ms = time.time() * 1000
-    ages: dict[str, float] = {}
-    for backend in _iter_backends(sqs_backends):
-        for name, queue in list(backend.queues.items()):
-            sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp is not None]
-            ages[name] = max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0
-    return ages
+        rewrite_prefix(threads, len(snapshot), kept)
 
 
 # --- Step Functions RedriveExecution --------------------------------------------------------------
@@ -681,8 +416,8 @@ def oldest_message_ages() -> dict[str, float]:
 # is the step's input, and the 14-day / redrive-count limits are not enforced.
 
 _REDRIVABLE = {"FAILED", "ABORTED", "TIMED_OUT"}
-_PRIOR_EVENTS = "_order_pipeline_prior_events"
-_REDRIVE_COUNT = "_order_pipeline_redrive_count"
+_PRIOR_EVENTS = "_localaws_prior_events"
+_REDRIVE_COUNT = "_localaws_redrive_count"
 _redrive_lock = threading.Lock()
 
 
@@ -699,7 +434,6 @@ def _not_redrivable(message: str) -> Exception:
 def redrive(execution: Any) -> datetime.datetime:
     """Continue a failed/aborted/timed-out parser execution from its unsuccessful step; return the redrive date."""
     import copy
-    import json
 
     from moto.stepfunctions.parser.api import ExecutionStatus
     from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails, ExecutionDetails
@@ -797,22 +531,23 @@ def _redrive_worker_class() -> type:
     return RedriveExecutionWorker
 
 
-def _patch_redrive_execution() -> None:
-    patch = "Step Functions RedriveExecution"
+def redrive_executions() -> None:
+    """Answer RedriveExecution (moto: HTTP 500) and show the first attempt's events in the history."""
+    correction = "Step Functions RedriveExecution"
     responses_mod = importlib.import_module("moto.stepfunctions.responses")
     execution_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution")
     importlib.import_module("moto.stepfunctions.parser.backend.execution_worker")
     api = importlib.import_module("moto.stepfunctions.parser.api")
     if not hasattr(api.HistoryEventType, "ExecutionRedriven"):
-        raise _fail(patch, "HistoryEventType.ExecutionRedriven is gone")
+        raise fail(correction, "HistoryEventType.ExecutionRedriven is gone")
     response_cls = responses_mod.StepFunctionResponse
     existing = response_cls.__dict__.get("redrive_execution")
-    if existing is not None and not _is_ours(existing):
-        raise _fail(patch, "moto now implements redrive_execution itself: drop this patch")
+    if existing is not None and not is_ours(existing):
+        raise fail(correction, "moto now implements redrive_execution itself: drop this correction")
     execution_cls = execution_mod.Execution
     for name in ("get_start_execution_details", "_get_start_aws_execution_details", "_get_start_execution_worker_comm"):
         if not callable(getattr(execution_cls, name, None)):
-            raise _fail(patch, f"Execution.{name} is gone")
+            raise fail(correction, f"Execution.{name} is gone")
 
     if existing is None:
 
@@ -824,11 +559,11 @@ def _patch_redrive_execution() -> None:
                 raise _not_redrivable("Redrive needs the executing Step Functions backend (execute_state_machine).")
             return ActionResult({"redriveDate": redrive(execution)})
 
-        response_cls.redrive_execution = _mark(redrive_execution)
+        response_cls.redrive_execution = mark(redrive_execution)
 
     history = execution_cls.__dict__["to_history_output"]
-    if not _is_ours(history):
-        _require_params(patch, history, ["self"])
+    if not is_ours(history):
+        require_params(correction, history, ["self"])
 
         @functools.wraps(history)
         def to_history_output(self: Any) -> Any:
@@ -849,4 +584,80 @@ def _patch_redrive_execution() -> None:
             output["events"] = [*prior, *later]
             return output
 
-        execution_cls.to_history_output = _mark(to_history_output)
+        execution_cls.to_history_output = mark(to_history_output)
+
+
+# --- CloudFormation AWS::StepFunctions::StateMachine ------------------------------------------------
+# moto's CloudFormation puts a state machine in the non-executing backend, where the Step Functions API cannot
+# see it once execute_state_machine is on, and it reads only DefinitionString: DefinitionS3Location (what
+# `sam package` produces from DefinitionUri), DefinitionSubstitutions, StateMachineType, LoggingConfiguration and
+# TracingConfiguration are ignored. This creates the machine where the API looks, with the definition AWS deploys.
+
+
+def _cfn_definition(properties: dict[str, Any], account_id: str, region_name: str) -> str:
+    if "DefinitionString" in properties:
+        definition = properties["DefinitionString"]
+    elif "Definition" in properties:
+        definition = json.dumps(properties["Definition"])
+    elif "DefinitionS3Location" in properties:
+        from moto.s3.models import s3_backends
+        from moto.utilities.utils import get_partition
+
+        location = properties["DefinitionS3Location"]
+        s3 = s3_backends[account_id][get_partition(region_name)]
+        definition = s3.get_object(location["Bucket"], location["Key"]).value.decode()
+    else:
+        raise ValueError("a state machine needs DefinitionString, Definition or DefinitionS3Location")
+    for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
+        definition = definition.replace("${" + key + "}", str(value))
+    return definition
+
+
+def cloudformation_state_machines() -> None:
+    """Create CloudFormation's state machines in the executing backend, with their S3 definition substituted."""
+    correction = "CloudFormation state machines"
+    models = importlib.import_module("moto.stepfunctions.models")
+    responses = importlib.import_module("moto.stepfunctions.responses")
+    utils = importlib.import_module("moto.stepfunctions.utils")
+    machine_cls = models.StateMachine
+    create = machine_cls.__dict__["create_from_cloudformation_json"]
+    delete = machine_cls.__dict__["delete_from_cloudformation_json"]
+    if is_ours(create.__func__):
+        return
+    for method in (create, delete):
+        if not isinstance(method, classmethod):
+            raise fail(correction, f"StateMachine.{method.__func__.__name__} is no longer a classmethod")
+    require_params(correction, responses.get_backend, ["account", "region"])
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        return responses.get_backend(account_id, region_name).create_state_machine(
+            name=properties.get("StateMachineName", resource_name),
+            definition=_cfn_definition(properties, account_id, region_name),
+            roleArn=properties.get("RoleArn", ""),
+            tags=utils.cfn_to_api_tags(properties.get("Tags", [])),
+            loggingConfiguration=properties.get("LoggingConfiguration"),
+            tracingConfiguration=properties.get("TracingConfiguration"),
+            sm_type=properties.get("StateMachineType", "STANDARD"),
+        )
+
+    def delete_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        responses.get_backend(account_id, region_name).delete_state_machine(resource_name)
+
+    machine_cls.create_from_cloudformation_json = classmethod(mark(create_from_cloudformation_json))
+    machine_cls.delete_from_cloudformation_json = classmethod(mark(delete_from_cloudformation_json))
+
+
+CORRECTIONS = (
+    ("Step Functions task clients", reuse_task_clients),
+    ("Step Functions execution hooks", execution_hooks),
+    ("Step Functions StopExecution aborts", stop_aborts),
+    ("Step Functions definition parse", share_definition_parse),
+    ("Step Functions JSONPath parse", cache_jsonpath_parse),
+    ("Step Functions RedriveExecution", redrive_executions),
+    ("CloudFormation state machines", cloudformation_state_machines),
+)

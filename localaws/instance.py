@@ -12,11 +12,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ERROR_PREFIX = "localaws: error: "  # the line a local AWS that could not start ends its log with
 START_TIMEOUT_SECONDS = 90
 
 
@@ -30,7 +30,8 @@ class LocalAwsInfo(BaseModel):
     endpoint: str
     pid: int
     started_at: float
-    resources: dict[str, Any]
+    region: str
+    stack_name: str
 
 
 def state_dir() -> Path:
@@ -122,9 +123,9 @@ def ensure_running(timeout_seconds: float = START_TIMEOUT_SECONDS) -> LocalAwsIn
         info = running()  # another process may have started it while we waited for the lock
         if info:
             return info
-        with open(log_file(), "ab") as log:
+        with open(log_file(), "wb") as log:  # one log per run: its last error line is this run's
             process = subprocess.Popen(
-                [sys.executable, "-m", "backend", "local"],
+                [sys.executable, "-m", "localaws"],
                 cwd=PROJECT_ROOT,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -137,7 +138,7 @@ def ensure_running(timeout_seconds: float = START_TIMEOUT_SECONDS) -> LocalAwsIn
             if info and info.pid == process.pid:
                 return info
             if process.poll() is not None:
-                raise LocalAwsError(f"the local AWS exited while starting; see {log_file()}:\n{_tail(log_file())}")
+                raise LocalAwsError(_failure(log_file()))
             time.sleep(0.1)
         process.terminate()
         raise LocalAwsError(f"the local AWS did not answer within {timeout_seconds:.0f} s; see {log_file()}")
@@ -158,8 +159,14 @@ def stop_running(timeout_seconds: float = 15) -> int | None:
     return info.pid
 
 
-def _tail(path: Path, lines: int = 20) -> str:
+def _failure(log: Path) -> str:
+    """Why the local AWS did not start: its own error line, else the end of its log."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        lines = log.read_text(errors="replace").splitlines()
     except OSError:
-        return ""
+        lines = []
+    for line in reversed(lines):
+        if line.startswith(ERROR_PREFIX):
+            return line.removeprefix(ERROR_PREFIX)
+    tail = "\n".join(lines[-20:])
+    return f"the local AWS exited while starting; see {log}:\n{tail}"

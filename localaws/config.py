@@ -1,0 +1,28 @@
+"""Settings of the local AWS, from ORDERS_LOCAL_* environment variables; the defaults suit a demo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's fixed fake account: nothing real
+
+
+class LocalAwsOptions(BaseSettings):
+    """ORDERS_LOCAL_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="ORDERS_LOCAL_", extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=4599, ge=0, le=65535)
+    template: Path = PROJECT_ROOT / "infra" / "template.yaml"
+    stack_name: str = Field(default="orders-local", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,45}$")
+    parameters: str = ""  # sam deploy's --parameter-overrides syntax: "Key=Value Key2=Value2"
+    lambda_concurrency: int = Field(default_factory=lambda: max(2, os.cpu_count() or 2), ge=1, le=64)
+    max_finished_executions: int = Field(default=5_000, ge=100)
+    max_log_events_per_stream: int = Field(default=2_000, ge=100)

@@ -1,0 +1,159 @@
+"""One local AWS: moto behind one endpoint, the stack deployed from the template, functions in worker processes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from localaws import stack
+from localaws.config import ACCOUNT_ID, REGION, LocalAwsOptions
+from localaws.stack import TemplateError
+
+_log = logging.getLogger(__name__)
+
+
+class LocalAws:
+    """start() brings everything up and deploys the stack; stop() takes it down."""
+
+    def __init__(self, options: LocalAwsOptions | None = None) -> None:
+        self.options = options or LocalAwsOptions()
+        self.endpoint = ""
+        self.stack: dict[str, Any] = {}
+        self._stop = threading.Event()
+        self._parts: list[Any] = []
+        self._telemetry: Any = None
+        self._runtime: Any = None
+
+    def start(self, state_dir: Any) -> None:
+        """Start the services and the endpoint, deploy the template, start its functions and event sources."""
+        prepared = stack.prepare_in_background(self.options.template, self.options.parameters, REGION)
+        self._start_services(state_dir)
+        self._deploy(prepared())
+
+    def _start_services(self, state_dir: Any) -> None:
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - the local AWS accepts any key; nothing real
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+        )
+        for name in [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL")]:
+            del os.environ[name]  # this process's own clients talk to moto in-process, not to some other endpoint
+        from moto import mock_aws
+
+        from localaws import gateway, services
+        from localaws.services import sqs, stepfunctions
+        from localaws.services.awslambda.invoke_api import InvokeApi
+        from localaws.services.awslambda.runtime import LambdaRuntime
+        from localaws.telemetry import Telemetry
+
+        services.apply()
+        # Lambda is passed through: moto's Step Functions then call the Invoke API on our endpoint (below).
+        mock = mock_aws(
+            config={
+                "stepfunctions": {"execute_state_machine": True},
+                "core": {"passthrough": {"services": ["lambda"], "urls": []}},
+            }
+        )
+        mock.start()
+        self._parts.append(mock)
+
+        import boto3
+
+        telemetry = Telemetry(boto3.client("logs"), boto3.client("cloudwatch"))
+        self._telemetry = telemetry
+        runtime = LambdaRuntime(
+            code_root=state_dir / "lambda",
+            endpoint="",
+            local_concurrency=self.options.lambda_concurrency,
+            on_invocation=telemetry.record_invocation,
+            on_throttle=telemetry.record_throttle,
+            account_id=ACCOUNT_ID,
+        )
+        invoke_api = InvokeApi(runtime, REGION, gateway.moto_app())
+        endpoint = gateway.Gateway(self.options.host, self.options.port, invoke_api)
+        self.endpoint = endpoint.endpoint
+        runtime.endpoint = self.endpoint
+        endpoint.start()
+        self._parts += [runtime, invoke_api, endpoint]
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.endpoint
+
+        stepfunctions.on_execution_started(
+            lambda execution: telemetry.record_execution_started(
+                execution.state_machine_arn, execution.start_date.timestamp()
+            )
+        )
+        stepfunctions.on_execution_finished(
+            lambda execution: telemetry.record_execution_finished(
+                execution.state_machine_arn,
+                execution.status,
+                execution.start_date.timestamp(),
+                execution.stop_date.timestamp(),
+            )
+        )
+        sqs.on_activity(
+            lambda queue, metric, count, at: telemetry.metric(
+                "AWS/SQS", metric, count, "Count", {"QueueName": queue}, at
+            )
+        )
+        telemetry.start()
+        self._parts.append(telemetry)
+
+        self._runtime = runtime
+
+    def _deploy(self, prepared: stack.Prepared) -> None:
+        import boto3
+
+        from localaws.services.awslambda.event_source import EventSources
+
+        cloudformation = boto3.client("cloudformation", endpoint_url=self.endpoint)
+        self.stack = stack.deploy(prepared, self.options.stack_name, boto3.client("s3"), cloudformation)
+        summaries = cloudformation.list_stack_resources(StackName=self.options.stack_name)["StackResourceSummaries"]
+        functions = [r for r in summaries if r["ResourceType"] == "AWS::Lambda::Function"]
+        # One environment per function now, so a handler that does not import stops the start.
+        with ThreadPoolExecutor(max_workers=max(1, len(functions))) as pool:
+            errors = pool.map(lambda r: self._runtime.initialize(r["PhysicalResourceId"], REGION), functions)
+            sources = EventSources(
+                boto3.client("lambda", endpoint_url=self.endpoint), boto3.client("sqs"), self._runtime
+            )
+            for resource, error in zip(functions, list(errors), strict=True):
+                if error:
+                    raise TemplateError(
+                        f"{resource['LogicalResourceId']} ({resource['PhysicalResourceId']}): the handler does not "
+                        f"start: {error['errorType']}: {error['errorMessage']}"
+                    )
+        sources.start()
+        self._parts.append(sources)
+        threading.Thread(target=self._janitor, name="local-aws-janitor", daemon=True).start()
+
+    def _janitor(self) -> None:
+        """Keep memory bounded (moto keeps every finished execution and log event) and publish queue ages."""
+        from localaws.services import logs, sqs, stepfunctions
+
+        while not self._stop.wait(5):
+            try:
+                stepfunctions.prune_finished_executions(self.options.max_finished_executions)
+                logs.prune_log_events(self.options.max_log_events_per_stream)
+                now = time.time()
+                for queue, age in sqs.oldest_message_ages().items():
+                    self._telemetry.metric(
+                        "AWS/SQS", "ApproximateAgeOfOldestMessage", age, "Seconds", {"QueueName": queue}, now
+                    )
+            except Exception:
+                _log.exception("the local AWS's housekeeping failed")
+
+    def stop(self) -> None:
+        """Stop everything started, newest first."""
+        self._stop.set()
+        for part in reversed(self._parts):
+            started = time.monotonic()
+            try:
+                part.stop() if hasattr(part, "stop") else part.close()
+            except Exception:
+                _log.exception("stopping %s failed", type(part).__name__)
+            _log.info("stopped %s in %.2f s", type(part).__name__, time.monotonic() - started)
+        self._parts.clear()

@@ -1,0 +1,150 @@
+"""Corrections to moto's SQS: O(1) timestamps and retention checks, the activity AWS/SQS publishes, message ages."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import importlib
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params
+
+LOG = logging.getLogger(__name__)
+
+_activity_callbacks: list[Callable[[str, str, int, float], None]] = []
+
+
+def fast_timestamps() -> None:
+    """moto builds two datetimes per unix_time_millis() call, and SQS calls it for every message on every send and
+    receive: the cost grew quadratically with queue depth (filling a queue to 10k messages took 12.5 minutes)."""
+    correction = "SQS unix_time_millis"
+    sqs_models = importlib.import_module("moto.sqs.models")
+    core_utils = importlib.import_module("moto.core.utils")
+    current = getattr(sqs_models, "unix_time_millis", None)
+    if is_ours(current):
+        return
+    if current is not getattr(core_utils, "unix_time_millis", None):
+        raise fail(correction, "moto.sqs.models.unix_time_millis is not moto.core.utils.unix_time_millis")
+    require_params(correction, current, ["dt"])
+    original = current
+
+    @functools.wraps(original)
+    def unix_time_millis(dt: datetime.datetime | None = None) -> float:
+        if dt is None:
+            return time.time() * 1000.0
+        return original(dt)
+
+    sqs_models.unix_time_millis = mark(unix_time_millis)
+
+
+def direct_retention_check() -> None:
+    """moto checks each message's retention by rebuilding every queue attribute (get_queue_attributes) per
+    message; the queue already holds the period as an int attribute."""
+    correction = "SQS retention period check"
+    sqs_models = importlib.import_module("moto.sqs.models")
+    backend_cls = sqs_models.SQSBackend
+    current = backend_cls.__dict__.get("is_message_valid_based_on_retention_period")
+    if is_ours(current):
+        return
+    require_params(correction, current, ["self", "queue_name", "message"])
+    require_params(correction, backend_cls.get_queue, ["self", "queue_name"])
+    if "MessageRetentionPeriod" not in inspect.getsource(sqs_models.Queue._set_attributes):
+        raise fail(correction, "Queue._set_attributes no longer handles MessageRetentionPeriod")
+
+    @functools.wraps(current)
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        queue = self.get_queue(queue_name)
+        return queue.message_retention_period + message.sent_timestamp / 1000 > time.time()
+
+    backend_cls.is_message_valid_based_on_retention_period = mark(is_message_valid_based_on_retention_period)
+
+
+def on_activity(callback: Callable[[str, str, int, float], None]) -> None:
+    """Call callback(queue_name, metric_name, count, unix_time) for every SQS send, receive and delete."""
+    _activity_callbacks.append(callback)
+
+
+def _fire(queue_name: str, metric: str, count: int) -> None:
+    if count <= 0:
+        return
+    now = time.time()
+    for callback in tuple(_activity_callbacks):
+        try:
+            callback(queue_name, metric, count, now)
+        except Exception:
+            LOG.exception("SQS activity callback %r failed", callback)
+
+
+def activity_hooks() -> None:
+    """AWS publishes AWS/SQS NumberOfMessagesSent/Received/Deleted per queue; moto publishes nothing.
+
+    The hooks let the local AWS record them, so the app reads the same metrics on both homes. The batch calls
+    go through the single ones in moto 5.2.5, so each message counts once; moves to a DLQ are not sends (as on AWS).
+    """
+    correction = "SQS activity hooks"
+    backend_cls = importlib.import_module("moto.sqs.models").SQSBackend
+    for name in ("send_message_batch", "delete_message_batch"):
+        single = "self.send_message(" if name == "send_message_batch" else "self.delete_message("
+        if single not in inspect.getsource(backend_cls.__dict__[name]):
+            raise fail(correction, f"SQSBackend.{name} no longer calls {single.rstrip('(')} per entry")
+
+    send = backend_cls.__dict__["send_message"]
+    if not is_ours(send):
+        if list(inspect.signature(send).parameters)[:2] != ["self", "queue_name"]:
+            raise fail(correction, "SQSBackend.send_message no longer takes (self, queue_name, ...)")
+
+        @functools.wraps(send)
+        def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            message = send(self, queue_name, *args, **kwargs)
+            _fire(queue_name, "NumberOfMessagesSent", 1)
+            return message
+
+        backend_cls.send_message = mark(send_message)
+
+    receive = backend_cls.__dict__["receive_message"]
+    if not is_ours(receive):
+        if list(inspect.signature(receive).parameters)[:2] != ["self", "queue_name"]:
+            raise fail(correction, "SQSBackend.receive_message no longer takes (self, queue_name, ...)")
+
+        @functools.wraps(receive)
+        def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            result = receive(self, queue_name, *args, **kwargs)
+            _fire(queue_name, "NumberOfMessagesReceived", len(result))
+            return result
+
+        backend_cls.receive_message = mark(receive_message)
+
+    delete = backend_cls.__dict__["delete_message"]
+    if not is_ours(delete):
+        require_params(correction, delete, ["self", "queue_name", "receipt_handle"])
+
+        @functools.wraps(delete)
+        def delete_message(self: Any, queue_name: str, receipt_handle: str) -> None:
+            delete(self, queue_name, receipt_handle)
+            _fire(queue_name, "NumberOfMessagesDeleted", 1)
+
+        backend_cls.delete_message = mark(delete_message)
+
+
+def oldest_message_ages() -> dict[str, float]:
+    """Seconds since the oldest message of each queue was sent (0 when empty): AWS/SQS ApproximateAgeOfOldestMessage."""
+    from moto.sqs.models import sqs_backends
+
+    now_ms = time.time() * 1000
+    ages: dict[str, float] = {}
+    for backend in iter_backends(sqs_backends):
+        for name, queue in list(backend.queues.items()):
+            sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp is not None]
+            ages[name] = max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0
+    return ages
+
+
+CORRECTIONS = (
+    ("SQS unix_time_millis", fast_timestamps),
+    ("SQS retention period check", direct_retention_check),
+    ("SQS activity hooks", activity_hooks),
+)

@@ -1,0 +1,75 @@
+"""Integration fixtures: AWS clients of the session's local AWS, and test functions created through its Lambda API."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend import aws
+
+FUNCTIONS_DIR = Path(__file__).with_name("functions")
+
+
+@pytest.fixture(scope="session")
+def lambda_api(local_aws: Any) -> Any:
+    """The Lambda client of the session's local AWS, without retries (a throttle must show)."""
+    import boto3
+    from botocore.config import Config
+
+    connection = aws.connection()
+    return boto3.client(
+        "lambda",
+        endpoint_url=connection.endpoint_url,
+        region_name=connection.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 0}, read_timeout=60),
+    )
+
+
+@pytest.fixture(scope="session")
+def test_role(local_aws: Any) -> str:
+    """An execution role for test functions."""
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    return aws.client("iam").create_role(RoleName="runtime-tests", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+
+
+def _code() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(FUNCTIONS_DIR / "handlers.py", "handlers.py")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def make_function(lambda_api: Any, test_role: str) -> Callable[..., str]:
+    """Create a function running tests/integration/functions/handlers.py; return its name."""
+    code = _code()
+
+    def make(handler: str, timeout: int = 5, environment: dict[str, str] | None = None, **extra: Any) -> str:
+        name = f"{handler}-{uuid.uuid4().hex[:8]}"
+        lambda_api.create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=test_role,
+            Handler=f"handlers.{handler}",
+            Code={"ZipFile": code},
+            Timeout=timeout,
+            MemorySize=256,
+            Environment={"Variables": environment or {}},
+            **extra,
+        )
+        return name
+
+    return make

@@ -1,0 +1,66 @@
+"""Handlers for testing the local Lambda runtime (zipped and created through CreateFunction; not the pipeline)."""
+
+import json
+import os
+import signal
+import time
+
+invocations = 0  # module state: lives as long as the worker process
+
+
+def echo(event, context):
+    global invocations
+    invocations += 1
+    print(f"echo says hello to {context.function_name}")
+    return {
+        "event": event,
+        "function": context.function_name,
+        "environment": dict(os.environ),
+        "pid": os.getpid(),
+        "invocations": invocations,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+    }
+
+
+def boom(event, context):
+    raise ValueError("the gateway is silent")
+
+
+def slow(event, context):
+    time.sleep(event.get("seconds", 5))
+    return {"slept": True}
+
+
+def die(event, context):
+    print("about to die")
+    how = event["how"]
+    if how == "exit":
+        os._exit(3)
+    if how == "signal":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise MemoryError("out of memory")
+
+
+def batch(event, context):
+    """An SQS consumer that fails the records whose body is "fail"."""
+    failures = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "fail"]
+    print(json.dumps({"batch": [r["body"] for r in event["Records"]]}))
+    return {"batchItemFailures": failures}
+
+
+def emf(event, context):
+    print(
+        json.dumps(
+            {
+                "_aws": {
+                    "Timestamp": int(time.time() * 1000),
+                    "CloudWatchMetrics": [
+                        {"Namespace": "RuntimeTest", "Dimensions": [["service"]], "Metrics": [{"Name": "Things"}]}
+                    ],
+                },
+                "service": "runtime-test",
+                "Things": [1, 2],
+            }
+        )
+    )
+    return {}
