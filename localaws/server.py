@@ -6,12 +6,10 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from localaws import stack
 from localaws.config import ACCOUNT_ID, REGION, LocalAwsOptions
-from localaws.stack import TemplateError
 
 _log = logging.getLogger(__name__)
 
@@ -30,9 +28,21 @@ class LocalAws:
 
     def start(self, state_dir: Any) -> None:
         """Start the services and the endpoint, deploy the template, start its functions and event sources."""
-        prepared = stack.prepare_in_background(self.options.template, self.options.parameters, REGION)
+        prepared = stack.prepare_in_background(
+            self.options.template, self.options.parameters, self.options.stack_name, REGION
+        )
         self._start_services(state_dir)
-        self._deploy(prepared())
+        import boto3
+
+        from localaws.services.awslambda.event_source import EventSources
+
+        # Made while the template is still being prepared: each client loads its service model.
+        cloudformation, s3 = boto3.client("cloudformation", endpoint_url=self.endpoint), boto3.client("s3")
+        sources = EventSources(boto3.client("lambda", endpoint_url=self.endpoint), boto3.client("sqs"), self._runtime)
+        self.stack = stack.deploy(prepared(), self.options.stack_name, s3, cloudformation)
+        sources.start()
+        self._parts.append(sources)
+        threading.Thread(target=self._janitor, name="local-aws-janitor", daemon=True).start()
 
     def _start_services(self, state_dir: Any) -> None:
         os.environ.update(
@@ -104,31 +114,6 @@ class LocalAws:
         self._parts.append(telemetry)
 
         self._runtime = runtime
-
-    def _deploy(self, prepared: stack.Prepared) -> None:
-        import boto3
-
-        from localaws.services.awslambda.event_source import EventSources
-
-        cloudformation = boto3.client("cloudformation", endpoint_url=self.endpoint)
-        self.stack = stack.deploy(prepared, self.options.stack_name, boto3.client("s3"), cloudformation)
-        summaries = cloudformation.list_stack_resources(StackName=self.options.stack_name)["StackResourceSummaries"]
-        functions = [r for r in summaries if r["ResourceType"] == "AWS::Lambda::Function"]
-        # One environment per function now, so a handler that does not import stops the start.
-        with ThreadPoolExecutor(max_workers=max(1, len(functions))) as pool:
-            errors = pool.map(lambda r: self._runtime.initialize(r["PhysicalResourceId"], REGION), functions)
-            sources = EventSources(
-                boto3.client("lambda", endpoint_url=self.endpoint), boto3.client("sqs"), self._runtime
-            )
-            for resource, error in zip(functions, list(errors), strict=True):
-                if error:
-                    raise TemplateError(
-                        f"{resource['LogicalResourceId']} ({resource['PhysicalResourceId']}): the handler does not "
-                        f"start: {error['errorType']}: {error['errorMessage']}"
-                    )
-        sources.start()
-        self._parts.append(sources)
-        threading.Thread(target=self._janitor, name="local-aws-janitor", daemon=True).start()
 
     def _janitor(self) -> None:
         """Keep memory bounded (moto keeps every finished execution and log event) and publish queue ages."""

@@ -28,6 +28,7 @@ import yaml
 
 ARTIFACT_BUCKET = "localaws-artifacts"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_PLACEHOLDER_SUB = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
 # Types moto's CloudFormation skips or ignores on purpose: nothing to create for them locally.
 _NOTHING_TO_CREATE = {"AWS::CloudFormation::WaitCondition", "AWS::CloudFormation::WaitConditionHandle"}
 _EMPTY_ZIP = b"PK\x05\x06" + b"\x00" * 18
@@ -245,14 +246,88 @@ class Prepared:
         return cls(data["template"], artifacts, data["overrides"])
 
 
-def prepare(template_path: Path, parameter_overrides: str) -> Prepared:
-    """Read, build and translate the template (no AWS needed); TemplateError names what is wrong."""
+def prepare(template_path: Path, parameter_overrides: str, stack_name: str, region: str) -> Prepared:
+    """Read, build and translate the template and check that every handler imports (no AWS needed);
+    TemplateError names what is wrong."""
     overrides = parse_parameter_overrides(parameter_overrides)
     artifacts: dict[str, bytes] = {}
     sam_template = package(load_template(template_path), template_path.parent, artifacts)
     cfn_template = translate(sam_template, overrides)
     _check_parameters(cfn_template, overrides)
+    _check_handlers(cfn_template, artifacts, _known_values(cfn_template, overrides, stack_name, region))
     return Prepared(cfn_template, artifacts, overrides)
+
+
+_UNRESOLVED = "localaws-deploy-check"  # stands in for what only the deployed stack knows (ARNs, generated names)
+# What Lambda gives every function besides its own variables, as far as importing a handler may need it.
+_CHECK_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": ":UTC"} | dict.fromkeys(
+    ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"), "local"
+)
+_REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def _known_values(
+    cfn_template: dict[str, Any], overrides: dict[str, str], stack_name: str, region: str
+) -> dict[str, str]:
+    declared = cfn_template.get("Parameters") or {}
+    values = {name: str(spec.get("Default", "")) for name, spec in declared.items()} | overrides
+    pseudo = {"AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": "123456789012"}
+    return values | pseudo | {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+
+
+def _resolve(value: Any, known: dict[str, str]) -> str:
+    """A property value with Ref and Fn::Sub of parameters resolved; anything only the stack knows, a placeholder."""
+    if isinstance(value, str | int | float | bool):
+        return str(value)
+    if isinstance(value, dict) and "Ref" in value:
+        return known.get(value["Ref"], _UNRESOLVED)
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return _PLACEHOLDER_SUB.sub(lambda m: known.get(m.group(1), _UNRESOLVED), value["Fn::Sub"])
+    return _UNRESOLVED
+
+
+def _check_handlers(cfn_template: dict[str, Any], artifacts: dict[str, bytes], known: dict[str, str]) -> None:
+    """Import every function's handler from its built code, with its environment, once per code package."""
+    from localaws.services.awslambda.runtime import BOOTSTRAP
+
+    packages: dict[bytes, list[dict[str, Any]]] = {}
+    for logical_id, resource in cfn_template["Resources"].items():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") != "AWS::Lambda::Function" or "S3Key" not in properties.get("Code", {}):
+            continue
+        variables = (properties.get("Environment") or {}).get("Variables") or {}
+        packages.setdefault(artifacts[properties["Code"]["S3Key"]], []).append(
+            {
+                "id": logical_id,
+                "name": _resolve(properties.get("FunctionName", logical_id), known),
+                "handler": properties.get("Handler", ""),
+                "environment": {key: _resolve(value, known) for key, value in variables.items()},
+            }
+        )
+    region = known["AWS::Region"]
+    for code, functions in packages.items():
+        with tempfile.TemporaryDirectory(prefix="localaws-check-") as task_root:
+            zipfile.ZipFile(io.BytesIO(code)).extractall(task_root)
+            run = subprocess.run(
+                [sys.executable, "-I", str(BOOTSTRAP), "--check"],
+                input=json.dumps(functions),
+                env=_CHECK_ENVIRONMENT | {"LAMBDA_TASK_ROOT": task_root} | dict.fromkeys(_REGION_VARIABLES, region),
+                cwd=task_root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        by_id = {function["id"]: function for function in functions}
+        for line in run.stdout.splitlines():
+            answer = json.loads(line)
+            if answer["error"]:
+                function, error = by_id[answer["id"]], answer["error"]
+                raise TemplateError(
+                    f"{function['id']} ({function['name']}): the handler does not start: "
+                    f"{error['errorType']}: {error['errorMessage']}"
+                )
+        if run.returncode != 0:
+            raise TemplateError(f"checking the handlers of {', '.join(by_id)} failed: {run.stderr.strip()[-300:]}")
 
 
 def deploy(prepared: Prepared, stack_name: str, s3: Any, cloudformation: Any) -> dict[str, Any]:
@@ -281,11 +356,13 @@ def deploy(prepared: Prepared, stack_name: str, s3: Any, cloudformation: Any) ->
     return stack
 
 
-def prepare_in_background(template_path: Path, parameter_overrides: str, region: str) -> Callable[[], Prepared]:
+def prepare_in_background(
+    template_path: Path, parameter_overrides: str, stack_name: str, region: str
+) -> Callable[[], Prepared]:
     """Start prepare() in another process (it needs no AWS, so it overlaps the services' start-up); the returned
     function waits for it and raises its TemplateError."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "localaws.stack", str(template_path), parameter_overrides],
+        [sys.executable, "-m", "localaws.stack", str(template_path), parameter_overrides, stack_name, region],
         cwd=Path(__file__).resolve().parents[1],
         env=os.environ | {"AWS_REGION": region, "AWS_DEFAULT_REGION": region},  # the translator builds ARNs
         stdin=subprocess.DEVNULL,
@@ -305,7 +382,7 @@ def prepare_in_background(template_path: Path, parameter_overrides: str, region:
 
 if __name__ == "__main__":
     try:
-        print(prepare(Path(sys.argv[1]), sys.argv[2]).to_json())
+        print(prepare(Path(sys.argv[1]), *sys.argv[2:]).to_json())
     except TemplateError as error:
         print(error, file=sys.stderr)
         sys.exit(2)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,6 +37,17 @@ def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def local_env_shell() -> dict[str, str]:
+    """The environment of a shell after `eval "$(python -m backend local --env)"`, as the README shows it, without
+    the test session's pointer to its own state folder: only the endpoint, credentials and stack name lead there."""
+    script = f'eval "$({sys.executable} -m backend local --env)" && env -0'
+    run = subprocess.run(["bash", "-c", script], cwd=PROJECT_ROOT, capture_output=True, check=True, timeout=120)
+    pairs = (item.split("=", 1) for item in run.stdout.decode().split("\0") if "=" in item)
+    environment = dict(pairs)
+    environment.pop("ORDERS_LOCAL_STATE_DIR", None)
+    return environment
 
 
 def order_request(method: Any = None, lines: list[dict] | None = None) -> Any:

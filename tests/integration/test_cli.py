@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, poll
+from tests.conftest import PROJECT_ROOT, local_env_shell, poll
 
 
-def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "backend", *args],
         cwd=PROJECT_ROOT,
@@ -21,7 +21,20 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
+
+
+def test_with_only_the_stack_name_and_the_endpoint_orders_reach_their_outcomes(local_aws: Any) -> None:
+    environment = local_env_shell()
+    assert environment["AWS_ENDPOINT_URL"] == local_aws.endpoint
+    assert environment["ORDERS_STACK_NAME"] == local_aws.stack_name
+    run = cli("submit", "--count", "6", "--seed", "8", "--wait", "--json", "--timeout", "90", env=environment)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["not_finished"] == []
+    assert sum(summary["outcomes"].values()) == 6
+    assert summary["unexpected_outcomes"] == []
 
 
 def test_submit_wait_json_reports_every_order_finished_as_the_rules_say(local_aws: Any) -> None:

@@ -15,7 +15,7 @@ import pytest
 from backend import aws
 from localaws import instance
 from localaws.stack import load_template
-from tests.conftest import PROJECT_ROOT, order_request, poll
+from tests.conftest import PROJECT_ROOT, local_env_shell, order_request, poll
 
 TEMPLATE = load_template(PROJECT_ROOT / "infra" / "template.yaml")
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
@@ -140,15 +140,7 @@ def _aws_cli() -> Path:
 
 def test_the_aws_cli_sees_the_stack_on_the_one_endpoint(stack: dict[str, Any], tmp_path: Path) -> None:
     cli = _aws_cli()
-    exports = subprocess.run(
-        [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "backend", "local", "--env"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, env=os.environ,
-    ).stdout  # fmt: skip
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORDERS_STACK"))}
-    for line in exports.splitlines():
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").partition("=")
-            environment[name] = value.strip("'")
+    environment = local_env_shell()
 
     def aws_cli(*args: str) -> Any:
         run = subprocess.run([str(cli), *args, "--output", "json"], env=environment, capture_output=True, text=True)

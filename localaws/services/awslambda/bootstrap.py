@@ -1,6 +1,7 @@
 """The runtime inside one worker process: import the handler once, then run one invocation at a time.
 
-Started as `python -I bootstrap.py` with only the function's environment. Standard library only: the worker's
+Started as `python -I bootstrap.py` with only the function's environment (with `--check`, at deploy time: import
+the handlers and exit). Standard library only: the worker's
 imports are the function's own. Protocol: one JSON object per line; requests on stdin, frames to the channel
 (the original stdout). sys.stdout and sys.stderr are routed into the channel as log frames, so a line the handler
 prints is in its log even when the process dies right after.
@@ -121,5 +122,19 @@ def main():
     return 0
 
 
+def check():
+    """Check mode (deploy time): import each handler of one code package, listed as JSON on stdin with the
+    function's environment; write one JSON line per handler with its init error or null."""
+    base = dict(os.environ)
+    sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+    for item in json.loads(sys.stdin.read()):
+        os.environ.clear()
+        lambda_variables = {"_HANDLER": item["handler"], "AWS_LAMBDA_FUNCTION_NAME": item["name"]}
+        os.environ.update(base | item["environment"] | lambda_variables)
+        _, error = _load_handler()
+        _send({"id": item["id"], "error": error})
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check() if sys.argv[1:] == ["--check"] else main())

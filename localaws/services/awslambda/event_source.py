@@ -191,16 +191,17 @@ class EventSources:
         self._thread = threading.Thread(target=self._loop, name="event-sources", daemon=True)
 
     def start(self) -> None:
-        """Start the mappings that exist now, then keep following them."""
-        self.reconcile()
+        """Start following the mappings (the first reading happens at once, on the background thread)."""
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(RECONCILE_SECONDS):
+        while True:
             try:
                 self.reconcile()
             except Exception:
                 _log.exception("reading the event-source mappings failed")
+            if self._stop.wait(RECONCILE_SECONDS):
+                return
 
     def reconcile(self) -> None:
         """Start, restart or stop pollers so they match the mappings."""

@@ -454,21 +454,6 @@ class LambdaRuntime:
         except OSError:  # another thread unpacked the same code first
             shutil.rmtree(staging, ignore_errors=True)
 
-    def initialize(self, name_or_arn: str, region: str) -> dict[str, Any] | None:
-        """Start one environment of the function now (as Lambda may do proactively); return its init error."""
-        pool = self._pool(name_or_arn, region)
-        worker, may_start = pool.acquire()
-        if worker is None and not may_start:
-            return None
-        if worker is None:
-            worker = Worker(pool.config, self._code_dir(pool.config), self.endpoint)
-            error = worker.initialize()
-            if error:
-                pool.release(None)
-                return error
-        pool.release(worker)
-        return None
-
     def invoke(self, name_or_arn: str, region: str, payload: bytes) -> InvocationResult | None:
         """Run one invocation and record it; None when throttled. FunctionNotFound if there is no such function."""
         pool = self._pool(name_or_arn, region)
