@@ -68,7 +68,12 @@ def guarded(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 @st.cache_data(ttl=30, show_spinner=False)
 def _home() -> dict[str, str]:
     connection = backend.connection()
-    return {"home": connection.home.value, "region": connection.region, "endpoint": connection.endpoint_url or ""}
+    return {
+        "home": connection.home.value,
+        "region": connection.region,
+        "endpoint": connection.endpoint_url or "",
+        "stack": connection.stack_name,
+    }
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -86,12 +91,12 @@ def render_sidebar() -> None:
             return
         if home["home"] == "local":
             st.info(
-                "**Local sandbox**: an embedded local AWS on this machine "
+                f"**Local sandbox**: stack `{home['stack']}` on a local AWS on this machine "
                 f"(`{home['endpoint']}`). Everything resets when it restarts.",
                 icon=":material/science:",
             )
         else:
-            st.success("**AWS**: the deployed pipeline.", icon=":material/cloud:")
+            st.success(f"**AWS**: stack `{home['stack']}`.", icon=":material/cloud:")
         st.caption(f"Region: {home['region']}")
         try:
             depth = _health()

@@ -222,6 +222,9 @@ def execution_hooks() -> None:
 
         @functools.wraps(original_terminated)
         def terminated(self: Any) -> None:
+            worker = getattr(self.execution, "exec_worker", None)
+            if worker is not None and getattr(worker, "_execution_communication", self) is not self:
+                return  # a stopped attempt ending after a redrive started the next one: not this attempt's end
             # The original (through the subclass's _reflect_execution_status) sets status, stop_date,
             # error and cause; only then is the execution observable as finished.
             original_terminated(self)
@@ -277,11 +280,74 @@ def stop_aborts() -> None:
         if self.exec_status is None or self.exec_status.value == "RUNNING":
             self.__dict__[_STOP_FLAG] = _stop_requests.get(self.exec_arn, (error or None, cause or None))
         original_stop(self, stop_date, error, cause)
-        if self.exec_status is not None and self.exec_status.value != "RUNNING":
-            _abort_if_stopped(self)
+        if self.exec_status is not None and self.exec_status.value == "RUNNING" and _STOP_FLAG in self.__dict__:
+            # moto's worker thread ends the execution a moment later; on AWS it is ABORTED when StopExecution
+            # answers (a RedriveExecution right after must find it redrivable).
+            self.stop_date = stop_date
+        _abort_if_stopped(self)
 
     responses_cls.stop_execution = mark(stop_execution)
     execution_cls.stop = mark(stop)
+    _stop_before_the_program_starts(correction)
+
+
+_PENDING_STOP = "_localaws_pending_stop"
+_worker_env_lock = threading.Lock()
+
+
+def _stop_before_the_program_starts(correction: str) -> None:
+    # moto's worker creates its evaluation environment on its own thread; a StopExecution that arrives before
+    # (right after StartExecution or RedriveExecution) fails on env None and the execution runs on. The stop
+    # is kept and applied as soon as the environment exists.
+    worker_cls = importlib.import_module("moto.stepfunctions.parser.backend.execution_worker").ExecutionWorker
+    original_stop = worker_cls.__dict__["stop"]
+    original_env = worker_cls.__dict__["_get_evaluation_environment"]
+    require_params(correction, original_stop, ["self", "stop_date", "error", "cause"])
+    require_params(correction, original_env, ["self"])
+    if "self.env = self._get_evaluation_environment()" not in inspect.getsource(worker_cls._execution_logic):
+        raise fail(correction, "ExecutionWorker._execution_logic no longer creates its environment that way")
+
+    @functools.wraps(original_stop)
+    def stop(self: Any, stop_date: datetime.datetime, error: str | None, cause: str | None) -> None:
+        with _worker_env_lock:
+            if self.env is None:
+                self.__dict__[_PENDING_STOP] = (stop_date, error, cause)
+                return
+        original_stop(self, stop_date, error, cause)
+
+    @functools.wraps(original_env)
+    def _get_evaluation_environment(self: Any) -> Any:
+        env = original_env(self)
+        with _worker_env_lock:
+            self.env = env
+            pending = self.__dict__.pop(_PENDING_STOP, None)
+        if pending:
+            stop_date, error, cause = pending
+            env.set_stop(stop_date=stop_date, cause=cause, error=error)
+        return env
+
+    worker_cls.stop = mark(stop)
+    worker_cls._get_evaluation_environment = mark(_get_evaluation_environment)
+
+    # A program stopped before its first state is pruned by moto without the ExecutionAborted event that closes
+    # every stopped execution's history on AWS; it is added then.
+    program_cls = importlib.import_module("moto.stepfunctions.parser.asl.component.program.program").Program
+    stopped_cls = importlib.import_module("moto.stepfunctions.parser.asl.eval.program_state").ProgramStopped
+    original_eval = program_cls.__dict__["eval"]
+    require_params(correction, original_eval, ["self", "env"])
+    if "ExecutionAborted" not in inspect.getsource(program_cls._eval_body):
+        raise fail(correction, "Program._eval_body no longer records ExecutionAborted")
+
+    @functools.wraps(original_eval)
+    def eval(self: Any, env: Any) -> None:
+        original_eval(self, env)
+        if env.is_frame() or not isinstance(env.program_state(), stopped_cls):
+            return
+        events = env.event_manager.get_event_history()
+        if not events or events[-1]["type"] != "ExecutionAborted":
+            self._eval_body(env)  # not running any more: it only records how the program ended
+
+    program_cls.eval = mark(eval)
 
 
 # --- AmazonStateLanguageParser.parse -----------------------------------------------------------
@@ -447,10 +513,11 @@ def redrive(execution: Any) -> datetime.datetime:
             )
         events = copy.deepcopy(execution.to_history_output()["events"])
         definition = json.loads(execution.state_machine.definition)
-        entered = [e for e in events if e["type"].endswith("StateEntered")]
-        if not entered or entered[-1]["stateEnteredEventDetails"]["name"] not in definition.get("States", {}):
+        entered = [e["stateEnteredEventDetails"] for e in events if e["type"].endswith("StateEntered")]
+        if entered and entered[-1]["name"] not in definition.get("States", {}):
             raise _not_redrivable(f"Execution {execution.exec_arn} has no top-level state to continue from.")
-        details = entered[-1]["stateEnteredEventDetails"]
+        # Stopped before its first state: it starts over, with its own input.
+        details = entered[-1] if entered else {"name": definition["StartAt"], "input": json.dumps(execution.input_data)}
         definition["StartAt"] = details["name"]
         state_input = json.loads(details.get("input") or "{}")
         count = execution.__dict__.get(_REDRIVE_COUNT, 0) + 1

@@ -261,3 +261,23 @@ def test_a_broken_template_stops_the_start_with_a_message_naming_the_resource(
     with pytest.raises(instance.LocalAwsError, match=message) as raised:
         other_local_aws(_template_copy(tmp_path, edit))
     assert "Traceback" not in str(raised.value)
+
+
+def test_the_app_shows_the_same_message_as_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    template = _template_copy(tmp_path, {"Type: AWS::SQS::Queue\n": "Type: AWS::SQS::Queu\n"})
+    monkeypatch.setenv("ORDERS_LOCAL_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("ORDERS_LOCAL_TEMPLATE", str(template))
+    aws.reset()
+    st.cache_data.clear()
+    try:
+        app = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=60).run()
+        shown = " ".join(str(element.value) for element in app.error).replace("\\", "")
+    finally:
+        aws.reset()  # the next test reconnects to the session's local AWS
+        st.cache_data.clear()
+    assert (
+        "The local AWS is not available: OrdersDeadLetterQueue: resource type AWS::SQS::Queu is not supported" in shown
+    )

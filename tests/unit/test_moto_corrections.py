@@ -516,7 +516,7 @@ def test_stop_aborts_with_the_given_error_and_cause_and_leaves_finished_executio
     waiting = sfn.create_state_machine(name="w", definition=json.dumps(WAIT_MACHINE), roleArn=ROLE)["stateMachineArn"]
     running = sfn.start_execution(stateMachineArn=waiting, name="stop-me")["executionArn"]
     sfn.stop_execution(executionArn=running, error="OperatorStopped", cause="stopped by ops")
-    stopped = wait_until(lambda: (d := sfn.describe_execution(executionArn=running))["status"] != "RUNNING" and d)
+    stopped = sfn.describe_execution(executionArn=running)  # as on AWS, ABORTED as soon as the stop answered
     assert (stopped["status"], stopped.get("error"), stopped.get("cause")) == (
         "ABORTED",
         "OperatorStopped",
@@ -528,3 +528,20 @@ def test_stop_aborts_with_the_given_error_and_cause_and_leaves_finished_executio
     wait_until(lambda: sfn.describe_execution(executionArn=done)["status"] == "SUCCEEDED")
     sfn.stop_execution(executionArn=done)
     assert sfn.describe_execution(executionArn=done)["status"] == "SUCCEEDED"
+
+
+def test_a_redrive_right_after_a_stop_runs_and_the_stopped_attempt_does_not_end_it(sfn: Any) -> None:
+    waiting = sfn.create_state_machine(name="w2", definition=json.dumps(WAIT_MACHINE), roleArn=ROLE)["stateMachineArn"]
+    for attempt in range(5):
+        arn = sfn.start_execution(stateMachineArn=waiting, name=f"again-{attempt}")["executionArn"]
+        sfn.stop_execution(executionArn=arn)
+        sfn.redrive_execution(executionArn=arn)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        sfn.stop_execution(executionArn=arn, error="Done", cause="twice")
+        final = wait_until(
+            lambda a=arn: (
+                "ExecutionAborted" in [e["type"] for e in sfn.get_execution_history(executionArn=a)["events"][-1:]]
+            )
+        )
+        assert final
+        assert sfn.describe_execution(executionArn=arn)["error"] == "Done"

@@ -111,7 +111,27 @@ def sqs_event_sources() -> None:
     backend_cls.create_event_source_mapping = mark(create_event_source_mapping)
 
 
+def mapping_answers_without_tags() -> None:
+    """moto puts the mapping's Tags into every event-source mapping it returns; Lambda's
+    EventSourceMappingConfiguration has no such member (tags come from ListTags)."""
+    correction = "Lambda event-source mapping answers"
+    mapping_cls = importlib.import_module("moto.awslambda.models").EventSourceMapping
+    original = mapping_cls.__dict__["get_configuration"]
+    if is_ours(original):
+        return
+    require_params(correction, original, ["self"])
+
+    @functools.wraps(original)
+    def get_configuration(self: Any) -> dict[str, Any]:
+        configuration = original(self)
+        configuration.pop("Tags", None)
+        return configuration
+
+    mapping_cls.get_configuration = mark(get_configuration)
+
+
 CORRECTIONS = (
     ("Lambda LoggingConfig", logging_config),
     ("Lambda SQS event sources", sqs_event_sources),
+    ("Lambda event-source mapping answers", mapping_answers_without_tags),
 )
