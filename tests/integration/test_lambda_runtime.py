@@ -162,17 +162,36 @@ def test_bad_requests_get_lambdas_errors(lambda_api: Any, make_function: Any) ->
         lambda_api.invoke(FunctionName=make_function("echo"), Payload=b"{not json")
 
 
+def _queue_with_dlq(name: str) -> tuple[str, str, str]:
+    """A queue (1 s visibility) whose messages move to its DLQ after 2 receives: (url, arn, DLQ url)."""
+    sqs = aws.client("sqs")
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "1", "RedrivePolicy": policy})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn, dlq
+
+
+def _drained_into_dlq(queue: str, dlq: str, expected: list[str]) -> None:
+    sqs = aws.client("sqs")
+    landed: list[str] = []
+
+    def all_landed() -> bool:
+        landed.extend(m["Body"] for m in sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", []))
+        return sorted(landed) == sorted(expected)
+
+    poll(all_landed, timeout=30, what=f"{expected} in the DLQ")
+    depth = sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert depth == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
 def test_an_sqs_event_source_deletes_what_succeeded_and_the_rest_reaches_the_dlq(
     lambda_api: Any, make_function: Any
 ) -> None:
-    sqs = aws.client("sqs")
-    dlq = sqs.create_queue(QueueName="runtime-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
-    queue = sqs.create_queue(QueueName="runtime-in", Attributes={"VisibilityTimeout": "1", "RedrivePolicy": policy})
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue, queue_arn, dlq = _queue_with_dlq("runtime-partial")
     name = make_function("batch", timeout=1)
     slow = make_function("batch", timeout=5)
     # Lambda refuses a queue whose visibility timeout is shorter than the function's timeout.
@@ -182,17 +201,17 @@ def test_an_sqs_event_source_deletes_what_succeeded_and_the_rest_reaches_the_dlq
         EventSourceArn=queue_arn, FunctionName=name, BatchSize=5, FunctionResponseTypes=["ReportBatchItemFailures"]
     )
     for body in ("ok-1", "fail", "ok-2"):
-        sqs.send_message(QueueUrl=queue["QueueUrl"], MessageBody=body)
+        aws.client("sqs").send_message(QueueUrl=queue, MessageBody=body)
+    _drained_into_dlq(queue, dlq, ["fail"])
+    lambda_api.delete_event_source_mapping(UUID=mapping["UUID"])
 
-    def in_dlq() -> list[str]:
-        return [m["Body"] for m in sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])]
 
-    assert poll(in_dlq, timeout=30, what="the failed message in the DLQ") == ["fail"]
-    depth = sqs.get_queue_attributes(
-        QueueUrl=queue["QueueUrl"],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    assert depth == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+def test_a_batch_whose_worker_dies_returns_to_the_queue(lambda_api: Any, make_function: Any) -> None:
+    queue, queue_arn, dlq = _queue_with_dlq("runtime-crash")
+    mapping = lambda_api.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=make_function("batch", 1))
+    aws.client("sqs").send_message(QueueUrl=queue, MessageBody="crash")
+    # Each delivery kills the worker; the message comes back after the visibility timeout, twice, then moves on.
+    _drained_into_dlq(queue, dlq, ["crash"])
     lambda_api.delete_event_source_mapping(UUID=mapping["UUID"])
 
 

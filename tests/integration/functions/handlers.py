@@ -42,7 +42,9 @@ def die(event, context):
 
 
 def batch(event, context):
-    """An SQS consumer that fails the records whose body is "fail"."""
+    """An SQS consumer that fails the records whose body is "fail", and dies on one whose body is "crash"."""
+    if any(r["body"] == "crash" for r in event["Records"]):
+        os._exit(1)
     failures = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "fail"]
     print(json.dumps({"batch": [r["body"] for r in event["Records"]]}))
     return {"batchItemFailures": failures}
