@@ -163,20 +163,11 @@ def wait_for_orders(
 ) -> dict[str, OrderSummary]:
     """Poll until every order's execution is terminal or the timeout passes; return what is known of each."""
     sfn = aws.client("stepfunctions")
-    state_machine_arn = aws.resources().state_machine_arn
-    wanted = set(order_ids)
     # Executions are listed newest first: none of these orders started before the oldest was placed.
     since = min(placed_at(order_id) for order_id in order_ids) - CLOCK_SKEW if order_ids else None
-    latest: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        latest |= {item["name"]: item for item in _executions(sfn, state_machine_arn, since) if item["name"] in wanted}
-        done = [oid for oid in order_ids if oid in latest and outcome_of(latest[oid]["status"]).terminal]
-        if progress:
-            progress(len(done), len(order_ids))
-        if len(done) == len(order_ids) or time.monotonic() >= deadline:
-            break
-        time.sleep(poll_seconds)
+    latest = wait_for_executions(
+        sfn, aws.resources().state_machine_arn, set(order_ids), since, timeout_seconds, progress, poll_seconds
+    )
     errors = errors_of(sfn, latest.values())
     return {
         oid: summary_of(latest[oid], errors.get(latest[oid]["executionArn"]))
@@ -186,9 +177,46 @@ def wait_for_orders(
     }
 
 
-def _executions(sfn: Any, state_machine_arn: str, since: datetime | None) -> Iterable[dict[str, Any]]:
+def wait_for_executions(
+    sfn: Any,
+    state_machine_arn: str,
+    names: set[str],
+    since: datetime | None,
+    timeout_seconds: float,
+    progress: Progress | None = None,
+    poll_seconds: float = 0.5,
+) -> dict[str, dict[str, Any]]:
+    """Poll until every named execution (started at since or later) is terminal or the timeout passes.
+
+    Each poll reads only what changed: the executions started since the previous poll (newest first, down to the
+    newest one already seen) and the list of those still running; one that left that list is described.
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    newest_seen = since
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        started = list(_executions(sfn, state_machine_arn, newest_seen))
+        newest_seen = max((item["startDate"] for item in started), default=newest_seen)
+        latest |= {item["name"]: item for item in started if item["name"] in names}
+        running = {item["name"] for item in _executions(sfn, state_machine_arn, None, status="RUNNING")}
+        ended = [item for name, item in latest.items() if item["status"] == "RUNNING" and name not in running]
+        # A DescribeExecution answer holds what a list item does, and the error too.
+        latest |= {item["name"]: sfn.describe_execution(executionArn=item["executionArn"]) for item in ended}
+        done = sum(1 for item in latest.values() if outcome_of(item["status"]).terminal)
+        if progress:
+            progress(done, len(names))
+        if done == len(names) or time.monotonic() >= deadline:
+            return latest
+        time.sleep(poll_seconds)
+
+
+def _executions(
+    sfn: Any, state_machine_arn: str, since: datetime | None, status: str | None = None
+) -> Iterable[dict[str, Any]]:
+    """Executions newest first, down to those started at since."""
+    extra = {"statusFilter": status} if status else {}
     for page in sfn.get_paginator("list_executions").paginate(
-        stateMachineArn=state_machine_arn, PaginationConfig={"PageSize": 1000}
+        stateMachineArn=state_machine_arn, PaginationConfig={"PageSize": 200}, **extra
     ):
         for item in page["executions"]:
             if since and item["startDate"] < since:
@@ -205,13 +233,11 @@ _ERROR_CACHE_LIMIT = 100_000
 def errors_of(sfn: Any, items: Iterable[dict[str, Any]]) -> dict[str, str | None]:
     """The error of each FAILED execution list item (DescribeExecution, cached per execution attempt)."""
     # A list item carries no error, and a failed order's outcome (rejected, declined, error) needs it.
-    keys = {
-        item["executionArn"]: (item["executionArn"], str(item.get("stopDate")))
-        for item in items
-        if item["status"] == "FAILED"
-    }
+    failed = [item for item in items if item["status"] == "FAILED"]
+    keys = {item["executionArn"]: (item["executionArn"], str(item.get("stopDate"))) for item in failed}
     with _errors_lock:
         known = {arn: _errors[key] for arn, key in keys.items() if key in _errors}
+    known |= {item["executionArn"]: item["error"] for item in failed if "error" in item}  # described already
     missing = [arn for arn in keys if arn not in known]
     if missing:
         with ThreadPoolExecutor(max_workers=8) as pool:

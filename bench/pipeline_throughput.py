@@ -1,23 +1,75 @@
-"""Throughput of the whole pipeline on the embedded local AWS: N realistic orders, end to end; prints figures.
+"""The whole pipeline on the local AWS against its floor, measured in the same run; prints the figures.
 
-    .venv/bin/python bench/pipeline_throughput.py --orders 1000
+    .venv/bin/python bench/pipeline_throughput.py --orders 1000                 # floor, pipeline, ratio
+    .venv/bin/python bench/pipeline_throughput.py --rate 20 --seconds 60        # open loop: p99 at 20 orders/s
+    .venv/bin/python bench/pipeline_throughput.py --orders 20000 --no-floor     # rate and memory at scale
 
-Starts a private local AWS (its own state folder and port), submits the orders with `python -m backend submit
---wait --json`, then prints orders/s, latency percentiles and the local AWS's memory, and stops it.
+Floor: the same workflow.asl.json on the same local Step Functions, with trivial Lambdas (they return what each
+state expects, in worker processes like every function) and no SQS: executions started directly. Pipeline: the
+real thing, `python -m backend submit --count N --wait`. Each part gets a fresh local AWS of its own (state folder,
+free port). Throughput is finished executions per second from the first order placed (or execution started) to
+the last one finished.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TRIVIAL_FUNCTIONS = {
+    "ValidateOrderFunctionArn": "def handler(event, context):\n    return {'order': event['order']}\n",
+    "ProcessPaymentFunctionArn": (
+        "def handler(event, context):\n"
+        "    return {'status': 'APPROVED', 'payment_id': 'pay', 'amount_cents': event['order']['total_cents']}\n"
+    ),
+    "SendNotificationFunctionArn": (
+        "def handler(event, context):\n    return {'message_id': 'm', 'kind': event['kind']}\n"
+    ),
+}
+
+
+@contextmanager
+def local_aws() -> Iterator[dict[str, Any]]:
+    """A fresh local AWS of its own; yields its state (endpoint, pid, stack) and the environment that reaches it."""
+    with tempfile.TemporaryDirectory(prefix="bench-local-aws-") as state:
+        env = os.environ | {"ORDERS_LOCAL_STATE_DIR": state, "ORDERS_LOCAL_PORT": "0"}
+        for name in ("ORDERS_STACK_NAME", "AWS_ENDPOINT_URL"):
+            env.pop(name, None)
+        cli = [sys.executable, "-m", "backend", "local"]
+        subprocess.run(cli, cwd=ROOT, env=env, check=True, capture_output=True)
+        try:
+            yield json.loads((Path(state) / "local-aws.json").read_text()) | {"env": env}
+        finally:
+            subprocess.run([*cli, "--stop"], cwd=ROOT, env=env, capture_output=True)
+
+
+def _client(info: dict[str, Any], service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service, endpoint_url=info["endpoint"], region_name=info["region"], aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - the local AWS accepts any key
+        config=Config(max_pool_connections=32, retries={"max_attempts": 5}),
+    )  # fmt: skip
 
 
 def _rss_mb(pid: int) -> float:
@@ -27,48 +79,147 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _workers_rss_mb(pid: int) -> float:
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                total += _rss_mb(int(entry.name))
+        except (OSError, IndexError):
+            continue
+    return total
+
+
+def _orders(count: int, seed: int) -> list[Any]:
+    from backend.samples import random_requests
+    from lambdas.domain.order import Order
+
+    return [Order.place(request) for request in random_requests(count, random.Random(seed))]
+
+
+def floor(count: int, seed: int, timeout: float) -> float:
+    """Executions/s of the workflow with trivial functions and no SQS."""
+    from backend.orders import wait_for_executions
+    from lambdas.domain.workflow import execution_input
+
+    with local_aws() as info:
+        iam, lam, sfn = _client(info, "iam"), _client(info, "lambda"), _client(info, "stepfunctions")
+        trust = {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]
+        }
+        role = iam.create_role(RoleName="floor", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        arns = {}
+        for placeholder, code in TRIVIAL_FUNCTIONS.items():
+            archive = io.BytesIO()
+            with zipfile.ZipFile(archive, "w") as zf:
+                zf.writestr("index.py", code)
+            arns[placeholder] = lam.create_function(
+                FunctionName=f"floor-{placeholder.removesuffix('FunctionArn')}", Runtime="python3.13", Role=role,
+                Handler="index.handler", Code={"ZipFile": archive.getvalue()}, Timeout=10, MemorySize=256,
+            )["FunctionArn"]  # fmt: skip
+        definition = (ROOT / "workflow.asl.json").read_text()
+        for placeholder, arn in arns.items():
+            definition = definition.replace("${" + placeholder + "}", arn)
+        machine = sfn.create_state_machine(name="floor", definition=definition, roleArn=role)["stateMachineArn"]
+        orders = _orders(count, seed)
+        started = datetime.now(UTC)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda o: sfn.start_execution(stateMachineArn=machine, name=o.order_id,
+                                                        input=execution_input(o)), orders))  # fmt: skip
+        # Waited for as the CLI's --wait does, so both sides pay the same for watching.
+        done = wait_for_executions(sfn, machine, {o.order_id for o in orders}, started, timeout)
+    span = (max(item["stopDate"] for item in done.values()) - started).total_seconds()
+    return count / span
+
+
+def pipeline(count: int, seed: int, timeout: float) -> dict[str, Any]:
+    """The CLI's summary of count orders through the whole pipeline, with the local AWS's memory."""
+    with local_aws() as info:
+        rss_before = _rss_mb(info["pid"])
+        run = subprocess.run(
+            [sys.executable, "-m", "backend", "submit", "--count", str(count), "--seed", str(seed), "--wait", "--json",
+             "--timeout", str(timeout)],
+            cwd=ROOT, env=info["env"], capture_output=True, text=True, timeout=timeout + 120,
+        )  # fmt: skip
+        if run.returncode not in (0, 4):
+            raise SystemExit(f"submit failed: {run.stderr}")
+        summary = json.loads(run.stdout)
+        summary["rss_mb"] = (rss_before, _rss_mb(info["pid"]), _workers_rss_mb(info["pid"]))
+    return summary
+
+
+def open_loop(rate: float, seconds: float, seed: int, timeout: float) -> dict[str, Any]:
+    """Orders arrive one at a time at a steady rate; latency from placed to finished."""
+    with local_aws() as info:
+        os.environ.update({k: v for k, v in info["env"].items() if k.startswith("ORDERS_LOCAL_")})
+        import backend
+        from backend.samples import random_requests
+
+        backend.connection()
+        requests = random_requests(int(rate * seconds), random.Random(seed))
+        placed: list[Any] = []
+        lock = threading.Lock()
+
+        def place(request: Any) -> None:
+            (order,) = backend.submit_orders([request])
+            with lock:
+                placed.append(order)
+
+        begin = time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            for index, request in enumerate(requests):
+                time.sleep(max(0.0, begin + index / rate - time.monotonic()))
+                pool.submit(place, request)
+        results = backend.wait_for_orders([o.order_id for o in placed], timeout_seconds=timeout)
+        rss = _rss_mb(info["pid"])
+    latencies = [
+        (results[o.order_id].stopped_at - o.created_at).total_seconds() * 1000
+        for o in placed
+        if results[o.order_id].stopped_at
+    ]
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {"orders": len(placed), "finished": len(latencies), "p50": quantiles[49], "p90": quantiles[89],
+            "p99": quantiles[98], "rss_mb": rss}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor")
+    parser.add_argument("--rate", type=float, help="open loop instead: orders per second")
+    parser.add_argument("--seconds", type=float, default=60, help="open loop: how long")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for the orders")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the orders")
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="bench-local-aws-") as state:
-        env = os.environ | {"ORDERS_LOCAL_STATE_DIR": state, "ORDERS_LOCAL_PORT": "0"}
-        for name in ("ORDERS_STACK_NAME", "AWS_ENDPOINT_URL"):
-            env.pop(name, None)
-        cli = [sys.executable, "-m", "backend"]
-        try:
-            started = time.monotonic()
-            subprocess.run([*cli, "orders", "--limit", "1"], cwd=ROOT, env=env, check=True, capture_output=True)
-            start_up = time.monotonic() - started
-            pid = json.loads((Path(state) / "local-aws.json").read_text())["pid"]
-            rss_before = _rss_mb(pid)
-            started = time.monotonic()
-            run = subprocess.run(
-                [*cli, "submit", "--count", str(args.orders), "--seed", str(args.seed), "--wait", "--json",
-                 "--timeout", str(args.timeout)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=args.timeout + 120,
-            )  # fmt: skip
-            wall = time.monotonic() - started
-            summary = json.loads(run.stdout)
-            rss_after = _rss_mb(pid)
-        finally:
-            subprocess.run([*cli, "local", "--stop"], cwd=ROOT, env=env, capture_output=True)
-
+    machine = f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {datetime.now(UTC):%Y-%m-%d}"
+    if args.rate:
+        result = open_loop(args.rate, args.seconds, args.seed, args.timeout)
+        print(
+            f"open loop                   {result['orders']} orders at {args.rate:g}/s, {result['finished']} finished"
+        )
+        print(f"latency placed->finished    p50 {result['p50']:.0f} ms   p90 {result['p90']:.0f} ms   "
+              f"p99 {result['p99']:.0f} ms")  # fmt: skip
+        print(f"local AWS RSS after         {result['rss_mb']:.0f} MB")
+        print(f"machine                     {machine}")
+        return
+    floor_rate = None if args.no_floor else floor(args.orders, args.seed, args.timeout)
+    summary = pipeline(args.orders, args.seed, args.timeout)
+    rate = summary["throughput_orders_per_s"]
     latency = summary["latency_ms"]
+    before, after, workers = summary["rss_mb"]
     print(f"orders                      {summary['submitted']}")
     print(f"outcomes                    {summary['outcomes']}")
-    print(f"unexpected outcomes         {len(summary['unexpected_outcomes'])}")
-    print(f"not finished                {len(summary['not_finished'])}")
-    print(f"local AWS start-up          {start_up:.1f} s")
-    print(f"send (SendMessageBatch)     {summary['send_seconds']} s")
-    print(f"wall time, submit to done   {wall:.1f} s")
-    print(f"throughput                  {summary['throughput_orders_per_s']} orders/s")
+    print(f"unexpected / not finished   {len(summary['unexpected_outcomes'])} / {len(summary['not_finished'])}")
+    if floor_rate is not None:
+        print(f"floor                       {floor_rate:.1f} executions/s (trivial functions, no SQS)")
+    print(f"pipeline                    {rate} orders/s")
+    if floor_rate is not None and rate:
+        print(f"pipeline / floor            {rate / floor_rate:.2f}")
     print(f"latency placed->finished    p50 {latency['p50']} ms   p90 {latency['p90']} ms   p99 {latency['p99']} ms")
-    print(f"local AWS RSS               {rss_before:.0f} MB before, {rss_after:.0f} MB after")
-    print(f"machine                     {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(f"local AWS RSS               {before:.0f} MB before, {after:.0f} MB after; workers {workers:.0f} MB")
+    print(f"machine                     {machine}")
 
 
 if __name__ == "__main__":

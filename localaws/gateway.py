@@ -1,39 +1,192 @@
-"""The one endpoint: every service on one port, as LocalStack's gateway does; Lambda invocations go to our runtime."""
+"""The one endpoint: every service on one port, as LocalStack's gateway does.
+
+A threaded HTTP/1.1 server with keep-alive (werkzeug's development server closes every connection, so each call
+paid a connection and a thread). Each request goes to the first route that answers it: our Lambda Invoke API, then
+moto the way `mock_aws` calls it in-process (no Flask in between), then moto's own server application for whatever
+that path cannot take (S3, Lambda's control plane, moto's own API).
+"""
 
 from __future__ import annotations
 
+import io
+import logging
+import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import ThreadedWSGIServer
+_log = logging.getLogger(__name__)
+# Services whose calls moto answers through the same path as in-process clients (`mock_aws`).
+_DIRECT_SERVICES = {"dynamodb", "sqs", "sns", "stepfunctions", "logs", "cloudwatch", "cloudformation", "iam", "sts"}
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
-class _RequestHandler(MotoRequestHandler):
+@dataclass(frozen=True)
+class HttpRequest:
+    """One HTTP request as the routes see it; headers are looked up without regard to case."""
+
+    method: str
+    path: str
+    query: str
+    headers: Any  # email.message.Message or botocore's HTTPHeaders: .get() and .items()
+    body: bytes
+
+
+HttpResponse = tuple[int, Mapping[str, str], bytes]
+Route = Callable[[HttpRequest], HttpResponse | None]
+
+
+class MotoRoutes:
+    """moto's answers: in-process dispatch for the services above, moto's server application for the rest."""
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self._application = DomainDispatcherApplication(create_backend_app)
+        self._backends: dict[str, str | None] = {}  # host -> moto backend: moto matches hundreds of patterns
+
+    def direct(self, request: HttpRequest) -> HttpResponse | None:
+        """moto's answer as `mock_aws` gives it in-process, when the request names a service that path takes."""
+        from botocore.awsrequest import AWSPreparedRequest
+        from moto.core.models import botocore_stubber
+
+        environ = {
+            "HTTP_AUTHORIZATION": request.headers.get("Authorization", ""),
+            "HTTP_X_AMZ_TARGET": request.headers.get("X-Amz-Target", ""),
+            "HTTP_HOST": request.headers.get("Host", ""),
+            "PATH_INFO": request.path,
+        }
+        host = self._application.infer_service_region_host(environ, request.path)
+        if host and host not in self._backends:
+            self._backends[host] = self._application.get_backend_for_host(host)
+        if not host or self._backends[host] not in _DIRECT_SERVICES:
+            return None
+        url = f"https://{host}{request.path}" + (f"?{request.query}" if request.query else "")
+        prepared = AWSPreparedRequest(request.method, url, dict(request.headers.items()), request.body, False)
+        answer = botocore_stubber.process_request(prepared)
+        if answer is None:
+            return None
+        status, headers, body = answer
+        return status, headers, body.encode() if isinstance(body, str) else body or b""
+
+    def application(self, request: HttpRequest, server: tuple[str, int]) -> HttpResponse:
+        """moto's own server application, through WSGI."""
+        from moto.core.request import (
+            PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+            environ_key_for_header,
+            should_preserve_original_header_name,
+        )
+
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(request.path),
+            "QUERY_STRING": request.query,
+            "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(request.body)),
+            "SERVER_NAME": server[0],
+            "SERVER_PORT": str(server[1]),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(request.body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        preserved: dict[str, str] = {}
+        for name, value in request.headers.items():
+            key = environ_key_for_header(name)
+            environ[key] = f"{environ[key]},{value}" if key in environ and key.startswith("HTTP_") else value
+            # S3 metadata keys may hold underscores: moto reads their original spelling from here.
+            if should_preserve_original_header_name(name):
+                preserved.setdefault(key, name)
+        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = preserved
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            answer.update(status=int(status.split()[0]), headers=headers)
+
+        chunks: Iterable[bytes] = self._application(environ, start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        return answer["status"], dict(answer["headers"]), body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection and one thread serve a client's calls
     # Without this a keep-alive call stalls ~40 ms on Nagle's algorithm and delayed ACKs.
     disable_nagle_algorithm = True
+    server: _Server
 
-    def log_request(self, *args: Any) -> None:
+    def _handle(self) -> None:
+        body = self._body()
+        path, _, query = self.path.partition("?")
+        request = HttpRequest(self.command, path, query, self.headers, body)
+        try:
+            status, headers, content = self.server.answer(request)
+        except Exception:
+            _log.exception("%s %s failed", self.command, path)
+            status, headers = 500, {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalFailure"}
+            content = b'{"__type": "InternalFailure", "message": "The local AWS failed on this request; see its log."}'
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, str(value))
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(content)
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline().strip():  # trailers
+                pass
+            return b"".join(chunks)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
-class _Server(ThreadedWSGIServer):
-    # Step Functions opens a connection per Task under a burst; a short backlog resets some of them, and a reset
-    # Lambda call is an uncatchable States.Runtime failure.
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # A burst opens many connections at once; a short backlog resets some of them.
     request_queue_size = 1024
 
+    def __init__(self, address: tuple[str, int], routes: list[Route], moto: MotoRoutes) -> None:
+        super().__init__(address, _Handler)
+        self.routes = routes
+        self.moto = moto
 
-def moto_app() -> Callable[..., Iterable[bytes]]:
-    """moto's own WSGI application: every service it implements, routed by request."""
-    return DomainDispatcherApplication(create_backend_app)
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        for route in self.routes:
+            answer = route(request)
+            if answer is not None:
+                return answer
+        return self.moto.application(request, self.server_address[:2])
 
 
 class Gateway:
-    """A threaded HTTP server for a WSGI application."""
+    """The endpoint, serving on a background thread: routes first, moto for the rest."""
 
-    def __init__(self, host: str, port: int, app: Callable[..., Iterable[bytes]]) -> None:
-        self._server = _Server(host, port, app, handler=_RequestHandler)
+    def __init__(self, host: str, port: int, routes: list[Route]) -> None:
+        moto = MotoRoutes()
+        self._server = _Server((host, port), [*routes, moto.direct], moto)
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
 
     @property

@@ -84,13 +84,15 @@ class LocalAws:
             on_throttle=telemetry.record_throttle,
             account_id=ACCOUNT_ID,
         )
-        invoke_api = InvokeApi(runtime, REGION, gateway.moto_app())
-        endpoint = gateway.Gateway(self.options.host, self.options.port, invoke_api)
+        invoke_api = InvokeApi(runtime, REGION)
+        endpoint = gateway.Gateway(self.options.host, self.options.port, [invoke_api])
         self.endpoint = endpoint.endpoint
         runtime.endpoint = self.endpoint
         endpoint.start()
         self._parts += [runtime, invoke_api, endpoint]
+        # moto's Step Functions call Lambda through boto3: this endpoint, answered in-process.
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.endpoint
+        stepfunctions.route_lambda_invocations(invoke_api.answer_in_process)
 
         stepfunctions.on_execution_started(
             lambda execution: telemetry.record_execution_started(

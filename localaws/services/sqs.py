@@ -6,9 +6,10 @@ import datetime
 import functools
 import importlib
 import inspect
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params
@@ -61,6 +62,57 @@ def direct_retention_check() -> None:
         return queue.message_retention_period + message.sent_timestamp / 1000 > time.time()
 
     backend_cls.is_message_valid_based_on_retention_period = mark(is_message_valid_based_on_retention_period)
+
+
+def lazy_queue_attributes() -> None:
+    """moto builds every attribute of a queue, counting its messages, whenever one attribute is read: SendMessage
+    reads ContentBasedDeduplication per message, and GetQueueAttributes rebuilds them all three times per name
+    asked. The attributes become a mapping that works out each value when it is read."""
+    correction = "SQS attributes read on demand"
+    queue_cls = importlib.import_module("moto.sqs.models").Queue
+    current = queue_cls.__dict__.get("attributes")
+    if not isinstance(current, property):
+        raise fail(correction, "Queue.attributes is no longer a property")
+    if is_ours(current.fget):
+        return
+    source = inspect.getsource(current.fget)
+    for expected in ("BASE_ATTRIBUTES", "FIFO_ATTRIBUTES", "KMS_ATTRIBUTES", "redrive_policy", "self.policy"):
+        if expected not in source:
+            raise fail(correction, f"Queue.attributes no longer reads {expected}")
+    to_attribute = importlib.import_module("moto.core.utils").camelcase_to_underscores
+
+    class QueueAttributes(Mapping[str, Any]):
+        """A queue's attributes as moto builds them, each value worked out when it is read."""
+
+        def __init__(self, queue: Any) -> None:
+            names = list(queue.BASE_ATTRIBUTES)
+            names += list(queue.FIFO_ATTRIBUTES) if queue.fifo_queue else []
+            names += list(queue.KMS_ATTRIBUTES) if queue.kms_master_key_id else []
+            names += ["Policy"] if queue.policy else []
+            names += ["RedrivePolicy"] if queue.redrive_policy else []
+            self._queue = queue
+            self._names = names
+
+        def __getitem__(self, name: str) -> Any:
+            if name not in self._names:
+                raise KeyError(name)
+            if name == "Policy":
+                return self._queue.policy
+            if name == "RedrivePolicy":
+                return json.dumps(self._queue.redrive_policy)
+            value = getattr(self._queue, to_attribute(name))
+            return str(value).lower() if isinstance(value, bool) else value
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(self._names)
+
+        def __len__(self) -> int:
+            return len(self._names)
+
+    def attributes(self: Any) -> Mapping[str, Any]:
+        return QueueAttributes(self)
+
+    queue_cls.attributes = property(mark(attributes))
 
 
 def on_activity(callback: Callable[[str, str, int, float], None]) -> None:
@@ -145,6 +197,7 @@ def oldest_message_ages() -> dict[str, float]:
 
 CORRECTIONS = (
     ("SQS unix_time_millis", fast_timestamps),
+    ("SQS attributes read on demand", lazy_queue_attributes),
     ("SQS retention period check", direct_retention_check),
     ("SQS activity hooks", activity_hooks),
 )

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params, rewrite_prefix
@@ -46,6 +46,7 @@ _BOTO_CLIENT_USERS = tuple(
 
 _client_cache: dict[tuple[Any, ...], BaseClient] = {}
 _client_cache_lock = threading.Lock()
+_lambda_router: list[Callable[[Any], Any]] = []
 
 _started_callbacks: list[Callable[[Execution], None]] = []
 _finished_callbacks: list[Callable[[Execution], None]] = []
@@ -57,6 +58,20 @@ _FINISHED_FLAG = "_localaws_finished_fired"
 _prune_lock = threading.Lock()
 
 # --- Task clients ---------------------------------------------------------------------------------
+# The Lambda calls of Task states are answered in this process when a router is set (route_lambda_invocations):
+# over HTTP each would cost a client serialisation, a connection, a server thread and a parse, all under the
+# one interpreter lock the interpreter itself needs.
+
+
+def route_lambda_invocations(router: Callable[[Any], Any]) -> None:
+    """Answer the Lambda Invoke calls of Task states with router(botocore request) -> botocore response."""
+    _lambda_router[:] = [router]
+
+
+def _route_lambda_invocation(request: Any, **_: Any) -> Any:
+    return _lambda_router[0](request) if _lambda_router else None
+
+
 # moto's interpreter builds a new boto3 client (and TCP connection) for every Task state it runs: ~15% of CPU
 # under load. Clients are cached per everything that chooses their endpoint and credentials.
 
@@ -116,6 +131,8 @@ def reuse_task_clients() -> None:
                     client = _client_cache.get(key)
                     if client is None:
                         client = original(region, service, state_credentials)
+                        if service == "lambda":
+                            client.meta.events.register("before-send.lambda.Invoke", _route_lambda_invocation)
                         _client_cache[key] = client
             return client
 
@@ -654,6 +671,159 @@ def redrive_executions() -> None:
         execution_cls.to_history_output = mark(to_history_output)
 
 
+# --- Execution lookups ------------------------------------------------------------------------------
+# moto finds an execution by scanning every execution of its state machine (DescribeExecution, StopExecution, the
+# name check of StartExecution) and sorts them all for each ListExecutions page: the cost of every order grew with
+# the history kept. Each state machine's executions (kept in start order) get an index by name.
+
+
+class IndexedExecutions(list[Any]):
+    """A state machine's executions in start order, with an index by execution name."""
+
+    def __init__(self, executions: Any = ()) -> None:
+        super().__init__(executions)
+        self._lock = threading.Lock()
+        self.by_name = {execution.name: execution for execution in self}
+
+    def append(self, execution: Any) -> None:
+        with self._lock:
+            super().append(execution)
+            self.by_name[execution.name] = execution
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        with self._lock:
+            super().__setitem__(index, value)
+            self.by_name = {execution.name: execution for execution in self}
+
+    def find(self, execution_arn: str) -> Any:
+        """The execution with this ARN, or None."""
+        execution = self.by_name.get(execution_arn.rsplit(":", 1)[-1])
+        return execution if execution is not None and execution.execution_arn == execution_arn else None
+
+
+def _page_token(execution: Any) -> str:
+    """Where the next page starts: after this execution (a token that stays valid as executions change)."""
+    # Not base64 JSON: botocore's paginator would take that for a token of its own and unpack it into parameters.
+    return f"{_start_ts(execution.start_date):.6f}:{execution.name}"
+
+
+def _resume_position(executions: IndexedExecutions, token: str) -> int:
+    """The list position just older than the token's execution (found by name, else by its start time)."""
+    from moto.stepfunctions.exceptions import InvalidToken
+
+    start_text, _, name = token.partition(":")
+    try:
+        start = float(start_text)
+    except ValueError as exc:
+        raise InvalidToken("the nextToken is not one ListExecutions gave") from exc
+    execution = executions.by_name.get(name)
+    if execution is not None:
+        for position in range(len(executions) - 1, -1, -1):
+            if executions[position] is execution:
+                return position - 1
+    # Pruned since: go on with the executions that started before it.
+    position = len(executions) - 1
+    while position >= 0 and _start_ts(executions[position].start_date) >= start:
+        position -= 1
+    return position
+
+
+def _older(executions: IndexedExecutions, position: int) -> Iterator[Any]:
+    for index in range(position, -1, -1):
+        yield executions[index]
+
+
+def _does_not_exist(execution_arn: str) -> Exception:
+    from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+
+    return ExecutionDoesNotExist("Execution Does Not Exist: '" + execution_arn + "'")
+
+
+def indexed_executions() -> None:
+    """Find executions by name through an index, and list them newest first without sorting."""
+    correction = "Step Functions execution lookups"
+    models = importlib.import_module("moto.stepfunctions.models")
+    instance_cls, machine_cls, backend_cls = (
+        models.StateMachineInstance,
+        models.StateMachine,
+        models.StepFunctionBackend,
+    )
+    init = instance_cls.__dict__["__init__"]
+    if is_ours(init):
+        return
+    if "self.executions: list[Execution] = []" not in inspect.getsource(init):
+        raise fail(correction, "StateMachineInstance.__init__ no longer starts an empty executions list")
+    if "self.executions.append(execution)" not in inspect.getsource(machine_cls.start_execution):
+        raise fail(correction, "StateMachine.start_execution no longer appends to executions")
+    require_params(
+        correction, machine_cls.__dict__["_handle_name_input_idempotency"], ["self", "name", "execution_input"]
+    )
+    require_params(correction, machine_cls.__dict__["stop_execution"], ["self", "execution_arn"])
+    require_params(correction, backend_cls.__dict__["describe_execution"], ["self", "execution_arn"])
+    responses = importlib.import_module("moto.stepfunctions.responses").StepFunctionResponse
+    if "results, next_token = self.stepfunction_backend.list_executions(" not in inspect.getsource(
+        responses.list_executions
+    ):
+        raise fail(correction, "ListExecutions no longer takes (results, next_token) from the backend")
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.executions = IndexedExecutions(self.executions)
+
+    def _handle_name_input_idempotency(self: Any, name: str, execution_input: str) -> Any:
+        execution = self.executions.by_name.get(name)
+        if execution is None:
+            return None
+        if execution_input == execution.execution_input and execution.status == "RUNNING":
+            return execution  # same name and input while it runs: the same execution, as on AWS
+        from moto.stepfunctions.exceptions import ExecutionAlreadyExists
+
+        raise ExecutionAlreadyExists("Execution Already Exists: '" + execution.execution_arn + "'")
+
+    def stop_execution(self: Any, execution_arn: str) -> Any:
+        execution = self.executions.find(execution_arn)
+        if execution is None:
+            raise _does_not_exist(execution_arn)
+        execution.stop(stop_date=datetime.datetime.now(tz=datetime.UTC), error="", cause="")
+        return execution
+
+    def describe_execution(self: Any, execution_arn: str) -> Any:
+        self._validate_execution_arn(execution_arn)
+        execution = self._get_state_machine_for_execution(execution_arn).executions.find(execution_arn)
+        if execution is None:
+            raise _does_not_exist(execution_arn)
+        return execution
+
+    def list_executions(
+        self: Any,
+        state_machine_arn: str,
+        status_filter: str | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> tuple[list[Any], str | None]:
+        executions = self.describe_state_machine(state_machine_arn).executions
+        start = len(executions) - 1
+        if next_token:
+            start = _resume_position(executions, next_token)
+        limit = max_results or 100
+        page: list[Any] = []
+        position = start
+        while position >= 0 and len(page) < limit:
+            execution = executions[position]
+            if not status_filter or execution.status == status_filter:
+                page.append(execution)
+            position -= 1
+        more = any(not status_filter or e.status == status_filter for e in _older(executions, position))
+        return page, (_page_token(page[-1]) if page and more else None)
+
+    instance_cls.__init__ = mark(__init__)
+    machine_cls._handle_name_input_idempotency = mark(_handle_name_input_idempotency)
+    machine_cls.stop_execution = mark(stop_execution)
+    backend_cls.describe_execution = mark(describe_execution)
+    backend_cls.list_executions = mark(list_executions)
+
+
 # --- CloudFormation AWS::StepFunctions::StateMachine ------------------------------------------------
 # moto's CloudFormation puts a state machine in the non-executing backend, where the Step Functions API cannot
 # see it once execute_state_machine is on, and it reads only DefinitionString: DefinitionS3Location (what
@@ -726,5 +896,6 @@ CORRECTIONS = (
     ("Step Functions definition parse", share_definition_parse),
     ("Step Functions JSONPath parse", cache_jsonpath_parse),
     ("Step Functions RedriveExecution", redrive_executions),
+    ("Step Functions execution lookups", indexed_executions),
     ("CloudFormation state machines", cloudformation_state_machines),
 )

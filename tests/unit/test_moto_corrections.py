@@ -545,3 +545,27 @@ def test_a_redrive_right_after_a_stop_runs_and_the_stopped_attempt_does_not_end_
         )
         assert final
         assert sfn.describe_execution(executionArn=arn)["error"] == "Done"
+
+
+def test_list_pages_stay_valid_while_executions_finish_and_start(sfn: Any) -> None:
+    waiting = make_machine(sfn, "pages", WAIT_MACHINE)
+    arns = [start(sfn, waiting, f"e{index:02d}") for index in range(25)]
+    first = sfn.list_executions(stateMachineArn=waiting, statusFilter="RUNNING", maxResults=10)
+    assert [e["name"] for e in first["executions"]] == [f"e{index:02d}" for index in range(24, 14, -1)]
+    # Meanwhile the execution the token points after, and others on the next page, end; new ones start.
+    for arn in arns[10:16]:
+        sfn.stop_execution(executionArn=arn)
+    for index in range(3):
+        start(sfn, waiting, f"new{index}")
+    rest = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=waiting,
+        statusFilter="RUNNING",
+        PaginationConfig={"PageSize": 10, "StartingToken": first["nextToken"]},
+    )
+    names = [e["name"] for page in rest for e in page["executions"]]
+    assert names == [f"e{index:02d}" for index in range(9, -1, -1)]
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.list_executions(stateMachineArn=waiting, nextToken="not-a-token")
+    assert sfn.describe_execution(executionArn=arns[3])["name"] == "e03"
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.describe_execution(executionArn=arns[3] + "x")

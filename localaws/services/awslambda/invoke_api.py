@@ -1,7 +1,7 @@
 """Lambda's Invoke API on the one endpoint: RequestResponse, Event and DryRun, with AWS's errors and headers.
 
 The rest of the Lambda API (ListFunctions, GetFunction, event-source mappings, ...) is moto's; only invocation is
-ours, because moto runs functions in Docker.
+ours, because moto runs functions in Docker. The same answers serve moto's Step Functions in-process.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from localaws.gateway import HttpRequest, HttpResponse
 from localaws.services.awslambda.runtime import FunctionNotFound, LambdaRuntime
 
 _log = logging.getLogger(__name__)
@@ -26,99 +26,88 @@ _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _UNSUPPORTED = re.compile(r"^/2021-11-15/functions/[^/]+/response-streaming-invocations/?$|^/2014-11-13/functions/")
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/")
 
-StartResponse = Callable[..., Any]
-
 
 class InvokeApi:
-    """A WSGI layer in front of moto: answers invocations, passes everything else on."""
+    """Answers Lambda invocations; every other request is left to the next route."""
 
-    def __init__(self, runtime: LambdaRuntime, default_region: str, moto_app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, runtime: LambdaRuntime, default_region: str) -> None:
         self._runtime = runtime
         self._default_region = default_region
-        self._moto_app = moto_app
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        match = _INVOKE.match(path)
-        if match and environ.get("REQUEST_METHOD") == "POST":
-            return self._invoke(environ, start_response, unquote(match["name"]))
-        if _UNSUPPORTED.match(path):
-            return _error(
-                start_response,
-                400,
-                "InvalidRequestContentException",
-                "The local AWS supports Invoke only (no InvokeAsync or response streaming).",
-            )
-        return self._moto_app(environ, start_response)
+    def __call__(self, request: HttpRequest) -> HttpResponse | None:
+        match = _INVOKE.match(request.path)
+        if match and request.method == "POST":
+            return self._invoke(request, unquote(match["name"]))
+        if _UNSUPPORTED.match(request.path):
+            message = "The local AWS supports Invoke only (no InvokeAsync or response streaming)."
+            return _error(400, "InvalidRequestContentException", message)
+        return None
 
-    def _region(self, environ: dict[str, Any]) -> str:
-        found = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+    def answer_in_process(self, request: Any) -> Any:
+        """The same answer for a botocore request made in this process (no HTTP), as a botocore response."""
+        from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+
+        from botocore.compat import HTTPHeaders
+
+        url = urlsplit(request.url)
+        body = request.body or b""
+        body = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else body.read()
+        headers = HTTPHeaders()
+        for name, value in request.headers.items():  # botocore keeps some signed values as bytes
+            headers[name] = value.decode() if isinstance(value, bytes) else value
+        answer = self(HttpRequest(request.method, url.path, url.query, headers, body))
+        status, headers, content = answer or _error(404, "ResourceNotFoundException", f"Unknown path {url.path}")
+        return AWSResponse(request.url, status, headers, MockRawResponse(content))
+
+    def _region(self, request: HttpRequest) -> str:
+        found = _CREDENTIAL_REGION.search(request.headers.get("Authorization", ""))
         return found["region"] if found else self._default_region
 
-    def _invoke(self, environ: dict[str, Any], start_response: StartResponse, name: str) -> Iterable[bytes]:
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        if query.get("Qualifier", ["$LATEST"])[0] != "$LATEST":
-            name = f"{name}:{query['Qualifier'][0]}"
-        invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+    def _invoke(self, request: HttpRequest, name: str) -> HttpResponse:
+        qualifier = parse_qs(request.query).get("Qualifier", ["$LATEST"])[0]
+        if qualifier != "$LATEST":
+            name = f"{name}:{qualifier}"
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
-        if length > limit:
-            return _error(
-                start_response,
-                413,
-                "RequestTooLargeException",
-                f"Request must be smaller than {limit} bytes for the {invocation_type} invocation type",
-            )
-        payload = environ["wsgi.input"].read(length) if length else b""
+        if len(request.body) > limit:
+            message = f"Request must be smaller than {limit} bytes for the {invocation_type} invocation type"
+            return _error(413, "RequestTooLargeException", message)
+        payload = request.body
         try:
             json.loads(payload or b"{}")
         except ValueError:
-            return _error(
-                start_response,
-                400,
-                "InvalidRequestContentException",
-                "Could not parse request body into json: the payload is not valid JSON",
-            )
-        region = self._region(environ)
+            message = "Could not parse request body into json: the payload is not valid JSON"
+            return _error(400, "InvalidRequestContentException", message)
+        region = self._region(request)
         try:
             self._runtime.function(name, region)
         except FunctionNotFound:
             arn_hint = name if name.startswith("arn:") else f"function {name}"
-            return _error(start_response, 404, "ResourceNotFoundException", f"Function not found: {arn_hint}")
+            return _error(404, "ResourceNotFoundException", f"Function not found: {arn_hint}")
         if invocation_type == "DryRun":
-            return _respond(start_response, 204, b"", {})
+            return _respond(204, b"", {})
         if invocation_type == "Event":
             # Lambda queues the event and answers at once; errors go to the function's log (no retries here).
             self._async.submit(self._run_event, name, region, payload)
-            return _respond(start_response, 202, b"", {})
+            return _respond(202, b"", {})
         if invocation_type != "RequestResponse":
-            return _error(
-                start_response, 400, "InvalidParameterValueException", f"Unsupported invocation type {invocation_type}"
-            )
+            return _error(400, "InvalidParameterValueException", f"Unsupported invocation type {invocation_type}")
         result = self._runtime.invoke(name, region, payload)
         if result is None:
-            return _error(
-                start_response,
-                429,
-                "TooManyRequestsException",
-                "Rate Exceeded.",
-                {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"},
-            )
+            return _error(429, "TooManyRequestsException", "Rate Exceeded.",
+                          {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})  # fmt: skip
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if result.function_error:
             headers["X-Amz-Function-Error"] = result.function_error
-        if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
+        if request.headers.get("X-Amz-Log-Type") == "Tail":
             tail = "\n".join(result.framed_log_lines()).encode()[-LOG_TAIL_BYTES:]
             headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
         if len(result.payload) > MAX_SYNC_PAYLOAD:
-            return _error(
-                start_response,
-                413,
-                "RequestTooLargeException",
-                f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
-            )
-        return _respond(start_response, 200, result.payload, headers, request_id=result.request_id)
+            message = f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes)."
+            return _error(413, "RequestTooLargeException", message)
+        return _respond(200, result.payload, headers, request_id=result.request_id)
 
     def _run_event(self, name: str, region: str, payload: bytes) -> None:
         try:
@@ -131,33 +120,15 @@ class InvokeApi:
         self._async.shutdown(wait=False, cancel_futures=True)
 
 
-def _respond(
-    start_response: StartResponse, status: int, body: bytes, headers: dict[str, str], request_id: str | None = None
-) -> list[bytes]:
-    reasons = {
-        200: "OK",
-        202: "Accepted",
-        204: "No Content",
-        400: "Bad Request",
-        404: "Not Found",
-        413: "Request Entity Too Large",
-        429: "Too Many Requests",
-    }
-    start_response(
-        f"{status} {reasons[status]}",
-        [
-            # Step Functions reads this header; without it a Lambda error becomes an uncatchable States.Runtime.
-            ("x-amzn-RequestId", request_id or str(uuid.uuid4())),
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-            *headers.items(),
-        ],
+def _respond(status: int, body: bytes, headers: dict[str, str], request_id: str | None = None) -> HttpResponse:
+    # Step Functions reads x-amzn-RequestId; without it a Lambda error becomes an uncatchable States.Runtime.
+    return (
+        status,
+        {"x-amzn-RequestId": request_id or str(uuid.uuid4()), "Content-Type": "application/json"} | headers,
+        body,
     )
-    return [body]
 
 
-def _error(
-    start_response: StartResponse, status: int, code: str, message: str, extra: dict[str, str] | None = None
-) -> list[bytes]:
+def _error(status: int, code: str, message: str, extra: dict[str, str] | None = None) -> HttpResponse:
     body = json.dumps({"Type": "User", "message": message, **(extra or {})}).encode()
-    return _respond(start_response, status, body, {"x-amzn-ErrorType": code})
+    return _respond(status, body, {"x-amzn-ErrorType": code})
