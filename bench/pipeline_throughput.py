@@ -79,6 +79,23 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its finished-and-waited children have used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _workers_cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                total += _cpu_seconds(int(entry.name))
+        except (OSError, IndexError):
+            continue
+    return total
+
+
 def _workers_rss_mb(pid: int) -> float:
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -97,7 +114,7 @@ def _orders(count: int, seed: int) -> list[Any]:
     return [Order.place(request) for request in random_requests(count, random.Random(seed))]
 
 
-def floor(count: int, seed: int, timeout: float) -> float:
+def floor(count: int, seed: int, timeout: float) -> dict[str, Any]:
     """Executions/s of the workflow with trivial functions and no SQS."""
     from backend.orders import wait_for_executions
     from lambdas.domain.workflow import execution_input
@@ -124,20 +141,23 @@ def floor(count: int, seed: int, timeout: float) -> float:
             definition = definition.replace("${" + placeholder + "}", arn)
         machine = sfn.create_state_machine(name="floor", definition=definition, roleArn=role)["stateMachineArn"]
         orders = _orders(count, seed)
+        cpu_before = _cpu_seconds(info["pid"]), _workers_cpu_seconds(info["pid"])
         started = datetime.now(UTC)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda o: sfn.start_execution(stateMachineArn=machine, name=o.order_id,
                                                         input=execution_input(o)), orders))  # fmt: skip
         # Waited for as the CLI's --wait does, so both sides pay the same for watching.
         done = wait_for_executions(sfn, machine, {o.order_id for o in orders}, started, timeout)
+        cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _workers_cpu_seconds(info["pid"]) - cpu_before[1]
     span = (max(item["stopDate"] for item in done.values()) - started).total_seconds()
-    return count / span
+    return {"rate": count / span, "cpu_ms": (cpu[0] / count * 1000, cpu[1] / count * 1000)}
 
 
 def pipeline(count: int, seed: int, timeout: float) -> dict[str, Any]:
     """The CLI's summary of count orders through the whole pipeline, with the local AWS's memory."""
     with local_aws() as info:
         rss_before = _rss_mb(info["pid"])
+        cpu_before = _cpu_seconds(info["pid"]), _workers_cpu_seconds(info["pid"])
         run = subprocess.run(
             [sys.executable, "-m", "backend", "submit", "--count", str(count), "--seed", str(seed), "--wait", "--json",
              "--timeout", str(timeout)],
@@ -147,6 +167,8 @@ def pipeline(count: int, seed: int, timeout: float) -> dict[str, Any]:
             raise SystemExit(f"submit failed: {run.stderr}")
         summary = json.loads(run.stdout)
         summary["rss_mb"] = (rss_before, _rss_mb(info["pid"]), _workers_rss_mb(info["pid"]))
+        cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _workers_cpu_seconds(info["pid"]) - cpu_before[1]
+        summary["cpu_ms"] = (cpu[0] / count * 1000, cpu[1] / count * 1000)
     return summary
 
 
@@ -204,7 +226,7 @@ def main() -> None:
         print(f"local AWS RSS after         {result['rss_mb']:.0f} MB")
         print(f"machine                     {machine}")
         return
-    floor_rate = None if args.no_floor else floor(args.orders, args.seed, args.timeout)
+    base = None if args.no_floor else floor(args.orders, args.seed, args.timeout)
     summary = pipeline(args.orders, args.seed, args.timeout)
     rate = summary["throughput_orders_per_s"]
     latency = summary["latency_ms"]
@@ -212,11 +234,13 @@ def main() -> None:
     print(f"orders                      {summary['submitted']}")
     print(f"outcomes                    {summary['outcomes']}")
     print(f"unexpected / not finished   {len(summary['unexpected_outcomes'])} / {len(summary['not_finished'])}")
-    if floor_rate is not None:
-        print(f"floor                       {floor_rate:.1f} executions/s (trivial functions, no SQS)")
-    print(f"pipeline                    {rate} orders/s")
-    if floor_rate is not None and rate:
-        print(f"pipeline / floor            {rate / floor_rate:.2f}")
+    if base is not None:
+        print(f"floor                       {base['rate']:.1f} executions/s (trivial functions, no SQS); CPU per "
+              f"execution: local AWS {base['cpu_ms'][0]:.1f} ms, workers {base['cpu_ms'][1]:.1f} ms")  # fmt: skip
+    print(f"pipeline                    {rate} orders/s; CPU per order: local AWS {summary['cpu_ms'][0]:.1f} ms, "
+          f"workers {summary['cpu_ms'][1]:.1f} ms")  # fmt: skip
+    if base is not None and rate:
+        print(f"pipeline / floor            {rate / base['rate']:.2f}")
     print(f"latency placed->finished    p50 {latency['p50']} ms   p90 {latency['p90']} ms   p99 {latency['p99']} ms")
     print(f"local AWS RSS               {before:.0f} MB before, {after:.0f} MB after; workers {workers:.0f} MB")
     print(f"machine                     {machine}")

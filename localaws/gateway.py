@@ -123,6 +123,7 @@ class MotoRoutes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: one connection and one thread serve a client's calls
+    wbufsize = 64 * 1024  # status line, headers and body leave in one send (flushed after each request)
     # Without this a keep-alive call stalls ~40 ms on Nagle's algorithm and delayed ACKs.
     disable_nagle_algorithm = True
     server: _Server

@@ -6,6 +6,7 @@ import functools
 import importlib
 import inspect
 from collections.abc import Iterator
+from typing import Any
 
 from localaws.services._patching import fail, is_ours, mark, require_params
 
@@ -62,7 +63,44 @@ def cache_region_lists() -> None:
     session_cls.get_available_regions = mark(get_available_regions)
 
 
+def direct_backend_lookup() -> None:
+    """moto looks up a service's backend for an account through a global lock, listing the accounts and asking
+    whether its registry of ~150 backend dictionaries contains this one, which compares dictionaries by value:
+    on every request and every internal lookup. An account already there is now looked up directly."""
+    correction = "backend lookup"
+    backend_dict_cls = importlib.import_module("moto.core.base_backend").BackendDict
+    original = backend_dict_cls.__dict__["__getitem__"]
+    if is_ours(original):
+        return
+    require_params(correction, original, ["self", "account_id"])
+    if "_create_account_specific_backend(account_id)" not in inspect.getsource(original):
+        raise fail(correction, "BackendDict.__getitem__ no longer creates the account's backend on demand")
+
+    @functools.wraps(original)
+    def __getitem__(self: Any, account_id: str) -> Any:
+        if dict.__contains__(self, account_id):
+            return dict.__getitem__(self, account_id)
+        return original(self, account_id)
+
+    backend_dict_cls.__getitem__ = mark(__getitem__)
+
+
+def cache_action_names() -> None:
+    """moto lists a response class's methods with inspect.getmembers on every request to find the action's
+    method (~0.3 ms each); a class's methods do not change, so each class is listed once."""
+    correction = "action names cache"
+    responses = importlib.import_module("moto.core.responses")
+    current = getattr(responses, "method_names_from_class", None)
+    if is_ours(current):
+        return
+    require_params(correction, current, ["clazz"])
+    cached = functools.lru_cache(maxsize=None)(current)
+    responses.method_names_from_class = mark(functools.wraps(current)(lambda clazz: list(cached(clazz))))
+
+
 CORRECTIONS = (
     ("list_of_moto_modules cache", cache_module_listing),
     ("region list cache", cache_region_lists),
+    ("backend lookup", direct_backend_lookup),
+    ("action names cache", cache_action_names),
 )

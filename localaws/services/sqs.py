@@ -115,6 +115,90 @@ def lazy_queue_attributes() -> None:
     queue_cls.attributes = property(mark(attributes))
 
 
+class _VisibleMessages:
+    """A queue's visible messages, found as they are iterated (moto built the whole list on every receive)."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        self._messages = messages
+
+    def __iter__(self) -> Iterator[Any]:
+        return (message for message in self._messages if message.visible and not message.delayed)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self)
+
+
+def visible_messages_on_demand() -> None:
+    """moto's ReceiveMessage builds the list of every visible message of the queue, then takes the first ten: the
+    cost of a receive grew with the queue's depth (a 10,000-deep queue took ~20 ms per receive). The visible
+    messages are now found as the receive walks them, so it stops after the first ten."""
+    correction = "SQS receive walks the queue lazily"
+    queue_cls = importlib.import_module("moto.sqs.models").Queue
+    current = queue_cls.__dict__.get("messages")
+    if not isinstance(current, property):
+        raise fail(correction, "Queue.messages is no longer a property")
+    if is_ours(current.fget):
+        return
+    if "message.visible and not message.delayed" not in inspect.getsource(current.fget):
+        raise fail(correction, "Queue.messages no longer filters on visible and not delayed")
+
+    def messages(self: Any) -> _VisibleMessages:
+        return _VisibleMessages(self._messages)
+
+    queue_cls.messages = property(mark(messages))
+
+
+_by_receipt_handle: dict[str, Any] = {}
+
+
+def delete_by_receipt_handle() -> None:
+    """moto finds the message to delete by asking every message of the queue whether it ever had the receipt
+    handle (building a list of its handles each time), twice, and rebuilds the queue's list: quadratic in the
+    queue's depth over a burst. Each receipt handle now leads to its message directly."""
+    correction = "SQS delete by receipt handle"
+    models = importlib.import_module("moto.sqs.models")
+    queue_cls, message_cls = models.Queue, models.Message
+    mark_received = message_cls.__dict__["mark_received"]
+    delete = queue_cls.__dict__["delete_message"]
+    if is_ours(delete):
+        return
+    require_params(correction, mark_received, ["self", "visibility_timeout"])
+    require_params(correction, delete, ["self", "receipt_handle"])
+    if "self.receipt_handle = generate_receipt_handle()" not in inspect.getsource(mark_received):
+        raise fail(correction, "Message.mark_received no longer makes a new receipt handle")
+    for expected in ("self.deleted_messages", "self.pending_messages.discard(message)", "ReceiptHandleIsInvalid"):
+        if expected not in inspect.getsource(delete):
+            raise fail(correction, f"Queue.delete_message no longer uses {expected}")
+
+    @functools.wraps(mark_received)
+    def mark_received_indexed(self: Any, visibility_timeout: int | None = None) -> None:
+        mark_received(self, visibility_timeout)
+        _by_receipt_handle[self.receipt_handle] = self
+
+    @functools.wraps(delete)
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return  # deleting again is not an error, as on AWS
+        message = _by_receipt_handle.get(receipt_handle)
+        try:
+            position = self._messages.index(message) if message is not None else -1
+        except ValueError:
+            position = -1
+        if position < 0:
+            raise models.ReceiptHandleIsInvalid()
+        del self._messages[position]
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+        for handle in message.all_receipt_handles:
+            _by_receipt_handle.pop(handle, None)
+
+    message_cls.mark_received = mark(mark_received_indexed)
+    queue_cls.delete_message = mark(delete_message)
+
+
 def on_activity(callback: Callable[[str, str, int, float], None]) -> None:
     """Call callback(queue_name, metric_name, count, unix_time) for every SQS send, receive and delete."""
     _activity_callbacks.append(callback)
@@ -198,6 +282,8 @@ def oldest_message_ages() -> dict[str, float]:
 CORRECTIONS = (
     ("SQS unix_time_millis", fast_timestamps),
     ("SQS attributes read on demand", lazy_queue_attributes),
+    ("SQS receive walks the queue lazily", visible_messages_on_demand),
+    ("SQS delete by receipt handle", delete_by_receipt_handle),
     ("SQS retention period check", direct_retention_check),
     ("SQS activity hooks", activity_hooks),
 )

@@ -47,9 +47,8 @@ class InvokeApi:
     def answer_in_process(self, request: Any) -> Any:
         """The same answer for a botocore request made in this process (no HTTP), as a botocore response."""
         from botocore.awsrequest import AWSResponse
-        from moto.core.botocore_stubber import MockRawResponse
-
         from botocore.compat import HTTPHeaders
+        from moto.core.botocore_stubber import MockRawResponse
 
         url = urlsplit(request.url)
         body = request.body or b""
