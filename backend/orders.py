@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import Field, ValidationError
 
 from backend import aws
@@ -41,6 +42,7 @@ class OrderDetail(OrderSummary):
     input: Any = None
     output: Any = None
     timeline: list[StateRun] = Field(default_factory=list)
+    history_note: str | None = None  # why there is no timeline, when the history is gone
 
 
 def validate_requests(requests: Iterable[OrderRequest | dict[str, Any]]) -> list[OrderRequest]:
@@ -108,7 +110,12 @@ def get_order(order_id: str) -> OrderDetail:
         raise NotFound(
             f"No workflow execution for {order_id}: it is still queued, or the order id is unknown."
         ) from None
-    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    try:
+        events, history_note = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"], None
+    except ClientError as exc:  # an old execution whose history the local AWS no longer keeps
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFound":
+            raise
+        events, history_note = [], exc.response["Error"].get("Message")
     return OrderDetail(
         order_id=order_id,
         outcome=outcome_of(execution["status"], execution.get("error")),
@@ -120,6 +127,7 @@ def get_order(order_id: str) -> OrderDetail:
         input=_loads(execution.get("input")),
         output=_loads(execution.get("output")),
         timeline=timeline(events),
+        history_note=history_note,
     )
 
 

@@ -123,7 +123,8 @@ class LocalAws:
 
         while not self._stop.wait(5):
             try:
-                stepfunctions.prune_finished_executions(self.options.max_finished_executions)
+                retention = self.options.retention_hours * 3600
+                stepfunctions.compact_finished_executions(self.options.max_finished_executions, retention)
                 logs.prune_log_events(self.options.max_log_events_per_stream)
                 now = time.time()
                 for queue, age in sqs.oldest_message_ages().items():

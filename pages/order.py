@@ -36,6 +36,8 @@ def render(detail: backend.OrderDetail) -> None:
     )
     states.metric("States", len(detail.timeline), border=True)
     error_banner(detail)
+    if detail.history_note:
+        st.info(plain(detail.history_note), icon=":material/history_toggle_off:")
 
     rows = [
         {

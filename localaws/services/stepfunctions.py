@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -432,7 +433,7 @@ def _start_ts(start_date: Any) -> float:
 
 def _is_finished(execution: Any) -> bool:
     # Parser executions keep an ExecutionStatus (None before start); the plain backend keeps a str.
-    status = execution.__dict__.get("exec_status", execution.__dict__.get("status"))
+    status = getattr(execution, "exec_status", None) if hasattr(execution, "exec_status") else execution.status
     return status is not None and str(getattr(status, "value", status)) != "RUNNING"
 
 
@@ -453,28 +454,82 @@ def _execution_lists() -> list[list[Any]]:
     return lists
 
 
-def prune_finished_executions(keep: int) -> int:
-    """Drop the oldest finished executions beyond `keep` across all state machines of every account/region backend; return how many were dropped."""  # noqa: E501, RUF100
-    if keep < 0:
-        raise ValueError(f"keep must be >= 0, got {keep}")
+class CompactExecution:
+    """What remains of a finished execution once its detail is dropped: enough to list and describe it."""
+
+    __slots__ = ("cause", "error", "exec_arn", "exec_status", "name", "start_date", "state_machine_arn", "stop_date")
+    compacted = True
+    execution_input = output = None  # dropped with the detail; DescribeExecution says so (inputDetails)
+    input_details = output_details = {"included": False}  # noqa: RUF012 - shared, never changed
+
+    def __init__(self, execution: Any) -> None:
+        self.name = execution.name
+        self.exec_arn = execution.exec_arn
+        self.state_machine_arn = execution.state_machine_arn
+        self.exec_status = execution.exec_status
+        self.start_date = execution.start_date
+        self.stop_date = execution.stop_date
+        self.error = execution.error
+        self.cause = execution.cause
+
+    @property
+    def execution_arn(self) -> str:
+        return self.exec_arn
+
+    @property
+    def status(self) -> str:
+        return str(self.exec_status.value)
+
+    def stop(self, stop_date: Any, error: Any, cause: Any) -> None:
+        return  # finished: a stop changes nothing, as on AWS
+
+    def to_history_output(self) -> Any:
+        from moto.core.exceptions import AWSError
+
+        class HistoryNotKept(AWSError):
+            TYPE = "ResourceNotFound"
+            STATUS = 400
+
+        raise HistoryNotKept(
+            f"The local AWS keeps the history of the newest finished executions only "
+            f"(ORDERS_LOCAL_MAX_FINISHED_EXECUTIONS); {self.exec_arn} finished earlier and keeps its outcome only."
+        )
+
+
+def compact_finished_executions(keep_detail: int, keep_seconds: float) -> tuple[int, int]:
+    """Keep full detail for the newest keep_detail finished executions, a compact record of the other finished ones
+    that started in the last keep_seconds, and nothing older; return (compacted, dropped)."""
+    if keep_detail < 0 or keep_seconds < 0:
+        raise ValueError(f"keep_detail and keep_seconds must be >= 0, got {keep_detail}, {keep_seconds}")
+    oldest_kept = time.time() - keep_seconds
     with _prune_lock:
         snapshots = [(items, items[:]) for items in _execution_lists()]
         finished = [
-            (_start_ts(execution.start_date), list_no, position, execution)
-            for list_no, (_items, snapshot) in enumerate(snapshots)
+            (_start_ts(execution.start_date), position, execution)
+            for _items, snapshot in snapshots
             for position, execution in enumerate(snapshot)
             if _is_finished(execution)
         ]
         # Newest first by start date, as list_executions orders them; later in a list breaks ties.
-        finished.sort(key=lambda row: (row[0], row[2]), reverse=True)
-        doomed = {id(row[3]) for row in finished[keep:]}
-        if doomed:
-            for items, snapshot in snapshots:
-                kept = [execution for execution in snapshot if id(execution) not in doomed]
-                if len(kept) != len(snapshot):
-                    rewrite_prefix(items, len(snapshot), kept)
+        finished.sort(key=lambda row: (row[0], row[1]), reverse=True)
+        beyond = finished[keep_detail:]
+        doomed = {id(execution) for started, _, execution in beyond if started < oldest_kept}
+        shrink = {
+            id(execution)
+            for started, _, execution in beyond
+            if started >= oldest_kept and not isinstance(execution, CompactExecution)
+        }
+        for items, snapshot in snapshots:
+            if not any(id(execution) in doomed or id(execution) in shrink for execution in snapshot):
+                continue
+            kept = [
+                CompactExecution(execution) if id(execution) in shrink else execution
+                for execution in snapshot
+                if id(execution) not in doomed
+            ]
+            rewrite_prefix(items, len(snapshot), kept)
         _prune_finished_threads()
-        return len(doomed)
+        return len(shrink), len(doomed)
 
 
 def _prune_finished_threads() -> None:
@@ -639,6 +694,11 @@ def redrive_executions() -> None:
             from moto.core.responses import ActionResult
 
             execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+            if isinstance(execution, CompactExecution):
+                raise _not_redrivable(
+                    f"{execution.exec_arn} finished before the newest ORDERS_LOCAL_MAX_FINISHED_EXECUTIONS, whose "
+                    "history the local AWS keeps: without its history it cannot be redriven."
+                )
             if not isinstance(execution, execution_cls):
                 raise _not_redrivable("Redrive needs the executing Step Functions backend (execute_state_machine).")
             return ActionResult({"redriveDate": redrive(execution)})

@@ -394,31 +394,35 @@ def test_hooks_fire_once_in_order_for_many_and_for_aborted(sfn: Any) -> None:
 # --- pruning ---------------------------------------------------------------------------------------------
 
 
-def test_prune_keeps_the_newest_and_never_a_running_one(sfn: Any) -> None:
+def test_compaction_keeps_detail_for_the_newest_an_outcome_for_the_rest_and_drops_the_old(sfn: Any) -> None:
     waiter = make_machine(sfn, "waiter", WAIT_MACHINE)
     running = start(sfn, waiter, "still-running")
     machine = make_machine(sfn, "pass", PASS_MACHINE)
-    arns = [start(sfn, machine, f"run-{i:02d}") for i in range(30)]
+    arns = [start(sfn, machine, f"run-{i:02d}", {"n": i}) for i in range(30)]
     wait_until(lambda: statuses(sfn, machine) == ["SUCCEEDED"] * 30)
 
-    assert stepfunctions.prune_finished_executions(keep=10) == 20
+    assert stepfunctions.compact_finished_executions(keep_detail=10, keep_seconds=3600) == (20, 0)
     listed = sfn.list_executions(stateMachineArn=machine)["executions"]
-    assert [e["executionArn"] for e in listed] == arns[:-11:-1]  # the 10 newest, newest first
+    assert [e["executionArn"] for e in listed] == arns[::-1]  # every one still listed, newest first
+    assert {e["status"] for e in listed} == {"SUCCEEDED"}
+    newest = sfn.describe_execution(executionArn=arns[-1])
+    assert (json.loads(newest["input"]), newest["outputDetails"]["included"]) == ({"n": 29}, True)
+    compact = sfn.describe_execution(executionArn=arns[0])
+    assert (compact["status"], "input" in compact, compact["outputDetails"]["included"]) == ("SUCCEEDED", False, False)
+    with pytest.raises(sfn.exceptions.ClientError, match="keeps the history of the newest"):
+        sfn.get_execution_history(executionArn=arns[0])
+    assert len(sfn.get_execution_history(executionArn=arns[-1])["events"]) > 2
+    assert stepfunctions.compact_finished_executions(keep_detail=10, keep_seconds=3600) == (0, 0)
+
+    # Beyond the retention nothing is kept; a running execution is never touched.
+    assert stepfunctions.compact_finished_executions(keep_detail=0, keep_seconds=0) == (0, 30)
+    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         sfn.describe_execution(executionArn=arns[0])
-    assert stepfunctions.prune_finished_executions(keep=10) == 0
-
-    assert stepfunctions.prune_finished_executions(keep=0) == 10
-    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
     assert sfn.describe_execution(executionArn=running)["status"] == "RUNNING"
-    sfn.stop_execution(executionArn=running)
-    final_status(sfn, running)
-    assert stepfunctions.prune_finished_executions(keep=0) == 1
-    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
-        sfn.describe_execution(executionArn=running)
 
 
-def test_prune_counts_across_machines_and_loses_nothing_under_concurrent_starts(sfn: Any) -> None:
+def test_compaction_loses_nothing_under_concurrent_starts(sfn: Any) -> None:
     machines = [make_machine(sfn, f"pm{i}", PASS_MACHINE) for i in range(2)]
     started: list[str] = []
 
@@ -429,21 +433,18 @@ def test_prune_counts_across_machines_and_loses_nothing_under_concurrent_starts(
 
     thread = threading.Thread(target=starter)
     thread.start()
-    dropped = 0
     while thread.is_alive():
-        dropped += stepfunctions.prune_finished_executions(keep=5)
+        stepfunctions.compact_finished_executions(keep_detail=5, keep_seconds=3600)
     thread.join()
 
     def remaining() -> list[dict[str, Any]]:
         return [e for m in machines for e in sfn.list_executions(stateMachineArn=m)["executions"]]
 
-    wait_until(lambda: all(e["status"] == "SUCCEEDED" for e in remaining()))
-    assert dropped + len(remaining()) == len(started) == 40  # nothing vanished without being counted
-    dropped_now = stepfunctions.prune_finished_executions(keep=5)
-    assert len(remaining()) == 5
-    newest = sorted(remaining(), key=lambda e: e["startDate"])
-    assert [e["executionArn"] for e in newest] == started[-5:]
-    assert dropped + dropped_now == 35
+    wait_until(lambda: len(remaining()) == 40 and all(e["status"] == "SUCCEEDED" for e in remaining()))
+    stepfunctions.compact_finished_executions(keep_detail=5, keep_seconds=3600)
+    assert sorted(e["executionArn"] for e in remaining()) == sorted(started)
+    detailed = [arn for arn in started if "input" in sfn.describe_execution(executionArn=arn)]
+    assert detailed == started[-5:]
 
 
 def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
