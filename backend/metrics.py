@@ -12,13 +12,15 @@ _MAX_PAGES = 20
 
 
 class MetricQuery(NamedTuple):
-    """One metric series to read: an id, namespace, name, dimensions and statistic (Sum, Average, p90, ...)."""
+    """One metric series to read: an id, namespace, name, dimensions, statistic (Sum, Average, p90, ...) and,
+    when it differs from the call's, its own period."""
 
     id: str
     namespace: str
     name: str
     dimensions: dict[str, str]
     stat: str
+    period: int | None = None
 
 
 def metric_series(
@@ -39,7 +41,7 @@ def metric_series(
                             "MetricName": query.name,
                             "Dimensions": [{"Name": k, "Value": v} for k, v in query.dimensions.items()],
                         },
-                        "Period": period_seconds,
+                        "Period": query.period or period_seconds,
                         "Stat": query.stat,
                     },
                     "ReturnData": True,

@@ -1,21 +1,21 @@
-"""Operator numbers: KPIs, throughput and latency from execution records, Lambda metrics from CloudWatch."""
+"""Operator numbers from CloudWatch on both homes: counts and rates (AWS/States and the pipeline's EMF metrics),
+execution-time percentiles (AWS/States ExecutionTime) and per-Lambda metrics (AWS/Lambda).
+
+Every read costs a few GetMetricData queries, whatever the number of executions behind it.
+"""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
 from backend import aws
 from backend.errors import translated
-from backend.executions import Outcome, outcome_of
+from backend.executions import Outcome
 from backend.metrics import MetricQuery, metric_series
-from backend.orders import errors_of
 from backend.queues import queue_stats
-from backend.settings import Home
-from backend.stats import percentile
 
 WINDOWS: dict[str, timedelta] = {
     "15 min": timedelta(minutes=15),
@@ -23,39 +23,28 @@ WINDOWS: dict[str, timedelta] = {
     "6 h": timedelta(hours=6),
     "24 h": timedelta(hours=24),
 }
-MAX_RECORDS = 20_000  # executions read per window; beyond it percentiles come from CloudWatch on AWS
 MAX_RUNNING = 1_000
-SOURCE_RECORDS = "execution records"
-SOURCE_CLOUDWATCH = "CloudWatch AWS/States ExecutionTime"
+# What the functions publish through Powertools Metrics (the template's POWERTOOLS_* settings).
+APP_NAMESPACE = "OrderPipeline"
+APP_DIMENSIONS = {"service": "order-pipeline"}
+SOURCE = "CloudWatch: AWS/States executions and ExecutionTime, OrderPipeline OrdersRejected and PaymentsDeclined"
 Rag = Literal["green", "amber", "red"]
-_ERRORS = {Outcome.FAILED, Outcome.TIMED_OUT}
-
-
-class ExecutionRecord(BaseModel):
-    """One execution reduced to what the numbers need."""
-
-    order_id: str
-    status: str
-    outcome: Outcome
-    started_at: datetime
-    stopped_at: datetime | None = None
-
-    @property
-    def duration_ms(self) -> float | None:
-        return (self.stopped_at - self.started_at).total_seconds() * 1000 if self.stopped_at else None
-
-
-class WindowRecords(BaseModel):
-    """The executions started in [since, until]; complete is False when MAX_RECORDS cut the list."""
-
-    since: datetime
-    until: datetime
-    records: list[ExecutionRecord]
-    complete: bool = True
+# Query id -> (namespace, metric); the AWS/States ones by state machine, the others by the app's dimensions.
+_COUNTS = {
+    "started": ("AWS/States", "ExecutionsStarted"),
+    "succeeded": ("AWS/States", "ExecutionsSucceeded"),
+    "failed": ("AWS/States", "ExecutionsFailed"),
+    "aborted": ("AWS/States", "ExecutionsAborted"),
+    "timed_out": ("AWS/States", "ExecutionsTimedOut"),
+    "rejected": (APP_NAMESPACE, "OrdersRejected"),
+    "declined": (APP_NAMESPACE, "PaymentsDeclined"),
+}
+_PERCENTILES = ("p50", "p90", "p99")
+Series = dict[str, list[tuple[datetime, float]]]
 
 
 class Kpis(BaseModel):
-    """Counts and rates of the orders whose executions started in a window."""
+    """A window's counts: orders placed (executions started), orders finished by outcome, and what runs now."""
 
     placed: int = 0
     succeeded: int = 0
@@ -96,18 +85,26 @@ class LatencyPoint(BaseModel):
     p50: float | None
     p90: float | None
     p99: float | None
-    count: int | None = None
 
 
 class LatencyReport(BaseModel):
-    """Latency over a window and where it came from."""
+    """Execution time over a window: per bucket and overall; samples is how many executions finished."""
 
-    source: str
     points: list[LatencyPoint]
     p50: float | None = None
     p90: float | None = None
     p99: float | None = None
-    samples: int | None = None
+    samples: int = 0
+
+
+class WindowReport(BaseModel):
+    """A window's counts, throughput and latency."""
+
+    since: datetime
+    until: datetime
+    kpis: Kpis
+    throughput: list[ThroughputPoint]
+    latency: LatencyReport
 
 
 class LambdaSeries(BaseModel):
@@ -132,7 +129,6 @@ class Overview(BaseModel):
     success_rate_1h: float | None
     finished_1h: int
     p90_ms_1h: float | None
-    latency_source: str
 
 
 # --- pure functions ------------------------------------------------------------------------------
@@ -147,61 +143,59 @@ def bucket_seconds(window: timedelta) -> int:
     return 900
 
 
-def bucket_of(at: datetime, seconds: int) -> datetime:
-    """The start of the bucket that holds at (UTC)."""
-    stamp = int(at.timestamp()) // seconds * seconds
-    return datetime.fromtimestamp(stamp, UTC)
+def minute_floor(at: datetime) -> datetime:
+    """The start of at's minute: metrics are kept per minute, so a window starts on one."""
+    return at.replace(second=0, microsecond=0)
 
 
-def compute_kpis(records: list[ExecutionRecord], running: int) -> Kpis:
-    """KPIs of the orders whose executions are in records; running counts all running executions."""
-    counts = Counter(record.outcome for record in records)
-    return Kpis(
-        placed=len(records),
-        succeeded=counts[Outcome.SUCCEEDED],
-        rejected=counts[Outcome.REJECTED],
-        declined=counts[Outcome.DECLINED],
-        errored=sum(counts[outcome] for outcome in _ERRORS),
-        stopped=counts[Outcome.ABORTED],
+def _per_bucket(series: Series, key: str) -> dict[datetime, float]:
+    return dict(series.get(key, []))
+
+
+def build_report(series: Series, since: datetime, until: datetime, seconds: int, running: int) -> WindowReport:
+    """A window report from the metric series read for it (see window_report for the query ids)."""
+    counts = {key: _per_bucket(series, key) for key in _COUNTS}
+    buckets = sorted(set().union(*(set(values) for values in counts.values())))
+    by_outcome: dict[Outcome, dict[datetime, float]] = {outcome: {} for outcome in Outcome}
+    for at in buckets:
+        value = {key: counts[key].get(at, 0.0) for key in _COUNTS}
+        # Rejected and declined orders end in Fail states too: what is left of the failures is technical.
+        technical = max(0.0, value["failed"] - value["rejected"] - value["declined"]) + value["timed_out"]
+        for outcome, count in (
+            (Outcome.SUCCEEDED, value["succeeded"]),
+            (Outcome.REJECTED, value["rejected"]),
+            (Outcome.DECLINED, value["declined"]),
+            (Outcome.FAILED, technical),
+            (Outcome.ABORTED, value["aborted"]),
+        ):
+            if count:
+                by_outcome[outcome][at] = count
+    total = {outcome: round(sum(values.values())) for outcome, values in by_outcome.items()}
+    kpis = Kpis(
+        placed=round(sum(counts["started"].values())),
+        succeeded=total[Outcome.SUCCEEDED],
+        rejected=total[Outcome.REJECTED],
+        declined=total[Outcome.DECLINED],
+        errored=total[Outcome.FAILED],
+        stopped=total[Outcome.ABORTED],
         running=running,
     )
-
-
-def throughput(records: list[ExecutionRecord], seconds: int) -> list[ThroughputPoint]:
-    """Finished orders per minute by outcome and bucket (by stop time), oldest first."""
-    counts: Counter[tuple[datetime, Outcome]] = Counter(
-        (bucket_of(record.stopped_at, seconds), record.outcome) for record in records if record.stopped_at
-    )
-    return [
+    throughput = [
         ThroughputPoint(at=at, outcome=outcome, per_minute=count * 60 / seconds)
-        for (at, outcome), count in sorted(counts.items())
+        for outcome, values in by_outcome.items()
+        for at, count in sorted(values.items())
     ]
-
-
-def latency_points(records: list[ExecutionRecord], seconds: int) -> list[LatencyPoint]:
-    """p50/p90/p99 execution time per bucket (by stop time) of the orders that finished (stopped ones excluded)."""
-    buckets: dict[datetime, list[float]] = defaultdict(list)
-    for record in records:
-        if record.stopped_at and record.outcome is not Outcome.ABORTED:
-            buckets[bucket_of(record.stopped_at, seconds)].append(record.duration_ms or 0.0)
-    return [
-        LatencyPoint(
-            at=at,
-            p50=percentile(values, 50),
-            p90=percentile(values, 90),
-            p99=percentile(values, 99),
-            count=len(values),
-        )
-        for at, values in sorted(buckets.items())
-    ]
-
-
-def latency_source(home: Home, complete: bool) -> str:
-    """Where latency percentiles come from: execution records when they hold the whole window; else, on AWS,
-    CloudWatch's ExecutionTime percentiles (moto has none, so the local AWS always uses the records)."""
-    if complete or home is Home.LOCAL:
-        return SOURCE_RECORDS
-    return SOURCE_CLOUDWATCH
+    percentiles = {p: _per_bucket(series, p) for p in _PERCENTILES}
+    times = sorted(set().union(*(set(values) for values in percentiles.values())))
+    overall = {p: (series.get(f"all_{p}") or [(since, None)])[-1][1] for p in _PERCENTILES}
+    samples = int(sum(value for _, value in series.get("all_samples", [])))
+    latency = LatencyReport(
+        points=[LatencyPoint(at=at, **{p: percentiles[p].get(at) for p in _PERCENTILES}) for at in times],
+        samples=samples,
+        **overall,
+    )
+    return WindowReport(since=since, until=until, kpis=kpis, throughput=sorted(throughput, key=lambda p: p.at),
+                        latency=latency)  # fmt: skip
 
 
 def rag(value: float | None, amber: float, red: float, higher_is_better: bool = False) -> Rag | None:
@@ -216,40 +210,6 @@ def rag(value: float | None, amber: float, red: float, higher_is_better: bool = 
 # --- reads ---------------------------------------------------------------------------------------
 
 
-def _record(item: dict[str, Any], error: str | None) -> ExecutionRecord:
-    return ExecutionRecord(
-        order_id=item["name"],
-        status=item["status"],
-        outcome=outcome_of(item["status"], error),
-        started_at=item["startDate"],
-        stopped_at=item.get("stopDate"),
-    )
-
-
-@translated
-def window_records(since: datetime, until: datetime | None = None, cap: int = MAX_RECORDS) -> WindowRecords:
-    """The executions started in [since, until], newest first, read through ListExecutions (at most cap)."""
-    until = until or datetime.now(UTC)
-    sfn = aws.client("stepfunctions")
-    kwargs: dict[str, Any] = {"stateMachineArn": aws.resources().state_machine_arn, "maxResults": 1000}
-    items: list[dict[str, Any]] = []
-    complete = True
-    for _ in range(cap // 1000 + 1):  # bounded by the cap
-        page = sfn.list_executions(**kwargs)
-        batch = page.get("executions", [])
-        items.extend(item for item in batch if since <= item["startDate"] <= until)
-        if not page.get("nextToken") or (batch and batch[-1]["startDate"] < since):
-            break
-        if len(items) >= cap:
-            complete = False
-            break
-        kwargs["nextToken"] = page["nextToken"]
-    items = items[:cap]
-    errors = errors_of(sfn, items)
-    records = [_record(item, errors.get(item["executionArn"])) for item in items]
-    return WindowRecords(since=since, until=until, records=records, complete=complete)
-
-
 @translated
 def running_count(limit: int = MAX_RUNNING) -> int:
     """How many executions are running now (counted up to limit)."""
@@ -261,48 +221,21 @@ def running_count(limit: int = MAX_RUNNING) -> int:
 
 
 @translated
-def kpis(since: datetime, until: datetime | None = None) -> Kpis:
-    """KPIs of the orders whose executions started in [since, until], plus what runs now."""
-    return compute_kpis(window_records(since, until).records, running_count())
-
-
-@translated
-def latency(window: WindowRecords, seconds: int) -> LatencyReport:
-    """Execution time p50/p90/p99 over the window and per bucket, from the source latency_source picks."""
-    source = latency_source(aws.connection().home, window.complete)
-    if source == SOURCE_RECORDS:
-        finished = [r for r in window.records if r.stopped_at and r.outcome is not Outcome.ABORTED]
-        durations = [r.duration_ms or 0.0 for r in finished]
-        return LatencyReport(
-            source=source,
-            points=latency_points(window.records, seconds),
-            p50=percentile(durations, 50),
-            p90=percentile(durations, 90),
-            p99=percentile(durations, 99),
-            samples=len(durations),
-        )
-    dimensions = {"StateMachineArn": aws.resources().state_machine_arn}
-    stats = ("p50", "p90", "p99")
-    per_bucket = metric_series(
-        [MetricQuery(s, "AWS/States", "ExecutionTime", dimensions, s) for s in stats],
-        window.since,
-        window.until,
-        seconds,
-    )
-    whole_seconds = max(60, int((window.until - window.since).total_seconds()) // 60 * 60)
-    overall = metric_series(
-        [MetricQuery(s, "AWS/States", "ExecutionTime", dimensions, s) for s in stats],
-        window.since,
-        window.until,
-        whole_seconds,
-    )
-    lookup = {s: dict(per_bucket[s]) for s in stats}
-    times = sorted({at for s in stats for at, _ in per_bucket[s]})
-    return LatencyReport(
-        source=source,
-        points=[LatencyPoint(at=at, **{s: lookup[s].get(at) for s in stats}) for at in times],
-        **{s: (overall[s][-1][1] if overall[s] else None) for s in stats},
-    )
+def window_report(since: datetime, until: datetime | None = None, seconds: int = 60) -> WindowReport:
+    """Counts, throughput and latency of [since, until] (from the start of since's minute), in buckets of seconds:
+    one GetMetricData call, plus the running count."""
+    since, until = minute_floor(since), until or datetime.now(UTC) + timedelta(minutes=1)
+    machine = {"StateMachineArn": aws.resources().state_machine_arn}
+    whole = max(60, -(-int((until - since).total_seconds()) // 60) * 60)
+    queries = [
+        MetricQuery(key, namespace, name, machine if namespace == "AWS/States" else APP_DIMENSIONS, "Sum")
+        for key, (namespace, name) in _COUNTS.items()
+    ]
+    queries += [MetricQuery(p, "AWS/States", "ExecutionTime", machine, p) for p in _PERCENTILES]
+    queries += [MetricQuery(f"all_{p}", "AWS/States", "ExecutionTime", machine, p, whole) for p in _PERCENTILES]
+    queries.append(MetricQuery("all_samples", "AWS/States", "ExecutionTime", machine, "SampleCount", whole))
+    series = metric_series(queries, since, until, seconds)
+    return build_report(series, since, until, seconds, running_count())
 
 
 @translated
@@ -341,17 +274,14 @@ def overview() -> Overview:
     """Queue and DLQ depth, running executions, success rate and p90 latency of the last hour."""
     orders = queue_stats("orders")
     dlq = queue_stats("dlq") if aws.resources().dead_letter_queue_url else None
-    window = window_records(datetime.now(UTC) - timedelta(hours=1))
-    numbers = compute_kpis(window.records, running_count())
-    report = latency(window, 3600)
+    report = window_report(datetime.now(UTC) - timedelta(hours=1), seconds=3600)
     return Overview(
         queue_visible=orders.visible,
         queue_in_flight=orders.in_flight,
         queue_oldest_age_seconds=orders.oldest_age_seconds,
         dlq_depth=dlq.depth if dlq else None,
-        running=numbers.running,
-        success_rate_1h=numbers.success_rate,
-        finished_1h=numbers.finished,
-        p90_ms_1h=report.p90,
-        latency_source=report.source,
+        running=report.kpis.running,
+        success_rate_1h=report.kpis.success_rate,
+        finished_1h=report.kpis.finished,
+        p90_ms_1h=report.latency.p90,
     )

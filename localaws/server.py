@@ -118,14 +118,15 @@ class LocalAws:
         self._runtime = runtime
 
     def _janitor(self) -> None:
-        """Keep memory bounded (moto keeps every finished execution and log event) and publish queue ages."""
-        from localaws.services import logs, sqs, stepfunctions
+        """Keep memory bounded (moto keeps every execution, datapoint and log event forever); publish queue ages."""
+        from localaws.services import cloudwatch, logs, sqs, stepfunctions
 
+        retention = self.options.retention_hours * 3600
         while not self._stop.wait(5):
             try:
-                retention = self.options.retention_hours * 3600
                 stepfunctions.compact_finished_executions(self.options.max_finished_executions, retention)
-                logs.prune_log_events(self.options.max_log_events_per_stream)
+                logs.prune_log_events(self.options.max_log_events_per_stream, retention)
+                cloudwatch.retain_metrics(retention)
                 now = time.time()
                 for queue, age in sqs.oldest_message_ages().items():
                     self._telemetry.metric(

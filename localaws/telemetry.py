@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from localaws.services.awslambda.runtime import InvocationResult
 
 _log = logging.getLogger(__name__)
 _METRICS_PER_CALL = 500  # PutMetricData accepts up to 1,000 items per request
+_VALUES_PER_DATUM = 150  # and up to 150 distinct values in one datum
 _TERMINAL_METRIC = {
     "SUCCEEDED": "ExecutionsSucceeded",
     "FAILED": "ExecutionsFailed",
@@ -44,7 +46,15 @@ class _Series:
 @dataclass
 class _Buffer:
     series: dict[tuple[SeriesKey, int], _Series] = field(default_factory=lambda: defaultdict(_Series))
+    distributions: dict[tuple[SeriesKey, int], Counter[float]] = field(default_factory=lambda: defaultdict(Counter))
     logs: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _two_significant_digits(value: float) -> float:
+    """A value rounded as a histogram bucket: 1234 -> 1200, 87.6 -> 88 (percentiles within 5%)."""
+    if value <= 0:
+        return 0.0
+    return round(value, 1 - math.floor(math.log10(value)))
 
 
 class Telemetry:
@@ -113,7 +123,12 @@ class Telemetry:
         dimensions = {"StateMachineArn": state_machine_arn}
         if status in _TERMINAL_METRIC:
             self.metric("AWS/States", _TERMINAL_METRIC[status], 1, "Count", dimensions, stopped)
-        self.metric("AWS/States", "ExecutionTime", (stopped - started) * 1000, "Milliseconds", dimensions, stopped)
+        # As values with counts (not a statistic set), so CloudWatch can answer percentiles.
+        key = ("AWS/States", "ExecutionTime", tuple(sorted(dimensions.items())), "Milliseconds")
+        with self._lock:
+            self._buffer.distributions[(key, int(stopped) // 60 * 60)][
+                _two_significant_digits((stopped - started) * 1000)
+            ] += 1
 
     def start(self) -> None:
         """Flush on a background thread until stop()."""
@@ -138,12 +153,28 @@ class Telemetry:
         """Send what was buffered."""
         with self._lock:
             buffer, self._buffer = self._buffer, _Buffer()
-        self._flush_metrics(buffer.series)
+        self._flush_metrics(buffer.series, buffer.distributions)
         for (group, stream), events in buffer.logs.items():
             self._put_logs(group, stream, events)
 
-    def _flush_metrics(self, series: dict[tuple[SeriesKey, int], _Series]) -> None:
+    def _flush_metrics(
+        self, series: dict[tuple[SeriesKey, int], _Series], distributions: dict[tuple[SeriesKey, int], Counter[float]]
+    ) -> None:
         by_namespace: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for ((namespace, name, dimensions, unit), minute), counts in distributions.items():
+            pairs = sorted(counts.items())
+            for start in range(0, len(pairs), _VALUES_PER_DATUM):
+                chunk = pairs[start : start + _VALUES_PER_DATUM]
+                by_namespace[namespace].append(
+                    {
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
+                        "Timestamp": datetime.fromtimestamp(minute, UTC),
+                        "Values": [value for value, _ in chunk],
+                        "Counts": [float(count) for _, count in chunk],
+                        "Unit": unit,
+                    }
+                )
         for ((namespace, name, dimensions, unit), minute), stats in series.items():
             by_namespace[namespace].append(
                 {

@@ -10,7 +10,7 @@ import backend
 from backend import audit, monitoring, operations, queues
 
 LIVE_TTL = 5  # seconds: tiles that refresh every few seconds
-WINDOW_TTL = 15  # seconds: window aggregates (a 24 h window reads up to 20,000 executions)
+WINDOW_TTL = 15  # seconds: window aggregates from CloudWatch
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
@@ -55,16 +55,10 @@ def history(order_id: str) -> list[operations.HistoryRow]:
 
 
 @st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
-def window_report(window: str) -> tuple[monitoring.Kpis, list[monitoring.ThroughputPoint], monitoring.LatencyReport]:
-    """KPIs, throughput and latency of the executions started in the window (one read of the records)."""
+def window_report(window: str) -> monitoring.WindowReport:
+    """Counts, throughput and latency of the window (one GetMetricData call)."""
     span = monitoring.WINDOWS[window]
-    records = monitoring.window_records(datetime.now(UTC) - span)
-    seconds = monitoring.bucket_seconds(span)
-    return (
-        monitoring.compute_kpis(records.records, monitoring.running_count()),
-        monitoring.throughput(records.records, seconds),
-        monitoring.latency(records, seconds),
-    )
+    return monitoring.window_report(datetime.now(UTC) - span, seconds=monitoring.bucket_seconds(span))
 
 
 @st.cache_data(ttl=WINDOW_TTL, show_spinner=False)

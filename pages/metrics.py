@@ -21,7 +21,8 @@ PLOT_COLORS = {"green": "#2e7d32", "orange": "#ef6c00", "red": "#c62828", "blue"
 
 @st.fragment(run_every="15s" if auto else None)
 def report() -> None:
-    kpis, points, latency = guarded(_data.window_report, window)
+    report = guarded(_data.window_report, window)
+    kpis, points, latency = report.kpis, report.throughput, report.latency
     row1 = st.columns(4)
     row1[0].metric("Orders placed", kpis.placed, border=True, help="Executions started in the window.")
     row1[1].metric("Succeeded", kpis.succeeded, border=True)
@@ -63,7 +64,10 @@ def report() -> None:
             chart = px.bar(frame, x="at", y="per_minute", color="outcome", color_discrete_map=colors)
             chart.update_layout(height=320, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_title=None)
             st.plotly_chart(chart, width="stretch")
-        st.caption("Source: execution records (ListExecutions; stop time, outcome from the error).")
+        st.caption(
+            "Source: CloudWatch AWS/States ExecutionsSucceeded, Failed, Aborted and TimedOut, with OrdersRejected and "
+            "PaymentsDeclined (OrderPipeline) telling rejections and declines from technical failures."
+        )
     with right:
         st.markdown(
             f"**Execution time** p50 {format_ms(latency.p50)} · p90 {format_ms(latency.p90)} · "
@@ -77,8 +81,10 @@ def report() -> None:
             chart = px.line(long, x="at", y="ms", color="percentile", markers=True)
             chart.update_layout(height=320, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_title=None)
             st.plotly_chart(chart, width="stretch")
-        samples = f" ({latency.samples} executions)" if latency.samples is not None else ""
-        st.caption(f"Source: {latency.source}{samples}; workflow start to stop, stopped executions excluded.")
+        st.caption(
+            f"Source: CloudWatch AWS/States ExecutionTime percentiles ({latency.samples} executions); "
+            "workflow start to stop."
+        )
 
     st.markdown("**Lambda functions**")
     series = guarded(_data.lambda_metrics, window)
@@ -110,10 +116,7 @@ def report() -> None:
         frame.groupby("Function").agg({"Invocations": "sum", "Errors": "sum", "Max duration (ms)": "max"}).reset_index()
     )
     st.dataframe(totals, width="stretch", hide_index=True, key="lambda_totals")
-    st.caption(
-        "Source: CloudWatch AWS/Lambda (Sum, Average, Maximum per period). Duration percentiles are not shown: "
-        "the local AWS records no percentiles."
-    )
+    st.caption("Source: CloudWatch AWS/Lambda (Sum, Average, Maximum per period).")
 
 
 report()

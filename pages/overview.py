@@ -48,8 +48,8 @@ def tiles() -> None:
             "Success rate (1 h)",
             format_rate(numbers.success_rate_1h),
             border=True,
-            help=f"Succeeded / finished orders started in the last hour ({numbers.finished_1h} finished). "
-            "Rejections and declines count as not succeeded.",
+            help=f"Succeeded / finished orders in the last hour ({numbers.finished_1h} finished). "
+            "Rejections and declines count as not succeeded. Source: CloudWatch.",
         )
         rag_badge(rag(numbers.success_rate_1h, *SUCCESS_RATE, higher_is_better=True))
     with latency:
@@ -57,7 +57,7 @@ def tiles() -> None:
             "p90 latency (1 h)",
             format_ms(numbers.p90_ms_1h),
             border=True,
-            help=f"90th percentile of workflow execution time, last hour. Source: {numbers.latency_source}.",
+            help="90th percentile of workflow execution time, last hour. Source: CloudWatch AWS/States ExecutionTime.",
         )
         rag_badge(rag(numbers.p90_ms_1h, *P90_MS))
     if numbers.finished_1h == 0 and numbers.running == 0 and numbers.queue_visible == 0:

@@ -39,6 +39,22 @@ def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0
         time.sleep(interval)
 
 
+def settled_kpis() -> Any:
+    """The last hour's counts once nothing runs and the local AWS has flushed its telemetry (it does every 5 s):
+    two reads 6 s apart agree."""
+    from backend import monitoring
+
+    previous: list[Any] = []
+
+    def settled() -> Any:
+        kpis = monitoring.window_report(datetime.now(UTC) - timedelta(hours=1)).kpis
+        same = bool(previous) and kpis == previous[-1] and kpis.running == 0
+        previous.append(kpis)
+        return kpis if same else None
+
+    return poll(settled, timeout=90, interval=6, what="the metrics to settle")
+
+
 def local_env_shell() -> dict[str, str]:
     """The environment of a shell after `eval "$(python -m backend local --env)"`, as the README shows it, without
     the test session's pointer to its own state folder: only the endpoint, credentials and stack name lead there."""

@@ -1,11 +1,20 @@
-"""Corrections to moto's CloudWatch: CloudFormation alarms."""
+"""Corrections to moto's CloudWatch: CloudFormation alarms, statistics with percentiles, bounded retention."""
 
 from __future__ import annotations
 
+import datetime
+import functools
 import importlib
+import math
+import re
+import time
+from collections import defaultdict
 from typing import Any
 
 from localaws.services import _cloudformation
+from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params, rewrite_prefix
+
+_PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
 
 # PutMetricAlarm takes the properties of AWS::CloudWatch::Alarm by the same names.
 _ALARM_PARAMETERS = (
@@ -80,4 +89,177 @@ def cloudformation_alarms() -> None:
     _cloudformation.register(CloudFormationAlarm)
 
 
-CORRECTIONS = (("CloudFormation alarms", cloudformation_alarms),)
+def _epoch(moment: datetime.datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp()
+
+
+def _percentile(values: list[tuple[float, float]], rank: float) -> float:
+    """Nearest-rank percentile of (value, count) pairs."""
+    ordered = sorted(values)
+    wanted = max(1.0, math.ceil(rank / 100 * sum(count for _, count in ordered)))
+    seen = 0.0
+    for value, count in ordered:
+        seen += count
+        if seen >= wanted:
+            return value
+    return ordered[-1][0]
+
+
+def _statistic(stat: str, values: list[tuple[float, float]], sets: list[Any]) -> float | None:
+    """One statistic of a period's values ((value, count) pairs) and statistic sets (None when it has no value)."""
+    count = sum(n for _, n in values) + sum(s.sample_count for s in sets)
+    if not count:
+        return None
+    total = sum(value * n for value, n in values) + sum(s.sum for s in sets)
+    if stat == "Sum":
+        return total
+    if stat == "SampleCount":
+        return float(count)
+    if stat == "Average":
+        return total / count
+    if stat == "Minimum":
+        return min([*(value for value, _ in values), *(s.min for s in sets)])
+    if stat == "Maximum":
+        return max([*(value for value, _ in values), *(s.max for s in sets)])
+    percentile = _PERCENTILE.fullmatch(stat)
+    if percentile and values:  # statistic sets carry no distribution, as on CloudWatch
+        return _percentile(values, float(percentile.group(1)))
+    return None
+
+
+@functools.cache
+def _weighted_datum_class() -> type:
+    models = importlib.import_module("moto.cloudwatch.models")
+
+    class WeightedDatum(models.MetricAggregatedDatum):  # type: ignore[misc, name-defined]
+        """One value of a Values/Counts datum, with its count: a statistic set to moto, a distribution to us."""
+
+        def __init__(self, namespace: str, name: str, value: float, count: float, dimensions: Any, timestamp: Any,
+                     unit: Any) -> None:  # fmt: skip
+            super().__init__(namespace, name, value, value, count, value * count, dimensions, timestamp, unit)
+            self.value, self.count = value, count
+
+    return WeightedDatum
+
+
+def weighted_values() -> None:
+    """moto stores a PutMetricData datum of Values and Counts as one object per count (a value counted 500 times
+    is 500 objects): memory grew with every execution. Each distinct value is kept once, with its count."""
+    correction = "CloudWatch values with counts"
+    backend_cls = importlib.import_module("moto.cloudwatch.models").CloudWatchBackend
+    original = backend_cls.__dict__["put_metric_data"]
+    if is_ours(original):
+        return
+    require_params(correction, original, ["self", "namespace", "metric_data"])
+    if not callable(getattr(backend_cls, "_validate_parameters_put_metric_data", None)):
+        raise fail(correction, "CloudWatchBackend._validate_parameters_put_metric_data is gone")
+    weighted_cls = _weighted_datum_class()
+
+    @functools.wraps(original)
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        for index, member in enumerate(metric_data):
+            self._validate_parameters_put_metric_data(member, index + 1)
+        original(self, namespace, [member for member in metric_data if not member.get("Values")])
+        for member in (m for m in metric_data if m.get("Values")):
+            counts = member.get("Counts") or [1] * len(member["Values"])
+            for value, count in zip(member["Values"], counts, strict=False):
+                self.metric_data.append(
+                    weighted_cls(namespace, member["MetricName"], float(value), float(count),
+                                 member.get("Dimensions", []), member.get("Timestamp"), member.get("Unit"))
+                )  # fmt: skip
+
+    backend_cls.put_metric_data = mark(put_metric_data)
+
+
+def metric_statistics() -> None:
+    """moto's GetMetricData has no percentiles (a pNN query fails with HTTP 500), matches a query without dimensions
+    to every series of the name and a query with dimensions in any namespace, and scans every datapoint of the
+    window for every period (a 24-hour query at one-minute periods took seconds). MetricStat queries are answered
+    here instead: exact namespace, name and dimensions; Sum, Average, Minimum, Maximum, SampleCount and pNN
+    (nearest rank over the raw values; statistic sets carry no distribution); one pass over the window."""
+    correction = "CloudWatch statistics"
+    models = importlib.import_module("moto.cloudwatch.models")
+    parse_expression = importlib.import_module("moto.cloudwatch.metric_data_expression_parser").parse_expression
+    backend_cls = models.CloudWatchBackend
+    original = backend_cls.__dict__["get_metric_data"]
+    if is_ours(original):
+        return
+    require_params(correction, original, ["self", "queries", "start_time", "end_time", "scan_by"])
+    raw_cls, set_cls = models.MetricDatum, models.MetricAggregatedDatum
+    weighted_cls = _weighted_datum_class()
+
+    @functools.wraps(original)
+    def get_metric_data(
+        self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any, scan_by: str = "TimestampAscending"
+    ) -> list[dict[str, Any]]:
+        insights = [q for q in queries if q.get("Expression", "").startswith("SELECT")]
+        answers = original(self, insights, start_time, end_time, scan_by)  # also validates the times
+        start, end = _epoch(start_time.replace(microsecond=0)), _epoch(end_time.replace(microsecond=0))
+        series: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+        for datum in self.get_all_metrics():
+            if start <= _epoch(datum.timestamp) < end:
+                dimensions = frozenset((d.name, d.value) for d in datum.dimensions)
+                series[(datum.namespace, datum.name, dimensions)].append(datum)
+        results: list[dict[str, Any]] = []
+        for query in (q for q in queries if "MetricStat" in q):
+            stat_spec, metric = query["MetricStat"], query["MetricStat"]["Metric"]
+            dimensions = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            period = int(stat_spec["Period"])
+            buckets: dict[int, tuple[list[tuple[float, float]], list[Any]]] = defaultdict(lambda: ([], []))
+            for datum in series.get((metric["Namespace"], metric["MetricName"], dimensions), []):
+                if stat_spec.get("Unit") and datum.unit != stat_spec["Unit"]:
+                    continue
+                values, sets = buckets[int((_epoch(datum.timestamp) - start) // period)]
+                if isinstance(datum, weighted_cls):
+                    values.append((datum.value, datum.count))
+                elif isinstance(datum, raw_cls):
+                    values.append((datum.value, 1.0))
+                elif isinstance(datum, set_cls):
+                    sets.append(datum)
+            points = [(index, _statistic(stat_spec["Stat"], *buckets[index])) for index in sorted(buckets)]
+            points = [(index, value) for index, value in points if value is not None]
+            if scan_by == "TimestampDescending":
+                points.reverse()
+            results.append(
+                {
+                    "id": query["Id"],
+                    "label": query.get("Label") or f"{metric['MetricName']} {stat_spec['Stat']}",
+                    "values": [value for _, value in points],
+                    "timestamps": [
+                        datetime.datetime.fromtimestamp(start + index * period, datetime.UTC) for index, _ in points
+                    ],
+                    "status_code": "Complete",
+                    "return": query.get("ReturnData", True),
+                }
+            )
+        for query in (q for q in queries if "Expression" in q and q not in insights):
+            values, timestamps = parse_expression(query["Expression"], results)
+            results.append({"id": query["Id"], "label": query.get("Label") or query["Id"], "values": values,
+                            "timestamps": timestamps, "status_code": "Complete", "return": True})  # fmt: skip
+        returned = [{k: v for k, v in r.items() if k != "return"} for r in results if r["return"]]
+        return returned + answers
+
+    backend_cls.get_metric_data = mark(get_metric_data)
+
+
+def retain_metrics(keep_seconds: float) -> int:
+    """Drop datapoints older than keep_seconds (moto keeps every one forever); return how many were dropped."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    oldest = time.time() - keep_seconds
+    dropped = 0
+    for backend in iter_backends(cloudwatch_backends):
+        data = backend.metric_data
+        snapshot = data[:]
+        kept = [datum for datum in snapshot if _epoch(datum.timestamp) >= oldest]
+        if len(kept) != len(snapshot):
+            rewrite_prefix(data, len(snapshot), kept)
+            dropped += len(snapshot) - len(kept)
+    return dropped
+
+
+CORRECTIONS = (
+    ("CloudFormation alarms", cloudformation_alarms),
+    ("CloudWatch values with counts", weighted_values),
+    ("CloudWatch statistics", metric_statistics),
+)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from localaws.services._patching import iter_backends, rewrite_prefix
 
 _prune_lock = threading.Lock()
 
 
-def prune_log_events(keep_per_stream: int) -> int:
-    """Trim every CloudWatch Logs stream to its newest keep_per_stream events; return how many were dropped."""
+def prune_log_events(keep_per_stream: int, keep_seconds: float | None = None) -> int:
+    """Trim every CloudWatch Logs stream to its newest keep_per_stream events, none older than keep_seconds;
+    return how many were dropped."""
     if keep_per_stream < 0:
         raise ValueError(f"keep_per_stream must be >= 0, got {keep_per_stream}")
     from moto.logs.models import logs_backends
+
+    oldest_ms = (time.time() - keep_seconds) * 1000 if keep_seconds is not None else float("-inf")
 
     dropped = 0
     with _prune_lock:
@@ -22,7 +26,8 @@ def prune_log_events(keep_per_stream: int) -> int:
                 for stream in list(group.streams.values()):
                     events = stream.events
                     snapshot = events[:]
-                    excess = len(snapshot) - keep_per_stream
+                    too_old = sum(1 for event in snapshot if event.timestamp < oldest_ms)
+                    excess = max(len(snapshot) - keep_per_stream, too_old)
                     if excess <= 0:
                         continue
                     # Newest by event timestamp (what get_log_events orders by); arrival order breaks ties.

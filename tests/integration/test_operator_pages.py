@@ -12,14 +12,14 @@ import backend
 from backend import aws, monitoring, queues
 from backend.executions import Outcome
 from lambdas.domain.order import Order, PaymentMethod
-from tests.conftest import PROJECT_ROOT, poll
+from tests.conftest import PROJECT_ROOT, poll, settled_kpis
 from tests.conftest import order_request as request
 
 
 @pytest.fixture(scope="module")
 def expected(local_aws: Any) -> dict[str, Any]:
     """Place 6 succeeding, 2 rejected and 2 declined orders; return what the 1 h window must then show."""
-    base = monitoring.compute_kpis(monitoring.window_records(datetime.now(UTC) - timedelta(hours=1)).records, 0)
+    base = settled_kpis()
     requests = [request()] * 6 + [request(lines=[{"sku": "LIMITED-PRINT", "quantity": 3}])] * 2
     requests += [request(PaymentMethod.DECLINED)] * 2
     placed = backend.submit_orders(requests)
@@ -34,6 +34,15 @@ def expected(local_aws: Any) -> dict[str, Any]:
             "rejected": base.rejected + 2,
             "declined": base.declined + 2,
         }
+    )
+
+    def counted(kpis: monitoring.Kpis) -> tuple[int, ...]:
+        return kpis.placed, kpis.succeeded, kpis.rejected, kpis.declined, kpis.errored
+
+    poll(
+        lambda: counted(monitoring.window_report(datetime.now(UTC) - timedelta(hours=1)).kpis) == counted(kpis),
+        timeout=30,
+        what="the orders in the metrics",
     )
     return {"kpis": kpis, "order_id": placed[0].order_id, "declined": placed[-1].order_id}
 
@@ -82,7 +91,7 @@ def test_metrics_page_shows_the_mix(app: AppTest, expected: dict) -> None:
     assert metric(app, "Success rate") == f"{kpis.succeeded / kpis.finished:.1%}"
     assert metric(app, "Payment decline rate") == f"{kpis.declined / (kpis.succeeded + kpis.declined):.1%}"
     captions = " ".join(c.value for c in app.caption)
-    assert "Source: execution records" in captions
+    assert "Source: CloudWatch AWS/States" in captions
     assert "Source: CloudWatch AWS/Lambda" in captions
     for window in ("15 min", "6 h", "24 h"):
         app.segmented_control(key="metrics_window").set_value(window).run()

@@ -1,99 +1,82 @@
-"""Pure operator arithmetic: KPIs and rates, buckets, percentiles per bucket, latency source, thresholds, filters."""
+"""Pure operator arithmetic: a window report from metric series, rates, buckets, thresholds, filters."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from backend.executions import Outcome
-from backend.monitoring import (
-    SOURCE_CLOUDWATCH,
-    SOURCE_RECORDS,
-    ExecutionRecord,
-    bucket_seconds,
-    compute_kpis,
-    latency_points,
-    latency_source,
-    rag,
-    throughput,
-)
+from backend.monitoring import bucket_seconds, build_report, minute_floor, rag
 from backend.operations import ExecutionFilter
-from backend.settings import Home
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+T1 = T0 + timedelta(minutes=1)
 
 
-def record(outcome: Outcome, start_s: float = 0, took_ms: float | None = 100) -> ExecutionRecord:
-    started = T0 + timedelta(seconds=start_s)
-    status = outcome.value if outcome in {Outcome.SUCCEEDED, Outcome.RUNNING, Outcome.ABORTED} else "FAILED"
-    stopped = started + timedelta(milliseconds=took_ms) if took_ms is not None else None
-    return ExecutionRecord(
-        order_id=f"ord_{start_s}", status=status, outcome=outcome, started_at=started, stopped_at=stopped
-    )
+def report(series: dict[str, list[tuple[datetime, float]]], seconds: int = 60, running: int = 0) -> Any:
+    return build_report(series, T0, T0 + timedelta(hours=1), seconds, running)
 
 
-def test_kpis_count_each_outcome_and_rates_follow_their_definitions() -> None:
-    records = (
-        [record(Outcome.SUCCEEDED)] * 40
-        + [record(Outcome.REJECTED)] * 5
-        + [record(Outcome.DECLINED)] * 5
-        + [record(Outcome.FAILED)] * 2
-        + [record(Outcome.ABORTED)]
-        + [record(Outcome.RUNNING, took_ms=None)] * 3
-    )
-    kpis = compute_kpis(records, running=7)
+def test_counts_split_failures_into_rejections_declines_and_technical_errors() -> None:
+    series = {
+        "started": [(T0, 50.0), (T1, 6.0)],
+        "succeeded": [(T0, 30.0), (T1, 10.0)],
+        "failed": [(T0, 8.0), (T1, 4.0)],  # 5 rejected, 5 declined, 2 technical
+        "rejected": [(T0, 4.0), (T1, 1.0)],
+        "declined": [(T0, 3.0), (T1, 2.0)],
+        "aborted": [(T1, 1.0)],
+    }
+    kpis = report(series, running=7).kpis
     assert (kpis.placed, kpis.succeeded, kpis.rejected, kpis.declined, kpis.errored, kpis.stopped) == (
-        56,
-        40,
-        5,
-        5,
-        2,
-        1,
-    )
-    assert kpis.running == 7
-    assert kpis.finished == 53
+        56, 40, 5, 5, 2, 1,
+    )  # fmt: skip
+    assert (kpis.running, kpis.finished) == (7, 53)
     assert kpis.success_rate == pytest.approx(40 / 53)
     assert kpis.decline_rate == pytest.approx(5 / 45)
 
 
+def test_timeouts_are_technical_errors_and_failures_never_count_below_zero() -> None:
+    # EMF and AWS/States data points of one minute can land in different buckets: never a negative count.
+    series = {"failed": [(T0, 1.0)], "rejected": [(T0, 2.0)], "timed_out": [(T1, 1.0)]}
+    kpis = report(series).kpis
+    assert (kpis.rejected, kpis.errored) == (2, 1)
+
+
 def test_rates_are_none_before_anything_finished() -> None:
-    kpis = compute_kpis([record(Outcome.RUNNING, took_ms=None)], running=1)
+    kpis = report({"started": [(T0, 1.0)]}, running=1).kpis
     assert kpis.success_rate is None
     assert kpis.decline_rate is None
 
 
-def test_throughput_is_per_minute_by_stop_bucket_and_outcome() -> None:
-    records = [record(Outcome.SUCCEEDED, s) for s in (0, 10, 70)] + [record(Outcome.DECLINED, 20)]
-    points = {(p.at, p.outcome): p.per_minute for p in throughput(records, 60)}
-    assert points == {
-        (T0, Outcome.SUCCEEDED): 2,
-        (T0, Outcome.DECLINED): 1,
-        (T0 + timedelta(minutes=1), Outcome.SUCCEEDED): 1,
+def test_throughput_is_per_minute_by_bucket_and_outcome() -> None:
+    series = {"succeeded": [(T0, 2.0), (T1, 1.0)], "declined": [(T0, 1.0)], "failed": [(T0, 1.0)]}
+    points = {(p.at, p.outcome): p.per_minute for p in report(series).throughput}
+    assert points == {(T0, Outcome.SUCCEEDED): 2, (T0, Outcome.DECLINED): 1, (T1, Outcome.SUCCEEDED): 1}
+    five_minutes = report({"succeeded": [(T0, 4.0)]}, seconds=300).throughput
+    assert [p.per_minute for p in five_minutes] == [pytest.approx(4 / 5)]
+
+
+def test_latency_has_points_per_bucket_and_the_whole_windows_percentiles() -> None:
+    series = {
+        "p50": [(T0, 40.0), (T1, 60.0)],
+        "p90": [(T0, 90.0)],
+        "p99": [(T0, 99.0)],
+        "all_p50": [(T0, 50.0)],
+        "all_p90": [(T0, 91.0)],
+        "all_p99": [(T0, 120.0)],
+        "all_samples": [(T0, 100.0)],
     }
-    five_minutes = throughput(records, 300)
-    assert sum(p.per_minute for p in five_minutes) == pytest.approx(4 / 5)
+    latency = report(series).latency
+    assert [(p.at, p.p50, p.p90, p.p99) for p in latency.points] == [(T0, 40, 90, 99), (T1, 60, None, None)]
+    assert (latency.p50, latency.p90, latency.p99, latency.samples) == (50, 91, 120, 100)
+    empty = report({}).latency
+    assert (empty.points, empty.p90, empty.samples) == ([], None, 0)
 
 
-def test_latency_points_are_nearest_rank_percentiles_per_bucket_without_stopped_runs() -> None:
-    records = [record(Outcome.SUCCEEDED, 1, took_ms=ms) for ms in range(1, 101)]
-    records.append(record(Outcome.ABORTED, 2, took_ms=50_000))
-    records.append(record(Outcome.RUNNING, 3, took_ms=None))
-    [point] = latency_points(records, 60)
-    assert (point.p50, point.p90, point.p99, point.count) == (50, 90, 99, 100)
-
-
-@pytest.mark.parametrize(
-    ("home", "complete", "source"),
-    [
-        (Home.LOCAL, True, SOURCE_RECORDS),
-        (Home.LOCAL, False, SOURCE_RECORDS),  # moto has no percentiles: records even when capped
-        (Home.AWS, True, SOURCE_RECORDS),
-        (Home.AWS, False, SOURCE_CLOUDWATCH),
-    ],
-)
-def test_latency_source(home: Home, complete: bool, source: str) -> None:
-    assert latency_source(home, complete) == source
+def test_a_window_starts_on_a_minute() -> None:
+    assert minute_floor(T0 + timedelta(seconds=59, microseconds=5)) == T0
 
 
 def test_rag_thresholds_both_directions() -> None:
