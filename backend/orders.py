@@ -141,7 +141,8 @@ def list_orders(limit: int = 50) -> list[OrderSummary]:
     sfn = aws.client("stepfunctions")
     items: list[dict[str, Any]] = []
     for page in sfn.get_paginator("list_executions").paginate(
-        stateMachineArn=aws.resources().state_machine_arn, PaginationConfig={"MaxItems": limit, "PageSize": 1000}
+        stateMachineArn=aws.resources().state_machine_arn,
+        PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 1000)},
     ):
         items.extend(page["executions"])
     items = sorted(items, key=lambda item: item["startDate"], reverse=True)[:limit]

@@ -1,29 +1,62 @@
-"""Operator pages with 10,000 executions: how long each page's data takes cold and once cached.
+"""Operator pages with N executions in the window: each page's first and next render in a fresh app process.
 
-Starts a private local AWS (temp state dir, free port, 20,000 retained executions), fills it by starting real
-workflow executions of the pipeline's state machine directly (StartExecution with realistic orders from
-backend.samples, 16 at a time: every execution runs the real Lambdas; only the SQS hop and starter Lambda are
-skipped, which the pages never read), waits until none runs, then times each page's backend reads cold and
-through the same st.cache_data functions the pages use. Stops the local AWS on exit.
+    .venv/bin/python bench/operator_pages.py --executions 10000 50000
 
-    /work/venv/bin/python bench/operator_pages.py [--executions 10000]
+Starts a private local AWS (its own state folder and port) and fills it by starting real workflow executions of
+the pipeline's state machine directly (StartExecution with realistic orders; every execution runs the real
+Lambdas; only the SQS hop is skipped, which the pages never read). At each size it renders every page through
+Streamlit's AppTest, each in a fresh Python process: the app's imports first (timed apart), then the page's first
+render (every read cold) and its next render. Prints one table per size and the local AWS's memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PAGES = {
+    "Overview": None,
+    "Queues": "pages/queues.py",
+    "Executions": "pages/executions.py",
+    "Metrics": "pages/metrics.py",
+    "Recent orders": "pages/orders.py",
+    "Order": "pages/order.py",
+}
+# Runs in a fresh process: imports, then the page's first and next render through AppTest.
+RENDER = """
+import json, sys, time
+began = time.perf_counter()
+import pandas, plotly.express, streamlit
+from streamlit.testing.v1 import AppTest
+import backend, pages._shared
+imports = time.perf_counter() - began
+page, order_id = sys.argv[1], sys.argv[2]
+app = AppTest.from_file("streamlit_app.py", default_timeout=120)
+if order_id:
+    app.query_params["order"] = order_id
+began = time.perf_counter()
+app.run()
+entry = time.perf_counter() - began
+if page != "None":
+    began = time.perf_counter()
+    app.switch_page(page).run()
+first = time.perf_counter() - began if page != "None" else entry
+began = time.perf_counter()
+app.run()
+later = time.perf_counter() - began
+assert not app.exception, app.exception
+print(json.dumps({"imports": imports, "first": first, "next": later}))
+"""
 
 
 def _fill(count: int, deadline: float) -> float:
@@ -35,18 +68,18 @@ def _fill(count: int, deadline: float) -> float:
     sfn = aws.client("stepfunctions")
     arn = aws.resources().state_machine_arn
     started = time.monotonic()
-    done = 0
     with ThreadPoolExecutor(max_workers=16) as pool:
-        for start in range(0, count, 500):
-            orders = [Order.place(r) for r in random_requests(min(500, count - start))]
+        for begin in range(0, count, 500):
+            orders = [Order.place(r) for r in random_requests(min(500, count - begin))]
             list(pool.map(lambda order: start_workflow(sfn, arn, order), orders))
-            done += len(orders)
-            print(f"  started {done}/{count} ({done / (time.monotonic() - started):.0f}/s)", flush=True)
-            while _running(sfn, arn) > 400 and time.monotonic() < deadline:  # keep the backlog bounded
+            print(f"  started {begin + len(orders)}/{count}", flush=True)
+            while _running(sfn, arn) > 400:  # keep the backlog bounded
+                if time.monotonic() > deadline:
+                    raise SystemExit("filling took too long")
                 time.sleep(0.5)
-            if time.monotonic() > deadline:
-                raise SystemExit("filling took too long")
-    while _running(sfn, arn) and time.monotonic() < deadline:
+    while _running(sfn, arn):
+        if time.monotonic() > deadline:
+            raise SystemExit("filling took too long")
         time.sleep(1)
     return time.monotonic() - started
 
@@ -55,114 +88,53 @@ def _running(sfn: Any, arn: str) -> int:
     return len(sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING", maxResults=1000)["executions"])
 
 
-def _time(call: Callable[[], Any], repeat: int = 3) -> tuple[float, float]:
-    """(first call, median of the next repeat calls) in ms."""
-    began = time.perf_counter()
-    call()
-    first = (time.perf_counter() - began) * 1000
-    later = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        call()
-        later.append((time.perf_counter() - began) * 1000)
-    return first, statistics.median(later)
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _render(page: str | None, order_id: str) -> dict[str, float]:
+    run = subprocess.run(
+        [sys.executable, "-c", RENDER, str(page), order_id if page == "pages/order.py" else ""],
+        cwd=ROOT, env=os.environ, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if run.returncode != 0:
+        raise SystemExit(f"rendering {page} failed:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--executions", type=int, default=10_000)
-    parser.add_argument("--timeout-minutes", type=float, default=25)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--executions", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--timeout-minutes", type=float, default=90)
     args = parser.parse_args()
-    os.environ.update(
-        ORDERS_LOCAL_STATE_DIR=tempfile.mkdtemp(prefix="bench-operator-"),
-        ORDERS_LOCAL_PORT="0",
-        ORDERS_LOCAL_MAX_FINISHED_EXECUTIONS=str(max(20_000, args.executions * 2)),
-    )
+    os.environ.update(ORDERS_LOCAL_STATE_DIR=tempfile.mkdtemp(prefix="bench-operator-"), ORDERS_LOCAL_PORT="0")
     for name in ("ORDERS_STACK_NAME", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
-    import backend
-    from backend import aws, monitoring, operations, queues
+    from backend import aws, orders
     from localaws import instance
 
     deadline = time.monotonic() + args.timeout_minutes * 60
+    filled = 0
     try:
         aws.connection()
-        print(f"filling {args.executions} executions…", flush=True)
-        took = _fill(args.executions, deadline)
-        print(f"filled in {took:.0f} s ({args.executions / took:.0f} executions/s)")
-        now = datetime.now(UTC)
-        day = now - timedelta(hours=24)
-        total = len(monitoring.window_records(day).records)
-        print(f"executions in the 24 h window: {total}")
-
-        from pages import _data as cached  # the pages' st.cache_data reads (no Streamlit runtime: in-memory cache)
-
-        rows = []
-        some_order = monitoring.window_records(now - timedelta(minutes=15)).records[0].order_id
-        backend_calls: dict[str, Callable[[], Any]] = {
-            "overview: overview()": monitoring.overview,
-            "queues: queue_stats x2": lambda: (queues.queue_stats("orders"), queues.queue_stats("dlq")),
-            "queues: sqs_activity 24 h": lambda: queues.sqs_activity("orders", day, datetime.now(UTC), 900),
-            "queues: peek_dlq(10)": lambda: queues.peek_dlq(10),
-            "executions: page of 50, 24 h": lambda: operations.list_executions(
-                operations.ExecutionFilter(since=day), 50
-            ),
-            "executions: FAILED page of 50": lambda: operations.list_executions(
-                operations.ExecutionFilter(status="FAILED", since=day), 50
-            ),
-            "executions: by order id": lambda: operations.list_executions(
-                operations.ExecutionFilter(order_id=some_order)
-            ),
-            "executions: detail (get_order + history)": lambda: (
-                backend.get_order(some_order),
-                operations.history(some_order),
-            ),
-            "metrics 24 h: window_records": lambda: monitoring.window_records(day),
-            "metrics 24 h: kpis+throughput+latency": lambda: _metrics(day),
-            "metrics 24 h: lambda_metrics": lambda: monitoring.lambda_metrics(day, datetime.now(UTC), 900),
-            "metrics 1 h: lambda_metrics": lambda: monitoring.lambda_metrics(
-                datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC), 60
-            ),
-        }
-        for name, call in backend_calls.items():
-            rows.append((name, *_time(call)))
-        cached.clear()
-        page_calls: dict[str, Callable[[], Any]] = {
-            "page overview (cached)": cached.overview,
-            "page queues (cached)": lambda: (
-                cached.queue_stats("orders"),
-                cached.queue_stats("dlq"),
-                cached.sqs_activity("orders", "24 h"),
-                cached.sqs_activity("dlq", "24 h"),
-                cached.audit_entries(),
-            ),
-            "page executions 24 h (cached)": lambda: (
-                cached.executions_page(None, "24 h", None, 50, None),
-                cached.order_detail(some_order),
-                cached.history(some_order),
-            ),
-            "page metrics 24 h (cached)": lambda: (cached.window_report("24 h"), cached.lambda_metrics("24 h")),
-        }
-        for name, call in page_calls.items():
-            rows.append((name, *_time(call)))
-        print()
-        print(f"| data call ({total} executions) | first call (ms) | repeat (ms) |")
-        print("|---|---:|---:|")
-        for name, first, repeat in rows:
-            print(f"| {name} | {first:.0f} | {repeat:.1f} |")
+        pid = instance.running().pid  # type: ignore[union-attr]
+        for size in sorted(args.executions):
+            print(f"filling to {size} executions…", flush=True)
+            took = _fill(size - filled, deadline)
+            print(f"  {size - filled} executions in {took:.0f} s ({(size - filled) / took:.0f}/s)", flush=True)
+            filled = size
+            some_order = orders.list_orders(limit=1)[0].order_id
+            print(f"\n| page, {size} executions | imports (s) | first render (s) | next render (s) |")
+            print("|---|---:|---:|---:|")
+            for label, page in PAGES.items():
+                timing = _render(page, some_order)
+                print(f"| {label} | {timing['imports']:.2f} | {timing['first']:.2f} | {timing['next']:.2f} |")
+            print(f"\nlocal AWS RSS: {_rss_mb(pid):.0f} MB\n", flush=True)
     finally:
         instance.stop_running()
-
-
-def _metrics(since: datetime) -> Any:
-    from backend import monitoring
-
-    window = monitoring.window_records(since)
-    return (
-        monitoring.compute_kpis(window.records, monitoring.running_count()),
-        monitoring.throughput(window.records, 900),
-        monitoring.latency(window, 900),
-    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from backend.monitoring import WINDOWS
@@ -55,14 +55,19 @@ def report() -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Throughput by outcome** (orders/min)")
-        frame = pd.DataFrame([p.model_dump() for p in points])
-        if frame.empty:
+        if not points:
             st.caption("Nothing finished yet.")
         else:
-            frame["outcome"] = frame["outcome"].astype(str)
-            colors = {o: PLOT_COLORS[c] for o, c in OUTCOME_COLORS.items()}
-            chart = px.bar(frame, x="at", y="per_minute", color="outcome", color_discrete_map=colors)
-            chart.update_layout(height=320, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_title=None)
+            chart = go.Figure()
+            for outcome in dict.fromkeys(point.outcome for point in points):
+                mine = [point for point in points if point.outcome is outcome]
+                chart.add_bar(
+                    x=[p.at for p in mine],
+                    y=[p.per_minute for p in mine],
+                    name=outcome.value,
+                    marker_color=PLOT_COLORS[OUTCOME_COLORS[outcome.value]],
+                )
+            chart.update_layout(barmode="stack", **_layout(320, "orders per minute"))
             st.plotly_chart(chart, width="stretch")
         st.caption(
             "Source: CloudWatch AWS/States ExecutionsSucceeded, Failed, Aborted and TimedOut, with OrdersRejected and "
@@ -73,13 +78,18 @@ def report() -> None:
             f"**Execution time** p50 {format_ms(latency.p50)} · p90 {format_ms(latency.p90)} · "
             f"p99 {format_ms(latency.p99)}"
         )
-        frame = pd.DataFrame([p.model_dump() for p in latency.points])
-        if frame.empty:
+        if not latency.points:
             st.caption("Nothing finished yet.")
         else:
-            long = frame.melt(id_vars="at", value_vars=["p50", "p90", "p99"], var_name="percentile", value_name="ms")
-            chart = px.line(long, x="at", y="ms", color="percentile", markers=True)
-            chart.update_layout(height=320, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis_title=None)
+            chart = go.Figure()
+            for name in ("p50", "p90", "p99"):
+                chart.add_scatter(
+                    x=[p.at for p in latency.points],
+                    y=[getattr(p, name) for p in latency.points],
+                    name=name,
+                    mode="lines+markers",
+                )
+            chart.update_layout(**_layout(320, "milliseconds"))
             st.plotly_chart(chart, width="stretch")
         st.caption(
             f"Source: CloudWatch AWS/States ExecutionTime percentiles ({latency.samples} executions); "
@@ -88,35 +98,35 @@ def report() -> None:
 
     st.markdown("**Lambda functions**")
     series = guarded(_data.lambda_metrics, window)
-    rows = [
-        {
-            "Time": at,
-            "Function": s.function,
-            "Invocations": i,
-            "Errors": e,
-            "Avg duration (ms)": d,
-            "Max duration (ms)": m,
-        }
-        for s in series
-        for at, i, e, d, m in zip(
-            s.timestamps, s.invocations, s.errors, s.duration_avg_ms, s.duration_max_ms, strict=True
-        )
-    ]
-    if not rows:
+    if not any(s.timestamps for s in series):
         st.caption("No Lambda metrics in this window yet.")
         return
-    frame = pd.DataFrame(rows)
     columns = st.columns(3)
-    for column, metric in zip(columns, ("Invocations", "Errors", "Avg duration (ms)"), strict=True):
+    for column, (title, values) in zip(
+        columns,
+        (("Invocations", "invocations"), ("Errors", "errors"), ("Average duration (ms)", "duration_avg_ms")),
+        strict=True,
+    ):
         with column:
-            chart = px.line(frame, x="Time", y=metric, color="Function", markers=True)
-            chart.update_layout(height=280, margin={"l": 0, "r": 0, "t": 30, "b": 0}, title=metric, showlegend=False)
+            chart = go.Figure()
+            for s in series:
+                chart.add_scatter(x=s.timestamps, y=getattr(s, values), name=s.function, mode="lines+markers")
+            chart.update_layout(title=title, showlegend=False, **_layout(280, title))
             st.plotly_chart(chart, width="stretch")
-    totals = (
-        frame.groupby("Function").agg({"Invocations": "sum", "Errors": "sum", "Max duration (ms)": "max"}).reset_index()
+    totals = pd.DataFrame(
+        {
+            "Function": [s.function for s in series],
+            "Invocations": [sum(s.invocations) for s in series],
+            "Errors": [sum(s.errors) for s in series],
+            "Max duration (ms)": [max((m for m in s.duration_max_ms if m is not None), default=None) for s in series],
+        }
     )
     st.dataframe(totals, width="stretch", hide_index=True, key="lambda_totals")
     st.caption("Source: CloudWatch AWS/Lambda (Sum, Average, Maximum per period).")
+
+
+def _layout(height: int, y_title: str) -> dict[str, object]:
+    return {"height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "yaxis_title": y_title}
 
 
 report()
