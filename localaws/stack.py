@@ -288,7 +288,7 @@ def _resolve(value: Any, known: dict[str, str]) -> str:
 
 def _check_handlers(cfn_template: dict[str, Any], artifacts: dict[str, bytes], known: dict[str, str]) -> None:
     """Import every function's handler from its built code, with its environment, once per code package."""
-    from localaws.services.awslambda.runtime import BOOTSTRAP
+    from localaws.services.awslambda.worker import BOOTSTRAP
 
     packages: dict[bytes, list[dict[str, Any]]] = {}
     for logical_id, resource in cfn_template["Resources"].items():

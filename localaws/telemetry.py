@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from localaws.services.awslambda.runtime import InvocationResult
+from localaws.services.awslambda.invocation import InvocationResult
 
 _log = logging.getLogger(__name__)
 _METRICS_PER_CALL = 500  # PutMetricData accepts up to 1,000 items per request

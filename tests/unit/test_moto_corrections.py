@@ -315,6 +315,82 @@ def test_sqs_counts_round_trip_25_messages(sqs: Any) -> None:
     assert counts() == (0, 0, 0)
 
 
+def test_sqs_deletes_find_their_message_and_stale_handles_are_refused(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    for start_at in range(0, 300, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(start_at + i)} for i in range(10)]
+        )
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=0)["Messages"][0]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    assert first["Body"] in {m["Body"] for m in again}  # visible again at once, received again
+    bodies: set[str] = set()
+    for message in again:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])  # twice: no error, as on AWS
+        bodies.add(message["Body"])
+    # The first receipt's handle is of the same (now deleted) message: also accepted.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages"):
+        for message in batch:
+            assert message["Body"] not in bodies  # nothing is delivered twice
+            bodies.add(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert bodies == {str(i) for i in range(300)}
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == (
+        "0",
+        "0",
+    )
+    assert attributes["QueueArn"].endswith(":deep")
+
+
+# --- CloudWatch statistics -----------------------------------------------------------------------------------
+
+
+def test_metric_data_has_percentiles_exact_dimensions_and_values_with_counts(aws: None) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    machine = [{"Name": "StateMachineArn", "Value": "m"}]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/States",
+        MetricData=[{"MetricName": "ExecutionTime", "Dimensions": machine, "Timestamp": minute,
+                     "Values": [100, 200, 1000], "Counts": [50, 40, 10], "Unit": "Milliseconds"}],
+    )  # fmt: skip
+    cloudwatch.put_metric_data(Namespace="AWS/States", MetricData=[{"MetricName": "ExecutionTime", "Value": 9}])
+    cloudwatch.put_metric_data(
+        Namespace="Other", MetricData=[{"MetricName": "ExecutionTime", "Dimensions": machine, "Value": 5}]
+    )
+    cloudwatch.put_metric_data(
+        Namespace="AWS/States",
+        MetricData=[{"MetricName": "Set", "Dimensions": machine, "Timestamp": minute,
+                     "StatisticValues": {"SampleCount": 3, "Sum": 6, "Minimum": 1, "Maximum": 3}}],
+    )  # fmt: skip
+
+    def query(stat: str, name: str = "ExecutionTime", dimensions: Any = machine) -> list[float]:
+        metric = {"Namespace": "AWS/States", "MetricName": name, "Dimensions": dimensions}
+        answer = cloudwatch.get_metric_data(
+            MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
+            StartTime=minute - timedelta(minutes=5),
+            EndTime=minute + timedelta(minutes=5),
+        )
+        return answer["MetricDataResults"][0]["Values"]
+
+    assert [query(p) for p in ("p50", "p90", "p99")] == [[100.0], [200.0], [1000.0]]
+    assert (query("Sum"), query("SampleCount"), query("Average")) == ([23000.0], [100.0], [230.0])
+    assert query("Sum", dimensions=[]) == [9.0]  # only the series without dimensions, of this namespace
+    assert (query("Sum", "Set"), query("Maximum", "Set"), query("p90", "Set")) == ([6.0], [3.0], [])
+    statistics = cloudwatch.get_metric_statistics(
+        Namespace="AWS/States", MetricName="ExecutionTime", Dimensions=machine, Statistics=["Sum", "SampleCount"],
+        StartTime=minute - timedelta(minutes=5), EndTime=minute + timedelta(minutes=5), Period=600,
+    )["Datapoints"]  # fmt: skip
+    assert [(d["Sum"], d["SampleCount"]) for d in statistics] == [(23000.0, 100.0)]
+
+
 # --- execution hooks ---------------------------------------------------------------------------------------
 
 

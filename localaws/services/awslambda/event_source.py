@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from localaws.services.awslambda.runtime import FunctionNotFound, LambdaRuntime
+from localaws.services.awslambda.functions import FunctionNotFound
+from localaws.services.awslambda.runtime import LambdaRuntime
 
 _log = logging.getLogger(__name__)
 RECONCILE_SECONDS = 1.0

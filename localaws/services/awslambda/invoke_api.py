@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from localaws.gateway import HttpRequest, HttpResponse
-from localaws.services.awslambda.runtime import FunctionNotFound, LambdaRuntime
+from localaws.services.awslambda.functions import FunctionNotFound
+from localaws.services.awslambda.runtime import LambdaRuntime
 
 _log = logging.getLogger(__name__)
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # Lambda's request and response limit for synchronous invocations
