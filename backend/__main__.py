@@ -4,6 +4,7 @@ found, 4 timed out waiting."""
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import shlex
 import sys
@@ -17,6 +18,8 @@ from backend import orders
 from backend.errors import BackendError, NotFound
 from backend.samples import expected_outcome, random_requests
 from backend.stats import percentile
+from lambdas.domain.boundary import MAX_FILE_BYTES, load_json
+from lambdas.domain.order import summarize_errors
 
 EXIT_OK, EXIT_AWS, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_TIMEOUT = 0, 1, 2, 3, 4
 _PROG = "python -m backend"
@@ -93,9 +96,15 @@ def _env_exports(info: Any) -> str:
 
 
 def _read_requests(path: Path) -> list[Any]:
-    text = sys.stdin.read() if str(path) == "-" else path.read_text()
-    data = json.loads(text)
-    return data if isinstance(data, list) else [data]
+    """The orders in a JSON file (one or a list), read no further than the size bound."""
+    if str(path) == "-":
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    else:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    # Editors on Windows start UTF-8 files with a byte order mark.
+    value = load_json(data.removeprefix(codecs.BOM_UTF8), max_bytes=MAX_FILE_BYTES, field="file")
+    return value if isinstance(value, list) else [value]
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -106,8 +115,11 @@ def _submit(args: argparse.Namespace) -> int:
     else:
         try:
             requests = _read_requests(args.file)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             print(f"error: cannot read orders from {args.file}: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+        except ValidationError as exc:
+            print(f"error: cannot read orders from {args.file}: {summarize_errors(exc)}", file=sys.stderr)
             return EXIT_INPUT
     started = time.monotonic()
     placed = orders.submit_orders(requests)

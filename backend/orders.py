@@ -16,10 +16,12 @@ from pydantic import Field, ValidationError
 from backend import aws
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
+from lambdas.domain.boundary import parse_strict
 from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors, placed_at
 
 SEND_BATCH_SIZE = 10  # SendMessageBatch's limit
 SEND_ATTEMPTS = 3
+MAX_ORDERS_PER_SUBMIT = 10_000
 CLOCK_SKEW = timedelta(minutes=5)  # between the placing machine's clock and AWS's
 
 Progress = Callable[[int, int], None]
@@ -28,10 +30,10 @@ Progress = Callable[[int, int], None]
 class InvalidOrders(BackendError):
     """Some requests break the order rules; nothing was sent."""
 
-    def __init__(self, errors: dict[int, list[FieldError]]) -> None:
+    def __init__(self, errors: dict[int, list[FieldError]], problem: str | None = None) -> None:
         self.errors = errors
         lines = [f"order {index + 1}: {e.field}: {e.message}" for index, errs in errors.items() for e in errs]
-        super().__init__("Invalid order input: " + "; ".join(lines))
+        super().__init__("Invalid order input: " + "; ".join([problem] if problem else lines))
 
 
 class OrderDetail(OrderSummary):
@@ -45,13 +47,15 @@ class OrderDetail(OrderSummary):
     history_note: str | None = None  # why there is no timeline, when the history is gone
 
 
-def validate_requests(requests: Iterable[OrderRequest | dict[str, Any]]) -> list[OrderRequest]:
-    """Check every request against the order schema; raise InvalidOrders listing every problem."""
+def validate_requests(requests: Sequence[OrderRequest | Any]) -> list[OrderRequest]:
+    """Check every request strictly against the order schema; raise InvalidOrders listing every problem."""
+    if not 1 <= len(requests) <= MAX_ORDERS_PER_SUBMIT:
+        raise InvalidOrders({}, f"orders: must be 1 to {MAX_ORDERS_PER_SUBMIT:,} at once, not {len(requests):,}")
     valid: list[OrderRequest] = []
     errors: dict[int, list[FieldError]] = {}
     for index, request in enumerate(requests):
         try:
-            valid.append(request if isinstance(request, OrderRequest) else OrderRequest.model_validate(request))
+            valid.append(request if isinstance(request, OrderRequest) else parse_strict(OrderRequest, request))
         except ValidationError as exc:
             errors[index] = describe_errors(exc)
     if errors:
@@ -60,7 +64,7 @@ def validate_requests(requests: Iterable[OrderRequest | dict[str, Any]]) -> list
 
 
 @translated
-def submit_orders(requests: Sequence[OrderRequest | dict[str, Any]], progress: Progress | None = None) -> list[Order]:
+def submit_orders(requests: Sequence[OrderRequest | Any], progress: Progress | None = None) -> list[Order]:
     """Validate, place and enqueue orders (10 per SendMessageBatch); return the placed orders in request order."""
     valid = validate_requests(requests)
     sqs = aws.client("sqs")

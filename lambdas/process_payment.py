@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.order import Order
 from lambdas.domain.payment import PaymentRequest, PaymentResult, charge
+from lambdas.envelopes import StepFunctionsPayload
 from lambdas.observability import logger, metrics
 
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["PAYMENTS_TABLE_NAME"])
@@ -37,7 +38,7 @@ def charge_once(*, order: Order, attempt: int) -> PaymentResult:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@event_parser(model=PaymentRequest)
+@event_parser(model=PaymentRequest, envelope=StepFunctionsPayload)
 def handler(event: PaymentRequest, context: LambdaContext) -> dict:
     idempotency.register_lambda_context(context)
     logger.append_keys(order_id=event.order.order_id, attempt=event.attempt)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.notification import NotificationRequest, compose, publish
+from lambdas.envelopes import StepFunctionsPayload
 from lambdas.observability import logger, metrics
 
 sns = boto3.client("sns")
@@ -15,7 +16,7 @@ sns = boto3.client("sns")
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@event_parser(model=NotificationRequest)
+@event_parser(model=NotificationRequest, envelope=StepFunctionsPayload)
 def handler(event: NotificationRequest, context: LambdaContext) -> dict:
     logger.append_keys(order_id=event.order.order_id)
     message_id = publish(sns, os.environ["NOTIFICATIONS_TOPIC_ARN"], compose(event))

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.domain.boundary import parse_strict
 from lambdas.domain.order import Order
 from lambdas.domain.workflow import start_workflow
 from lambdas.observability import logger, metrics
@@ -18,7 +19,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 def record_handler(record: SQSRecord) -> None:
     """Parse one message and start its execution; a malformed message fails and ends in the DLQ."""
-    order = Order.model_validate_json(record.body)
+    order = parse_strict(Order, record.body)
     started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)
     logger.info("order workflow started", order_id=order.order_id, duplicate=started.duplicate)
     metrics.add_metric(

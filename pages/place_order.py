@@ -27,10 +27,10 @@ field_errors: dict[str, list[str]] = st.session_state.get("field_errors", {})
 
 
 def show_errors(*fields: str) -> None:
-    """Validation messages for these fields, right below them."""
+    """Validation messages for these fields, right below them (as text: a message may quote what was typed)."""
     for field in fields:
         for message in field_errors.get(field, []):
-            st.error(f"{message}", icon=":material/error:")
+            st.error(plain(message), icon=":material/error:")
 
 
 def add_line() -> None:

@@ -22,9 +22,9 @@ class NotificationKind(StrEnum):
 
 
 class OrderRef(BaseModel):
-    """The parts of an order a notification needs; lenient, because a rejected order may be malformed."""
+    """The parts of an order a notification needs; other fields are ignored, because a rejected order may lack them."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore")
 
     order_id: str = "unknown"
     customer_email: str | None = None
@@ -34,7 +34,7 @@ class OrderRef(BaseModel):
 class WorkflowError(BaseModel):
     """A caught error as Step Functions passes it (Error, Cause)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore")
 
     Error: str
     Cause: str | None = None
@@ -43,7 +43,7 @@ class WorkflowError(BaseModel):
 class NotificationRequest(BaseModel):
     """What the workflow passes to SendNotification."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     kind: NotificationKind
     order: OrderRef

@@ -22,6 +22,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from ulid import ULID
 
+from lambdas.domain.boundary import parse_strict
+
 MAX_LINES = 50
 MAX_QUANTITY = 100
 MAX_TOTAL_CENTS = 1_000_000
@@ -29,7 +31,8 @@ MAX_NAME_LENGTH = 100
 MAX_EMAIL_LENGTH = 254
 CURRENCY = "USD"
 
-_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+# ASCII only: an international domain is written in its xn-- form, and no look-alike letters get through.
+_EMAIL_SHAPE = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 # A ULID in lower-case Crockford base32; its first character carries only 3 bits of the 48-bit timestamp.
 _ORDER_ID_SHAPE = r"^ord_[0-7][0-9a-hjkmnp-tv-z]{25}$"
 
@@ -81,16 +84,53 @@ PAYMENT_METHOD_LABELS: dict[PaymentMethod, str] = {
 }
 
 
-def _single_line_text(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise PydanticCustomError("control_characters", "must not contain control characters")
+# Bidirectional embeddings, overrides, isolates and marks: they reorder what a reader sees (U+202E shows "gpj.exe"
+# as "exe.jpg").
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that end a line, or are no character at all (unpaired surrogates).
+_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp", "Cs"})
+# Nothing visible: separators, controls, format characters (zero-width spaces and joiners among them), combining
+# marks on their own, and the default-ignorable Hangul fillers, which are letters that draw nothing.
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def _code_point(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def _clean_text(value: str, max_length: int) -> str:
+    """NFC-normalise and trim a single line of text; refuse line breaks, bidi controls and invisible-only text."""
+    value = unicodedata.normalize("NFC", value)
+    if breaking := next((ch for ch in value if unicodedata.category(ch) in _LINE_BREAKING), None):
+        raise PydanticCustomError(
+            "control_characters", "must not contain control characters ({char})", {"char": _code_point(breaking)}
+        )
+    if bidi := next((ch for ch in value if ch in _BIDI_CONTROLS), None):
+        raise PydanticCustomError(
+            "bidi_characters",
+            "must not contain bidirectional override or isolate characters ({char})",
+            {"char": _code_point(bidi)},
+        )
+    value = value.strip()
+    if all(unicodedata.category(ch) in _INVISIBLE or ch in _BLANK_LETTERS for ch in value):
+        raise PydanticCustomError("nothing_visible", "must contain a visible character")
+    if len(value) > max_length:  # NFC can lengthen text (a few characters decompose)
+        raise PydanticCustomError(
+            "string_too_long", "must have at most {max_length} characters", {"max_length": max_length}
+        )
     return value
 
 
-def _email_shape(value: str) -> str:
-    if not _EMAIL_SHAPE.match(value):
-        raise PydanticCustomError("email_shape", "must look like name@example.com")
-    return value.lower()
+def _name(value: str) -> str:
+    return _clean_text(value, MAX_NAME_LENGTH)
+
+
+def _email(value: str) -> str:
+    value = _clean_text(value, MAX_EMAIL_LENGTH).lower()
+    if not _EMAIL_SHAPE.fullmatch(value):
+        raise PydanticCustomError("email_shape", "must look like name@example.com (ASCII; a domain in its xn-- form)")
+    return value
 
 
 def _known_sku(value: str) -> str:
@@ -99,17 +139,9 @@ def _known_sku(value: str) -> str:
     return value
 
 
-CustomerName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
-    AfterValidator(_single_line_text),
-]
-CustomerEmail = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_EMAIL_LENGTH),
-    AfterValidator(_single_line_text),
-    AfterValidator(_email_shape),
-]
+# The raw length bound keeps the work of the checks after it bounded.
+CustomerName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_name)]
+CustomerEmail = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EMAIL_LENGTH), AfterValidator(_email)]
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_known_sku)]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 OrderId = Annotated[str, StringConstraints(pattern=_ORDER_ID_SHAPE)]
@@ -145,7 +177,7 @@ def _check_total(total_cents: int) -> int:
 class LineRequest(BaseModel):
     """One line as staff enter it: a product and how many."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     sku: Sku
     quantity: Quantity
@@ -154,7 +186,7 @@ class LineRequest(BaseModel):
 class OrderRequest(BaseModel):
     """An order as staff enter it, before it gets an id and prices."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     customer_name: CustomerName
     customer_email: CustomerEmail
@@ -174,7 +206,7 @@ class OrderRequest(BaseModel):
 class LineItem(BaseModel):
     """One priced line of a placed order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     sku: Sku
     quantity: Quantity
@@ -188,7 +220,7 @@ class LineItem(BaseModel):
 class Order(BaseModel):
     """A placed order: what travels on the queue and through the workflow."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     order_id: OrderId
     created_at: AwareDatetime
@@ -244,16 +276,53 @@ class FieldError(BaseModel):
     message: str
 
 
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in words ('a boolean', 'a string', ...)."""
+    kinds = (
+        (bool, "a boolean"),
+        (int, "a number"),
+        (float, "a number with a fraction or exponent"),
+        (str, "a string"),
+        (list, "a list"),
+        (dict, "an object"),
+    )
+    return next((kind for types, kind in kinds if isinstance(value, types)), "null")
+
+
+# Pydantic's message types -> the rule in our words; {kind} is what the input was instead.
+_RULES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "int_type": "must be an integer, not {kind}",
+    "string_type": "must be a string, not {kind}",
+    "model_type": "must be an object, not {kind}",
+    "model_attributes_type": "must be an object, not {kind}",
+    "dict_type": "must be an object, not {kind}",
+    "list_type": "must be a list, not {kind}",
+    "datetime_type": "must be an ISO 8601 date and time string, not {kind}",
+    "datetime_from_date_parsing": "must be an ISO 8601 date and time ({error})",
+    "timezone_aware": "must include a time zone",
+    "string_too_short": "must not be empty",  # every minimum in the schema is 1
+    "string_too_long": "must have at most {max_length} characters",
+    "too_short": "must not be empty",
+    "too_long": "must have at most {max_length} items",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "string_pattern_mismatch": "must be 'ord_' and a 26-character lower-case ULID",
+}
+
+
 def describe_errors(error: ValidationError) -> list[FieldError]:
-    """Turn a pydantic ValidationError into field-addressed messages a person can act on."""
+    """Turn a pydantic ValidationError into messages that name the field and the rule it breaks."""
     described = []
     for item in error.errors(include_url=False):
         field = ".".join(str(part) for part in item["loc"]) or "order"
-        message = item["msg"]
-        if item["type"] == "missing":
-            message = "is required"
-        elif item["type"] == "extra_forbidden":
-            message = "is not a known field"
+        rule = _RULES.get(item["type"])
+        if rule is None and item["type"] == "enum":
+            rule = "must be one of {expected}"
+        context = {**item.get("ctx", {}), "kind": _json_kind(item.get("input"))}
+        message = rule.format(**context) if rule else item["msg"]
         described.append(FieldError(field=field, message=message))
     return described
 
@@ -289,7 +358,7 @@ def business_rule_violations(order: Order) -> list[str]:
 def validate_order(payload: object) -> Order:
     """Parse an untrusted order and apply every rule; raise OrderInvalid saying what is wrong."""
     try:
-        order = Order.model_validate(payload)
+        order = parse_strict(Order, payload)
     except ValidationError as exc:
         raise OrderInvalid(summarize_errors(exc)) from None
     problems = business_rule_violations(order)

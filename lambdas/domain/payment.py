@@ -26,7 +26,7 @@ class PaymentStatus(StrEnum):
 class PaymentRequest(BaseModel):
     """What the workflow passes to ProcessPayment; attempt is the state's retry count."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     order: Order
     attempt: int = Field(default=0, ge=0)

@@ -98,6 +98,61 @@ def test_bad_order_files_exit_2_and_say_what_is_wrong(
     assert _visible_messages() <= before  # nothing was queued
 
 
+_ORDER = {"customer_name": "Ada", "customer_email": "ada@example.com", "lines": [{"sku": "MUG-CERAMIC", "quantity": 1}]}
+_LINE = {"sku": "MUG-CERAMIC", "quantity": 1}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            json.dumps(_ORDER | {"lines": [_LINE | {"quantity": True}]}),
+            "lines.0.quantity: must be an integer, not a boolean",
+        ),
+        (
+            json.dumps(_ORDER | {"lines": [_LINE | {"quantity": "3"}]}),
+            "lines.0.quantity: must be an integer, not a string",
+        ),
+        (json.dumps(_ORDER | {"lines": [_LINE | {"quantity": 3.5}]}), "lines.0.quantity: must be an integer"),
+        (json.dumps(_ORDER | {"customer_name": "Ada\u202eecilA"}), "customer_name: must not contain bidirectional"),
+        (json.dumps(_ORDER | {"customer_name": "\u200b\u200b"}), "customer_name: must contain a visible character"),
+        (json.dumps(_ORDER | {"customer_name": "Ada\u0007"}), "customer_name: must not contain control characters"),
+        (json.dumps(_ORDER | {"payment_method": 4242424242424242}), "payment_method: must be one of"),
+        (json.dumps(_ORDER | {"customer_email": ["ada@example.com"]}), "customer_email: must be a string, not a list"),
+        (json.dumps(_ORDER | {"coupon": "FREE"}), "coupon: is not a known field"),
+        (json.dumps([_ORDER, 3]), "order 2: order: must be an object, not a number"),
+        ("[" * 100_000 + "]" * 100_000, "file: must not nest more than 8 levels deep"),
+        (json.dumps([_ORDER] * 10_001), "orders: must be 1 to 10,000 at once, not 10,001"),
+        (json.dumps([[[[[[[[[_ORDER]]]]]]]]]), "file: must not nest more than 8 levels deep"),
+        ("[]", "orders: must be 1 to 10,000 at once, not 0"),
+        ('{"customer_name": "Ada", ', "file: is not valid JSON"),
+        ("\ufeff", "file: is not valid JSON"),  # a byte order mark is allowed, and then the file is empty
+    ],
+    ids=lambda value: value[:40] if isinstance(value, str) else None,
+)
+def test_hostile_order_files_exit_2_name_the_field_and_queue_nothing(
+    local_aws: Any, tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text(content)
+    before = _visible_messages()
+    run = cli("submit", "--file", str(path))
+    assert run.returncode == 2, run.stderr
+    assert expected in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr) < 2_000  # the input is never echoed back
+    assert _visible_messages() <= before
+
+
+def test_an_oversized_file_is_not_read_whole(local_aws: Any, tmp_path: Path) -> None:
+    path = tmp_path / "orders.json"
+    with path.open("wb") as file:
+        file.truncate(2 * 1024**3)  # 2 GiB of zeros, sparse: reading it whole would take seconds and memory
+    run = cli("submit", "--file", str(path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert "file: must be at most 8,388,608 bytes" in run.stderr
+
+
 @pytest.mark.parametrize("args", [("submit", "--count", "0"), ("submit",), ("status",), ("frobnicate",)])
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     run = cli(*args)

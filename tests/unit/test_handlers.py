@@ -10,6 +10,7 @@ import boto3
 import pytest
 from pydantic import ValidationError
 
+from lambdas.domain.boundary import parse_strict
 from lambdas.domain.order import Order, OrderInvalid, OrderRequest, PaymentMethod
 from lambdas.domain.payment import PaymentGatewayTimeout
 from localaws.services.awslambda.event_source import sqs_event
@@ -79,20 +80,50 @@ def test_start_order_fails_only_the_malformed_messages(moto_resources: dict) -> 
     assert [e["name"] for e in executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])] == [good.order_id]
 
 
+def hostile_bodies(order: Order) -> list[str]:
+    """Order messages that break a rule the schema enforces (types, text, size, depth)."""
+    data = json.loads(order.model_dump_json())
+    line = data["lines"][0]
+    return [
+        json.dumps(data | {"lines": [line | {"quantity": True}]}),
+        json.dumps(data | {"lines": [line | {"quantity": "1"}]}),
+        json.dumps(data | {"total_cents": float(data["total_cents"])}),
+        json.dumps(data | {"customer_name": "Ada\u202e"}),
+        json.dumps(data | {"customer_name": "\u200b\u200d"}),
+        json.dumps(data | {"payment_method": 4242}),
+        json.dumps(data | {"created_at": 1_700_000_000}),
+        json.dumps(data | {"extra": 1}),
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps(data | {"customer_name": "x" * 70_000}),
+        r'{"order_id": "\ud800"}',  # an unpaired surrogate, escaped as JSON allows
+    ]
+
+
+def test_start_order_fails_every_hostile_message_and_starts_nothing(moto_resources: dict) -> None:
+    from lambdas import start_order
+
+    batch = messages(*hostile_bodies(placed()))
+    response = start_order.handler(sqs_event(batch, QUEUE_ARN), Context())
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {m["MessageId"] for m in batch}
+    assert executions(moto_resources["ORDERS_STATE_MACHINE_ARN"]) == []
+
+
 def test_validate_order_returns_the_normalised_order(moto_resources: dict) -> None:
     from lambdas import validate_order
 
     order = placed()
     result = validate_order.handler({"order": json.loads(order.model_dump_json())}, Context())
-    assert Order.model_validate(result["order"]) == order
+    assert parse_strict(Order, result["order"]) == order
 
 
 @pytest.mark.parametrize(
     ("event", "message"),
     [
         ({"order": {"order_id": "x"}}, "order_id"),
-        ({}, "Input should be a valid dictionary"),
-        ("garbage", "Input should be a valid dictionary"),
+        ({}, "order: must be an object, not null"),
+        ("garbage", "order: must be an object, not null"),
+        ({"order": [[[[[[[[[[]]]]]]]]]]}, "order: must not nest more than 8 levels deep"),
+        ({"order": {"customer_name": "x" * 70_000}}, "order: must be at most 65,536 bytes"),
     ],
 )
 def test_validate_order_rejects_bad_input_with_order_invalid(moto_resources: dict, event: Any, message: str) -> None:
@@ -141,12 +172,24 @@ def test_process_payment_timeout_is_not_recorded_so_the_retry_charges(moto_resou
     assert process_payment.handler(event | {"attempt": 1}, Context())["status"] == "APPROVED"
 
 
-@pytest.mark.parametrize("event", [{}, {"order": {}}, {"order": "x", "attempt": -1}])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"order": {}},
+        {"order": "x", "attempt": -1},
+        {"order": json.loads(placed().model_dump_json()), "attempt": True},
+        {"order": json.loads(placed().model_dump_json()), "attempt": "0"},
+        {"order": json.loads(placed().model_dump_json()) | {"total_cents": "1200"}, "attempt": 0},
+        {"order": [[[[[[[[[[]]]]]]]]]], "attempt": 0},
+    ],
+)
 def test_process_payment_rejects_malformed_input(moto_resources: dict, event: dict) -> None:
     from lambdas import process_payment
 
     with pytest.raises(ValidationError):
         process_payment.handler(event, Context())
+    assert boto3.client("dynamodb").scan(TableName="order-payments")["Items"] == []
 
 
 @pytest.mark.parametrize(
@@ -190,3 +233,20 @@ def test_send_notification_publishes_the_outcome(moto_resources: dict, event: di
     assert expected_text in envelope["Message"]
     assert order.order_id in envelope["Message"]
     assert envelope["MessageId"] == result["message_id"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"kind": "confirmed"},
+        {"kind": "FAILED", "error": {"Error": 1}},
+        {"kind": "FAILED", "error": {"Error": "States.Timeout", "Cause": "x" * 300_000}},
+        {"kind": "CONFIRMED", "payment": {"status": "APPROVED", "payment_id": "p", "amount_cents": "1200"}},
+    ],
+)
+def test_send_notification_rejects_malformed_input(moto_resources: dict, event: dict) -> None:
+    from lambdas import send_notification
+
+    with pytest.raises(ValidationError):
+        send_notification.handler(event | {"order": json.loads(placed().model_dump_json())}, Context())
+    assert boto3.client("sqs").receive_message(QueueUrl=moto_resources["outbox_url"]).get("Messages", []) == []

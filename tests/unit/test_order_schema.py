@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
+from lambdas.domain.boundary import parse_strict
 from lambdas.domain.order import (
     MAX_LINES,
     Order,
@@ -34,29 +35,44 @@ def request(**changes: object) -> dict:
 
 def errors_of(data: dict) -> dict[str, str]:
     with pytest.raises(ValidationError) as caught:
-        OrderRequest.model_validate(data)
+        parse_strict(OrderRequest, data)
     return {error.field: error.message for error in describe_errors(caught.value)}
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"customer_name": ""}, "customer_name", "at least 1 character"),
-        ({"customer_name": "   "}, "customer_name", "at least 1 character"),
+        ({"customer_name": ""}, "customer_name", "must not be empty"),
+        ({"customer_name": "   "}, "customer_name", "must contain a visible character"),
         ({"customer_name": "x" * 101}, "customer_name", "at most 100 characters"),
-        ({"customer_name": "Ada\nLovelace"}, "customer_name", "must not contain control characters"),
-        ({"customer_name": "Ada\x00"}, "customer_name", "must not contain control characters"),
+        ({"customer_name": "Ada\nLovelace"}, "customer_name", "must not contain control characters (U+000A)"),
+        ({"customer_name": "Ada\x00"}, "customer_name", "must not contain control characters (U+0000)"),
+        ({"customer_name": "Ada\u2028"}, "customer_name", "must not contain control characters (U+2028)"),
+        ({"customer_name": "Ada\u202eecilA"}, "customer_name", "bidirectional override or isolate characters (U+202E"),
+        ({"customer_name": "\u2067Ada\u2069"}, "customer_name", "bidirectional override or isolate characters (U+2067"),
+        ({"customer_name": "\u200b\u200b\u200b"}, "customer_name", "must contain a visible character"),
+        ({"customer_name": "\u3164\ufeff\u2060 \u0301"}, "customer_name", "must contain a visible character"),
+        ({"customer_name": 42}, "customer_name", "must be a string, not a number"),
         ({"customer_email": "ada"}, "customer_email", "must look like name@example.com"),
         ({"customer_email": "ada@example"}, "customer_email", "must look like name@example.com"),
         ({"customer_email": "a b@example.com"}, "customer_email", "must look like name@example.com"),
+        ({"customer_email": "a\u200b@example.com"}, "customer_email", "must look like name@example.com"),
+        ({"customer_email": "ada@ex\u0430mple.com"}, "customer_email", "must look like name@example.com"),
         ({"customer_email": "a@" + "x" * 250 + ".com"}, "customer_email", "at most 254 characters"),
-        ({"lines": []}, "lines", "at least 1 item"),
-        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 1}] * (MAX_LINES + 1)}, "lines", "at most 50 items"),
-        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 0}]}, "lines.0.quantity", "greater than or equal to 1"),
-        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 101}]}, "lines.0.quantity", "less than or equal to 100"),
+        ({"lines": []}, "lines", "must not be empty"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 1}] * (MAX_LINES + 1)}, "lines", "must have at most 50 items"),
+        ({"lines": {"sku": "MUG-CERAMIC", "quantity": 1}}, "lines", "must be a list, not an object"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 0}]}, "lines.0.quantity", "must be at least 1"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 101}]}, "lines.0.quantity", "must be at most 100"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": True}]}, "lines.0.quantity", "an integer, not a boolean"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": "3"}]}, "lines.0.quantity", "must be an integer, not a string"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 3.0}]}, "lines.0.quantity", "not a number with a fraction"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": None}]}, "lines.0.quantity", "must be an integer, not null"),
+        ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 1, "discount": 1}]}, "lines.0.discount", "not a known field"),
         ({"lines": [{"sku": "NOPE", "quantity": 1}]}, "lines.0.sku", "unknown product 'NOPE'"),
         ({"lines": [{"sku": "ESPRESSO-MACHINE", "quantity": 14}]}, "order", "exceeds the maximum of USD 10,000.00"),
-        ({"payment_method": "tok_stolen"}, "payment_method", "Input should be"),
+        ({"payment_method": "tok_stolen"}, "payment_method", "must be one of 'tok_visa', 'tok_mastercard'"),
+        ({"payment_method": 4242424242424242}, "payment_method", "must be one of 'tok_visa'"),
         ({"coupon": "FREE"}, "coupon", "is not a known field"),
     ],
 )
@@ -81,10 +97,10 @@ def test_order_total_limit_is_inclusive(total_cents: int, accepted: bool) -> Non
         "total_cents": total_cents,
     }
     if accepted:
-        assert Order.model_validate(data).total_cents == total_cents
+        assert parse_strict(Order, data).total_cents == total_cents
     else:
         with pytest.raises(ValidationError, match=re.escape("exceeds the maximum of USD 10,000.00")):
-            Order.model_validate(data)
+            parse_strict(Order, data)
 
 
 def test_placing_prices_lines_from_the_catalogue_in_integer_cents() -> None:
@@ -131,7 +147,7 @@ def test_order_round_trips_through_json_and_keeps_utc() -> None:
 def test_order_rejects_a_total_that_does_not_add_up() -> None:
     data = Order.place(OrderRequest.model_validate(request())).model_dump(mode="json") | {"total_cents": 1}
     with pytest.raises(ValidationError, match="does not equal the sum of the lines"):
-        Order.model_validate(data)
+        parse_strict(Order, data)
 
 
 def test_naive_timestamps_are_rejected() -> None:
@@ -139,7 +155,7 @@ def test_naive_timestamps_are_rejected() -> None:
         "created_at": "2026-01-01T00:00:00"
     }
     with pytest.raises(ValidationError, match="timezone"):
-        Order.model_validate(data)
+        parse_strict(Order, data)
 
 
 def test_stock_is_checked_across_lines_of_the_same_product() -> None:
