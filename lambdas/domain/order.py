@@ -135,7 +135,8 @@ def _email(value: str) -> str:
 
 def _known_sku(value: str) -> str:
     if value not in CATALOGUE:
-        raise PydanticCustomError("unknown_product", "unknown product '{sku}'", {"sku": value})
+        # Quoted with escapes: the message is shown to people, and the value is not checked as text.
+        raise PydanticCustomError("unknown_product", "unknown product {sku}", {"sku": ascii(value)})
     return value
 
 

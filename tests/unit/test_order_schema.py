@@ -70,6 +70,7 @@ def errors_of(data: dict) -> dict[str, str]:
         ({"lines": [{"sku": "MUG-CERAMIC", "quantity": None}]}, "lines.0.quantity", "must be an integer, not null"),
         ({"lines": [{"sku": "MUG-CERAMIC", "quantity": 1, "discount": 1}]}, "lines.0.discount", "not a known field"),
         ({"lines": [{"sku": "NOPE", "quantity": 1}]}, "lines.0.sku", "unknown product 'NOPE'"),
+        ({"lines": [{"sku": "\u202eX", "quantity": 1}]}, "lines.0.sku", "unknown product '\\u202eX'"),
         ({"lines": [{"sku": "ESPRESSO-MACHINE", "quantity": 14}]}, "order", "exceeds the maximum of USD 10,000.00"),
         ({"payment_method": "tok_stolen"}, "payment_method", "must be one of 'tok_visa', 'tok_mastercard'"),
         ({"payment_method": 4242424242424242}, "payment_method", "must be one of 'tok_visa'"),
