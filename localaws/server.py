@@ -12,6 +12,7 @@ from localaws import stack
 from localaws.config import ACCOUNT_ID, REGION, LocalAwsOptions
 
 _log = logging.getLogger(__name__)
+_SENT_NOTIFICATIONS_KEPT = 1_000  # per topic: SNS keeps none, moto keeps all
 
 
 class LocalAws:
@@ -119,14 +120,21 @@ class LocalAws:
 
     def _janitor(self) -> None:
         """Keep memory bounded (moto keeps every execution, datapoint and log event forever); publish queue ages."""
-        from localaws.services import cloudwatch, logs, sqs, stepfunctions
+        from localaws.services import cloudwatch, dynamodb, logs, sns, sqs, stepfunctions
 
         retention = self.options.retention_hours * 3600
+        passes = 0
         while not self._stop.wait(5):
+            passes += 1
             try:
-                stepfunctions.compact_finished_executions(self.options.max_finished_executions, retention)
+                stepfunctions.compact_finished_executions(
+                    self.options.max_finished_executions, self.options.max_execution_records, retention
+                )
                 logs.prune_log_events(self.options.max_log_events_per_stream, retention)
                 cloudwatch.retain_metrics(retention)
+                sns.prune_sent_notifications(_SENT_NOTIFICATIONS_KEPT)
+                if passes % 12 == 0:  # DynamoDB itself deletes expired items within days, not seconds
+                    dynamodb.expire_items()
                 now = time.time()
                 for queue, age in sqs.oldest_message_ages().items():
                     self._telemetry.metric(

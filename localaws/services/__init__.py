@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import moto
 
-from localaws.services import cloudformation, cloudwatch, core, sns, sqs, stepfunctions
+from localaws.services import cloudformation, cloudwatch, core, dynamodb, sns, sqs, stepfunctions
 from localaws.services._patching import CorrectionError
 from localaws.services.awslambda import corrections as awslambda
 
@@ -26,6 +26,7 @@ CORRECTIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     *cloudformation.CORRECTIONS,
     *cloudwatch.CORRECTIONS,
     *sns.CORRECTIONS,
+    *dynamodb.CORRECTIONS,
 )
 
 _lock = threading.Lock()

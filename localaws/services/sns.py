@@ -1,4 +1,4 @@
-"""Corrections to moto's SNS: CloudFormation subscriptions."""
+"""Corrections to moto's SNS: CloudFormation subscriptions, and a bounded record of published messages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,25 @@ import json
 from typing import Any
 
 from localaws.services import _cloudformation
+from localaws.services._patching import iter_backends, rewrite_prefix
+
+
+def prune_sent_notifications(keep_per_topic: int) -> int:
+    """Trim moto's record of every message published to a topic (SNS itself keeps none) to the newest
+    keep_per_topic; return how many were dropped."""
+    if keep_per_topic < 0:
+        raise ValueError(f"keep_per_topic must be >= 0, got {keep_per_topic}")
+    from moto.sns.models import sns_backends
+
+    dropped = 0
+    for backend in iter_backends(sns_backends):
+        for topic in list(backend.topics.values()):
+            sent = topic.sent_notifications
+            excess = len(sent) - keep_per_topic
+            if excess > 0:
+                rewrite_prefix(sent, excess, [])
+                dropped += excess
+    return dropped
 
 
 def cloudformation_subscriptions() -> None:

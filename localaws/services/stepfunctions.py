@@ -496,11 +496,11 @@ class CompactExecution:
         )
 
 
-def compact_finished_executions(keep_detail: int, keep_seconds: float) -> tuple[int, int]:
+def compact_finished_executions(keep_detail: int, keep_records: int, keep_seconds: float) -> tuple[int, int]:
     """Keep full detail for the newest keep_detail finished executions, a compact record of the other finished ones
-    that started in the last keep_seconds, and nothing older; return (compacted, dropped)."""
-    if keep_detail < 0 or keep_seconds < 0:
-        raise ValueError(f"keep_detail and keep_seconds must be >= 0, got {keep_detail}, {keep_seconds}")
+    up to keep_records in all that started in the last keep_seconds, and nothing else; return (compacted, dropped)."""
+    if min(keep_detail, keep_records, keep_seconds) < 0:
+        raise ValueError(f"limits must be >= 0, got {keep_detail}, {keep_records}, {keep_seconds}")
     oldest_kept = time.time() - keep_seconds
     with _prune_lock:
         snapshots = [(items, items[:]) for items in _execution_lists()]
@@ -513,11 +513,16 @@ def compact_finished_executions(keep_detail: int, keep_seconds: float) -> tuple[
         # Newest first by start date, as list_executions orders them; later in a list breaks ties.
         finished.sort(key=lambda row: (row[0], row[1]), reverse=True)
         beyond = finished[keep_detail:]
-        doomed = {id(execution) for started, _, execution in beyond if started < oldest_kept}
+        records_left = max(keep_records - keep_detail, 0)
+        doomed = {
+            id(execution)
+            for rank, (started, _, execution) in enumerate(beyond)
+            if started < oldest_kept or rank >= records_left
+        }
         shrink = {
             id(execution)
-            for started, _, execution in beyond
-            if started >= oldest_kept and not isinstance(execution, CompactExecution)
+            for _, _, execution in beyond
+            if id(execution) not in doomed and not isinstance(execution, CompactExecution)
         }
         for items, snapshot in snapshots:
             if not any(id(execution) in doomed or id(execution) in shrink for execution in snapshot):

@@ -477,7 +477,7 @@ def test_compaction_keeps_detail_for_the_newest_an_outcome_for_the_rest_and_drop
     arns = [start(sfn, machine, f"run-{i:02d}", {"n": i}) for i in range(30)]
     wait_until(lambda: statuses(sfn, machine) == ["SUCCEEDED"] * 30)
 
-    assert stepfunctions.compact_finished_executions(keep_detail=10, keep_seconds=3600) == (20, 0)
+    assert stepfunctions.compact_finished_executions(keep_detail=10, keep_records=1000, keep_seconds=3600) == (20, 0)
     listed = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert [e["executionArn"] for e in listed] == arns[::-1]  # every one still listed, newest first
     assert {e["status"] for e in listed} == {"SUCCEEDED"}
@@ -488,10 +488,13 @@ def test_compaction_keeps_detail_for_the_newest_an_outcome_for_the_rest_and_drop
     with pytest.raises(sfn.exceptions.ClientError, match="keeps the history of the newest"):
         sfn.get_execution_history(executionArn=arns[0])
     assert len(sfn.get_execution_history(executionArn=arns[-1])["events"]) > 2
-    assert stepfunctions.compact_finished_executions(keep_detail=10, keep_seconds=3600) == (0, 0)
+    assert stepfunctions.compact_finished_executions(keep_detail=10, keep_records=1000, keep_seconds=3600) == (0, 0)
 
-    # Beyond the retention nothing is kept; a running execution is never touched.
-    assert stepfunctions.compact_finished_executions(keep_detail=0, keep_seconds=0) == (0, 30)
+    # Beyond the record limit the oldest go; beyond the retention nothing is kept; a running one is never touched.
+    assert stepfunctions.compact_finished_executions(keep_detail=10, keep_records=25, keep_seconds=3600) == (0, 5)
+    listed = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [e["executionArn"] for e in listed] == arns[:4:-1]
+    assert stepfunctions.compact_finished_executions(keep_detail=0, keep_records=1000, keep_seconds=0) == (0, 25)
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         sfn.describe_execution(executionArn=arns[0])
@@ -510,14 +513,14 @@ def test_compaction_loses_nothing_under_concurrent_starts(sfn: Any) -> None:
     thread = threading.Thread(target=starter)
     thread.start()
     while thread.is_alive():
-        stepfunctions.compact_finished_executions(keep_detail=5, keep_seconds=3600)
+        stepfunctions.compact_finished_executions(keep_detail=5, keep_records=1000, keep_seconds=3600)
     thread.join()
 
     def remaining() -> list[dict[str, Any]]:
         return [e for m in machines for e in sfn.list_executions(stateMachineArn=m)["executions"]]
 
     wait_until(lambda: len(remaining()) == 40 and all(e["status"] == "SUCCEEDED" for e in remaining()))
-    stepfunctions.compact_finished_executions(keep_detail=5, keep_seconds=3600)
+    stepfunctions.compact_finished_executions(keep_detail=5, keep_records=1000, keep_seconds=3600)
     assert sorted(e["executionArn"] for e in remaining()) == sorted(started)
     detailed = [arn for arn in started if "input" in sfn.describe_execution(executionArn=arn)]
     assert detailed == started[-5:]
@@ -554,6 +557,42 @@ def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
     streams = {s["logStreamName"]: s for s in client.describe_log_streams(logGroupName="/app")["logStreams"]}
     assert streams["busy"]["storedBytes"] == 5 * len("new-00")
     assert logs.prune_log_events(keep_per_stream=5) == 0
+
+
+def test_pruned_log_events_and_replaced_items_are_freed(aws: None) -> None:
+    """What moto drops is garbage: no class-wide list keeps every model object alive."""
+    import gc
+    import weakref
+
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.logs.models import LogEvent
+
+    client = boto3.client("logs", region_name=REGION)
+    client.create_log_group(logGroupName="/freed")
+    client.create_log_stream(logGroupName="/freed", logStreamName="s")
+    client.put_log_events(
+        logGroupName="/freed", logStreamName="s", logEvents=[{"timestamp": int(time.time() * 1000), "message": "m"}]
+    )
+    stream = moto.backends.get_backend("logs")[DEFAULT_ACCOUNT_ID][REGION].groups["/freed"].streams["s"]
+    event = weakref.ref(stream.events[0])
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="t", Item={"id": {"S": "a"}, "v": {"N": "1"}})
+    table = moto.backends.get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][REGION].tables["t"]
+    first_item = weakref.ref(next(iter(table.items.values())))
+
+    logs.prune_log_events(keep_per_stream=0)
+    dynamodb.put_item(TableName="t", Item={"id": {"S": "a"}, "v": {"N": "2"}})
+    gc.collect()
+
+    assert event() is None
+    assert first_item() is None
+    assert LogEvent.instances_tracked == Item.instances_tracked == []
 
 
 def test_asl_parse_is_shared_only_for_definitions_without_parallel_or_map() -> None:
@@ -646,3 +685,49 @@ def test_list_pages_stay_valid_while_executions_finish_and_start(sfn: Any) -> No
     assert sfn.describe_execution(executionArn=arns[3])["name"] == "e03"
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         sfn.describe_execution(executionArn=arns[3] + "x")
+
+
+def test_sns_keeps_a_bounded_record_of_published_messages(aws: None) -> None:
+    from localaws.services import sns as local_sns
+
+    client = boto3.client("sns", region_name=REGION)
+    topic = client.create_topic(Name="t")["TopicArn"]
+    for i in range(5):
+        client.publish(TopicArn=topic, Message=f"m{i}")
+
+    assert local_sns.prune_sent_notifications(keep_per_topic=2) == 3
+    backend = moto.backends.get_backend("sns")[DEFAULT_ACCOUNT_ID][REGION]
+    assert [sent[1] for sent in backend.topics[topic].sent_notifications] == ["m3", "m4"]
+    assert local_sns.prune_sent_notifications(keep_per_topic=2) == 0
+
+
+def test_dynamodb_time_to_live_comes_from_the_template_and_expires_items(aws: None) -> None:
+    from localaws.services import dynamodb as local_dynamodb
+
+    template = {
+        "Resources": {
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "TableName": "ttl",
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+                },
+            }
+        }
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(StackName="s", TemplateBody=json.dumps(template))
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    described = dynamodb.describe_time_to_live(TableName="ttl")["TimeToLiveDescription"]
+    assert described == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
+    now = time.time()
+    items = {"past": {"N": str(int(now - 10))}, "future": {"N": str(int(now + 3600))}, "text": {"S": "0"}, "none": None}
+    for key, expiration in items.items():
+        extra = {"expiration": expiration} if expiration else {}
+        dynamodb.put_item(TableName="ttl", Item={"id": {"S": key}, **extra})
+
+    assert local_dynamodb.expire_items(now) == 1
+    left = sorted(item["id"]["S"] for item in dynamodb.scan(TableName="ttl")["Items"])
+    assert left == ["future", "none", "text"]
