@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/pipeline_throughput.py --orders 1000                 # floor, pipeline, ratio
     .venv/bin/python bench/pipeline_throughput.py --rate 20 --seconds 60        # open loop: p99 at 20 orders/s
-    .venv/bin/python bench/pipeline_throughput.py --orders 20000 --no-floor     # rate and memory at scale
+    .venv/bin/python bench/pipeline_throughput.py --orders 20000 --no-floor     # rate and memory per round of 5000
 
 Floor: the same workflow.asl.json on the same local Step Functions, with trivial Lambdas (they return what each
 state expects, in worker processes like every function) and no SQS: executions started directly. Pipeline: the
@@ -153,23 +153,29 @@ def floor(count: int, seed: int, timeout: float) -> dict[str, Any]:
     return {"rate": count / span, "cpu_ms": (cpu[0] / count * 1000, cpu[1] / count * 1000)}
 
 
-def pipeline(count: int, seed: int, timeout: float) -> dict[str, Any]:
-    """The CLI's summary of count orders through the whole pipeline, with the local AWS's memory."""
+def pipeline(count: int, seed: int, timeout: float, round_size: int) -> list[dict[str, Any]]:
+    """The CLI's summary of count orders through the whole pipeline, in rounds of round_size on one local AWS (the
+    CLI takes up to 10,000 at a time), each with the local AWS's memory after it: rate and memory as history grows."""
+    rounds = []
     with local_aws() as info:
         rss_before = _rss_mb(info["pid"])
-        cpu_before = _cpu_seconds(info["pid"]), _workers_cpu_seconds(info["pid"])
-        run = subprocess.run(
-            [sys.executable, "-m", "backend", "submit", "--count", str(count), "--seed", str(seed), "--wait", "--json",
-             "--timeout", str(timeout)],
-            cwd=ROOT, env=info["env"], capture_output=True, text=True, timeout=timeout + 120,
-        )  # fmt: skip
-        if run.returncode not in (0, 4):
-            raise SystemExit(f"submit failed: {run.stderr}")
-        summary = json.loads(run.stdout)
-        summary["rss_mb"] = (rss_before, _rss_mb(info["pid"]), _workers_rss_mb(info["pid"]))
-        cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _workers_cpu_seconds(info["pid"]) - cpu_before[1]
-        summary["cpu_ms"] = (cpu[0] / count * 1000, cpu[1] / count * 1000)
-    return summary
+        for index, begin in enumerate(range(0, count, round_size)):
+            size = min(round_size, count - begin)
+            cpu_before = _cpu_seconds(info["pid"]), _workers_cpu_seconds(info["pid"])
+            run = subprocess.run(
+                [sys.executable, "-m", "backend", "submit", "--count", str(size), "--seed", str(seed + index),
+                 "--wait", "--json", "--timeout", str(timeout)],
+                cwd=ROOT, env=info["env"], capture_output=True, text=True, timeout=timeout + 120,
+            )  # fmt: skip
+            if run.returncode not in (0, 4):
+                raise SystemExit(f"submit failed: {run.stderr}")
+            summary = json.loads(run.stdout)
+            summary["rss_mb"] = (rss_before, _rss_mb(info["pid"]), _workers_rss_mb(info["pid"]))
+            cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _workers_cpu_seconds(info["pid"]) - cpu_before[1]
+            summary["cpu_ms"] = (cpu[0] / size * 1000, cpu[1] / size * 1000)
+            summary["history"] = begin
+            rounds.append(summary)
+    return rounds
 
 
 def open_loop(rate: float, seconds: float, seed: int, timeout: float) -> dict[str, Any]:
@@ -213,6 +219,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="open loop instead: orders per second")
     parser.add_argument("--seconds", type=float, default=60, help="open loop: how long")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--round", type=int, default=5000, help="orders per submit (the CLI takes up to 10,000)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the orders")
     args = parser.parse_args()
     machine = f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {datetime.now(UTC):%Y-%m-%d}"
@@ -227,22 +234,23 @@ def main() -> None:
         print(f"machine                     {machine}")
         return
     base = None if args.no_floor else floor(args.orders, args.seed, args.timeout)
-    summary = pipeline(args.orders, args.seed, args.timeout)
-    rate = summary["throughput_orders_per_s"]
-    latency = summary["latency_ms"]
-    before, after, workers = summary["rss_mb"]
-    print(f"orders                      {summary['submitted']}")
-    print(f"outcomes                    {summary['outcomes']}")
-    print(f"unexpected / not finished   {len(summary['unexpected_outcomes'])} / {len(summary['not_finished'])}")
-    if base is not None:
-        print(f"floor                       {base['rate']:.1f} executions/s (trivial functions, no SQS); CPU per "
-              f"execution: local AWS {base['cpu_ms'][0]:.1f} ms, workers {base['cpu_ms'][1]:.1f} ms")  # fmt: skip
-    print(f"pipeline                    {rate} orders/s; CPU per order: local AWS {summary['cpu_ms'][0]:.1f} ms, "
-          f"workers {summary['cpu_ms'][1]:.1f} ms")  # fmt: skip
-    if base is not None and rate:
-        print(f"pipeline / floor            {rate / base['rate']:.2f}")
-    print(f"latency placed->finished    p50 {latency['p50']} ms   p90 {latency['p90']} ms   p99 {latency['p99']} ms")
-    print(f"local AWS RSS               {before:.0f} MB before, {after:.0f} MB after; workers {workers:.0f} MB")
+    for summary in pipeline(args.orders, args.seed, args.timeout, args.round):
+        rate = summary["throughput_orders_per_s"]
+        latency = summary["latency_ms"]
+        before, after, workers = summary["rss_mb"]
+        print(f"orders                      {summary['submitted']} (after {summary['history']} already through)")
+        print(f"outcomes                    {summary['outcomes']}")
+        print(f"unexpected / not finished   {len(summary['unexpected_outcomes'])} / {len(summary['not_finished'])}")
+        if base is not None:
+            print(f"floor                       {base['rate']:.1f} executions/s (trivial functions, no SQS); CPU per "
+                  f"execution: local AWS {base['cpu_ms'][0]:.1f} ms, workers {base['cpu_ms'][1]:.1f} ms")  # fmt: skip
+        print(f"pipeline                    {rate} orders/s; CPU per order: local AWS {summary['cpu_ms'][0]:.1f} ms, "
+              f"workers {summary['cpu_ms'][1]:.1f} ms")  # fmt: skip
+        if base is not None and rate:
+            print(f"pipeline / floor            {rate / base['rate']:.2f}")
+        print(f"latency placed->finished    p50 {latency['p50']} ms   p90 {latency['p90']} ms   "
+              f"p99 {latency['p99']} ms")  # fmt: skip
+        print(f"local AWS RSS               {before:.0f} MB at start, {after:.0f} MB now; workers {workers:.0f} MB")
     print(f"machine                     {machine}")
 
 
