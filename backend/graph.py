@@ -276,7 +276,7 @@ def dot(
             if figure.mean_ms is not None:
                 lines.append(f"mean {_ms(figure.mean_ms)} · p90 {_ms(figure.p90_ms)}")
             attributes["fillcolor"] = _heat(figure)
-        graph.node(ids[node.name], label=graphviz.escape("\n".join(lines)), **attributes)
+        graph.node(ids[node.name], label=_label(lines), **attributes)
     for edge in workflow.edges:
         source = ids.get(edge.source, edge.source)
         target = ids.get(edge.target, edge.target)
@@ -287,6 +287,11 @@ def dot(
             attributes |= {"penwidth": "2", "color": attributes.get("color", "#212121")}
         graph.edge(source, target, **attributes)
     return graph
+
+
+def _label(lines: list[str]) -> str:
+    # Each line escaped, joined by DOT's own line break; nohtml keeps a label that looks like <...> plain text.
+    return graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines))
 
 
 def _taken(edge: Edge, results: dict[str, StateResult]) -> bool:
