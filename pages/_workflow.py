@@ -21,17 +21,17 @@ _LEGEND = [
 
 
 _EMOJI = {
-    graph.StateStatus.SUCCEEDED: "green_square",
-    graph.StateStatus.CAUGHT: "orange_square",
-    graph.StateStatus.FAILED: "red_square",
-    graph.StateStatus.RUNNING: "blue_square",
-    graph.StateStatus.NOT_REACHED: "white_large_square",
+    graph.StateStatus.SUCCEEDED: "\N{LARGE GREEN SQUARE}",
+    graph.StateStatus.CAUGHT: "\N{LARGE ORANGE SQUARE}",
+    graph.StateStatus.FAILED: "\N{LARGE RED SQUARE}",
+    graph.StateStatus.RUNNING: "\N{LARGE BLUE SQUARE}",
+    graph.StateStatus.NOT_REACHED: "\N{WHITE LARGE SQUARE}",
 }
 
 
 def legend() -> None:
     """What the node colours mean (as text, next to the graph)."""
-    swatches = " · ".join(f":{_EMOJI[status]}: {text}" for status, text in _LEGEND)
+    swatches = " · ".join(f"{_EMOJI[status]} {text}" for status, text in _LEGEND)
     st.caption(f"{swatches} · a thick orange border: retried. Dashed red edges: Catch.")
 
 

@@ -121,8 +121,13 @@ link.page_link(
     "pages/order.py", label="Open order page", icon=":material/open_in_new:", query_params={"order": selected}
 )
 started, stopped, took = st.columns(3)
-started.metric("Started", _time.fmt(detail.started_at), border=True)
-stopped.metric("Stopped", _time.fmt(detail.stopped_at) if detail.stopped_at else "running", border=True)
+started.metric("Started", _time.fmt(detail.started_at, date=False), border=True, help=_time.fmt(detail.started_at))
+stopped.metric(
+    "Stopped",
+    _time.fmt(detail.stopped_at, date=False) if detail.stopped_at else "running",
+    border=True,
+    help=_time.fmt(detail.stopped_at),
+)
 took.metric("Duration", format_ms(detail.duration_ms), border=True)
 error_banner(detail)
 

@@ -35,7 +35,7 @@ st.page_link(
 def render(detail: backend.OrderDetail) -> None:
     badge(detail.outcome.value)
     started, took, states = st.columns(3)
-    started.metric("Started", _time.fmt(detail.started_at), border=True)
+    started.metric("Started", _time.fmt(detail.started_at, date=False), border=True, help=_time.fmt(detail.started_at))
     took.metric(
         "Duration", f"{detail.duration_ms:.0f} ms" if detail.duration_ms is not None else "running", border=True
     )
