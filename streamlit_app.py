@@ -18,6 +18,7 @@ navigation = st.navigation(
             st.Page("pages/place_order.py", title="Place order", icon=":material/add_shopping_cart:", url_path="place"),
             st.Page("pages/orders.py", title="Recent orders", icon=":material/list_alt:", url_path="orders"),
             st.Page("pages/order.py", title="Order", icon=":material/receipt_long:", url_path="order"),
+            st.Page("pages/notifications.py", title="Notifications", icon=":material/mail:", url_path="notifications"),
         ],
     }
 )

@@ -113,7 +113,7 @@ def timeline(events: list[dict[str, Any]]) -> list[StateRun]:
             runs.append(current)
         elif current is None:
             continue
-        elif kind == "TaskScheduled":
+        elif kind in {"TaskScheduled", "LambdaFunctionScheduled"}:
             current.attempts += 1
         elif kind in {"TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut"}:
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})

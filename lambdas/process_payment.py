@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.domain.order import Order
 from lambdas.domain.payment import PaymentRequest, PaymentResult, charge
 from lambdas.envelopes import StepFunctionsPayload
-from lambdas.observability import logger, metrics
+from lambdas.observability import correlate, logger, metrics
 
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["PAYMENTS_TABLE_NAME"])
 # A re-run (retry after a lost answer, redrive) within a week returns the recorded result instead of charging again.
@@ -36,12 +36,13 @@ def charge_once(*, order: Order, attempt: int) -> PaymentResult:
     return result
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_parser(model=PaymentRequest, envelope=StepFunctionsPayload)
 def handler(event: PaymentRequest, context: LambdaContext) -> dict:
     idempotency.register_lambda_context(context)
-    logger.append_keys(order_id=event.order.order_id, attempt=event.attempt)
+    correlate(event.order.order_id)
+    logger.append_keys(attempt=event.attempt)
     metrics.add_metric(name="PaymentRequests", unit=MetricUnit.Count, value=1)
     result = charge_once(order=event.order, attempt=event.attempt)
     logger.info("payment answered", status=result.status.value, decline_reason=result.decline_reason)

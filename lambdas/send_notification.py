@@ -9,17 +9,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.notification import NotificationRequest, compose, publish
 from lambdas.envelopes import StepFunctionsPayload
-from lambdas.observability import logger, metrics
+from lambdas.observability import correlate, logger, metrics
 
 sns = boto3.client("sns")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_parser(model=NotificationRequest, envelope=StepFunctionsPayload)
 def handler(event: NotificationRequest, context: LambdaContext) -> dict:
-    logger.append_keys(order_id=event.order.order_id)
-    message_id = publish(sns, os.environ["NOTIFICATIONS_TOPIC_ARN"], compose(event))
-    logger.info("notification sent", kind=event.kind.value, message_id=message_id)
+    correlate(event.order.order_id)
+    notification = compose(event)
+    message_id = publish(sns, os.environ["NOTIFICATIONS_TOPIC_ARN"], notification)
+    # The app's Notifications view reads what the customer was told from this line (SNS keeps no copy).
+    logger.info(
+        "notification sent",
+        kind=event.kind.value,
+        subject=notification.subject,
+        text=notification.body,
+        message_id=message_id,
+    )
     metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
     return {"kind": event.kind.value, "message_id": message_id}

@@ -21,13 +21,19 @@ def record_handler(record: SQSRecord) -> None:
     """Parse one message and start its execution; a malformed message fails and ends in the DLQ."""
     order = parse_strict(Order, record.body)
     started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)
-    logger.info("order workflow started", order_id=order.order_id, duplicate=started.duplicate)
+    # One invocation starts many orders: each line carries its own order's correlation id.
+    logger.info(
+        "order workflow started",
+        order_id=order.order_id,
+        correlation_id=order.order_id,
+        duplicate=started.duplicate,
+    )
     metrics.add_metric(
         name="DuplicateDeliveries" if started.duplicate else "OrdersStarted", unit=MetricUnit.Count, value=1
     )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import streamlit as st
 
 import backend
-from backend import audit, monitoring, operations, queues
+from backend import audit, graph, monitoring, notifications, operations, queues
+from backend import order_logs as order_logs_
 
 LIVE_TTL = 5  # seconds: tiles that refresh every few seconds
 WINDOW_TTL = 15  # seconds: window aggregates from CloudWatch
@@ -77,3 +78,31 @@ def clear() -> None:
 def has_dlq() -> bool:
     """Whether the pipeline has a dead-letter queue configured."""
     return bool(backend.aws.resources().dead_letter_queue_url)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def workflow() -> graph.Workflow:
+    """The deployed state machine's definition as a graph (changes only with a deploy)."""
+    return graph.workflow()
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def state_results(order_id: str) -> dict[str, graph.StateResult] | None:
+    return graph.execution_results(order_id)
+
+
+@st.cache_data(ttl=30, show_spinner="Reading execution histories…")
+def workflow_aggregate(window: str | None, limit: int) -> graph.Aggregate:
+    """Per-state figures over the newest executions of the window (one GetExecutionHistory each)."""
+    since = datetime.now(UTC) - monitoring.WINDOWS[window] if window in monitoring.WINDOWS else None
+    return graph.window_aggregate(since, limit)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def order_logs(order_id: str, stopped_at: datetime | None) -> list[order_logs_.LogLine]:
+    return order_logs_.for_order(order_id, stopped_at)
+
+
+@st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
+def notification_report(window: str, limit: int) -> notifications.NotificationReport:
+    return notifications.recent(datetime.now(UTC) - monitoring.WINDOWS[window], limit=limit)

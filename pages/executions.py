@@ -8,7 +8,7 @@ import streamlit as st
 import backend
 from backend.monitoring import WINDOWS
 from backend.operations import STATUSES
-from pages import _data
+from pages import _data, _time, _workflow
 from pages._shared import (
     actor,
     badge,
@@ -25,6 +25,7 @@ PAGE_SIZE = 50
 ALL = "All"
 
 st.title("Executions")
+_time.setting()
 
 deep_link = st.query_params.get("order", "")
 status_col, window_col, order_col = st.columns([2, 3, 3])
@@ -68,16 +69,16 @@ else:
             "Order": [row.order_id for row in page.rows],
             "Status": [row.status for row in page.rows],
             "Outcome": [row.outcome.value for row in page.rows],
-            "Started": [row.started_at for row in page.rows],
-            "Stopped": [row.stopped_at for row in page.rows],
+            "Started": _time.column(row.started_at for row in page.rows),
+            "Stopped": _time.column(row.stopped_at for row in page.rows),
             "Duration (ms)": [row.duration_ms for row in page.rows],
             "Error": [row.error or "" for row in page.rows],
         }
     )
     config = order_link_column(frame)
     config |= {
-        "Started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss.SSS"),
-        "Stopped": st.column_config.DatetimeColumn("Stopped", format="YYYY-MM-DD HH:mm:ss.SSS"),
+        "Started": _time.datetime_column("Started", millis=True),
+        "Stopped": _time.datetime_column("Stopped", millis=True),
         "Duration (ms)": st.column_config.NumberColumn(format="%.0f"),
     }
     st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="exec_table")
@@ -89,6 +90,14 @@ info_col.caption(f"Page {len(tokens)} · {len(page.rows)} executions, newest fir
 if next_col.button("Older", key="exec_older", icon=":material/chevron_right:", disabled=not page.next_token):
     tokens.append(page.next_token)
     st.rerun()
+
+st.subheader("Workflow: per-state figures")
+st.caption(
+    "Every state of the deployed workflow over the newest executions started "
+    f"{'at any time' if window == ALL else 'within the last ' + window} (any status): how many entered it, "
+    "failed in it and were retried in it, and the time spent in it."
+)
+_workflow.window_figures(None if window == ALL else window)
 
 st.divider()
 choices = [row.order_id for row in page.rows]
@@ -112,12 +121,19 @@ link.page_link(
     "pages/order.py", label="Open order page", icon=":material/open_in_new:", query_params={"order": selected}
 )
 started, stopped, took = st.columns(3)
-started.metric("Started", f"{detail.started_at:%H:%M:%S}" if detail.started_at else "–", border=True)
-stopped.metric("Stopped", f"{detail.stopped_at:%H:%M:%S}" if detail.stopped_at else "running", border=True)
+started.metric("Started", _time.fmt(detail.started_at, date=False), border=True, help=_time.fmt(detail.started_at))
+stopped.metric(
+    "Stopped",
+    _time.fmt(detail.stopped_at, date=False) if detail.stopped_at else "running",
+    border=True,
+    help=_time.fmt(detail.stopped_at),
+)
 took.metric("Duration", format_ms(detail.duration_ms), border=True)
 error_banner(detail)
 
 state_gantt(detail)
+with st.expander("Workflow graph", icon=":material/account_tree:", expanded=True):
+    _workflow.execution_graph(selected)
 
 with st.expander("Event history", icon=":material/history:"):
     events = guarded(_data.history, selected)
@@ -125,7 +141,7 @@ with st.expander("Event history", icon=":material/history:"):
         pd.DataFrame(
             {
                 "Id": [e.id for e in events],
-                "Time": [e.timestamp for e in events],
+                "Time": _time.column(e.timestamp for e in events),
                 "Type": [e.type for e in events],
                 "State": [e.state or "" for e in events],
                 "Detail": [e.detail for e in events],
@@ -134,6 +150,7 @@ with st.expander("Event history", icon=":material/history:"):
         width="stretch",
         hide_index=True,
         key="exec_history",
+        column_config={"Time": _time.datetime_column("Time", millis=True)},
     )
 execution_io(detail)
 

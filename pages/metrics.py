@@ -6,11 +6,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from backend.monitoring import WINDOWS
-from pages import _data
+from backend import monitoring
+from backend.monitoring import WINDOWS, bucket_seconds
+from pages import _data, _time
 from pages._shared import OUTCOME_COLORS, format_ms, format_rate, guarded
 
 st.title("Metrics")
+_time.setting()
 
 window_col, refresh_col = st.columns([3, 1], vertical_alignment="bottom")
 window = window_col.segmented_control("Window", list(WINDOWS), default="1 h", key="metrics_window") or "1 h"
@@ -22,6 +24,7 @@ PLOT_COLORS = {"green": "#2e7d32", "orange": "#ef6c00", "red": "#c62828", "blue"
 @st.fragment(run_every="15s" if auto else None)
 def report() -> None:
     report = guarded(_data.window_report, window)
+    bucket_ms = bucket_seconds(WINDOWS[window]) * 1000
     kpis, points, latency = report.kpis, report.throughput, report.latency
     row1 = st.columns(4)
     row1[0].metric("Orders placed", kpis.placed, border=True, help="Executions started in the window.")
@@ -62,12 +65,15 @@ def report() -> None:
             for outcome in dict.fromkeys(point.outcome for point in points):
                 mine = [point for point in points if point.outcome is outcome]
                 chart.add_bar(
-                    x=[p.at for p in mine],
+                    x=_time.wall(p.at for p in mine),
                     y=[p.per_minute for p in mine],
                     name=outcome.value,
                     marker_color=PLOT_COLORS[OUTCOME_COLORS[outcome.value]],
+                    # A lone bar on a time axis is otherwise 1 ms wide.
+                    width=[bucket_ms * 0.8] * len(mine),
+                    hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:.1f}} orders/min<extra>{outcome.value}</extra>",
                 )
-            chart.update_layout(barmode="stack", **_layout(320, "orders per minute"))
+            chart.update_layout(barmode="stack", **_layout(320, "Orders finished per minute", report))
             st.plotly_chart(chart, width="stretch")
         st.caption(
             "Source: CloudWatch AWS/States ExecutionsSucceeded, Failed, Aborted and TimedOut, with OrdersRejected and "
@@ -84,12 +90,13 @@ def report() -> None:
             chart = go.Figure()
             for name in ("p50", "p90", "p99"):
                 chart.add_scatter(
-                    x=[p.at for p in latency.points],
+                    x=_time.wall(p.at for p in latency.points),
                     y=[getattr(p, name) for p in latency.points],
                     name=name,
                     mode="lines+markers",
+                    hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:,.0f}} ms<extra>{name}</extra>",
                 )
-            chart.update_layout(**_layout(320, "milliseconds"))
+            chart.update_layout(**_layout(320, "Execution time (ms)", report))
             st.plotly_chart(chart, width="stretch")
         st.caption(
             f"Source: CloudWatch AWS/States ExecutionTime percentiles ({latency.samples} executions); "
@@ -102,16 +109,26 @@ def report() -> None:
         st.caption("No Lambda metrics in this window yet.")
         return
     columns = st.columns(3)
-    for column, (title, values) in zip(
+    for column, (title, values, unit) in zip(
         columns,
-        (("Invocations", "invocations"), ("Errors", "errors"), ("Average duration (ms)", "duration_avg_ms")),
+        (
+            ("Invocations", "invocations", "Invocations per period"),
+            ("Errors", "errors", "Errors per period"),
+            ("Average duration", "duration_avg_ms", "Average duration (ms)"),
+        ),
         strict=True,
     ):
         with column:
             chart = go.Figure()
             for s in series:
-                chart.add_scatter(x=s.timestamps, y=getattr(s, values), name=s.function, mode="lines+markers")
-            chart.update_layout(title=title, showlegend=False, **_layout(280, title))
+                chart.add_scatter(
+                    x=_time.wall(s.timestamps),
+                    y=getattr(s, values),
+                    name=s.function,
+                    mode="lines+markers",
+                    hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:,.1f}}<extra>{s.function}</extra>",
+                )
+            chart.update_layout(title=title, showlegend=False, **_layout(280, unit, report))
             st.plotly_chart(chart, width="stretch")
     totals = pd.DataFrame(
         {
@@ -125,8 +142,14 @@ def report() -> None:
     st.caption("Source: CloudWatch AWS/Lambda (Sum, Average, Maximum per period).")
 
 
-def _layout(height: int, y_title: str) -> dict[str, object]:
-    return {"height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "yaxis_title": y_title}
+def _layout(height: int, y_title: str, report: monitoring.WindowReport) -> dict[str, object]:
+    """Axes with titles and units; the x axis spans the whole window, so one bucket of data reads right."""
+    return {
+        "height": height,
+        "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
+        "xaxis": _time.axis(report.since, report.until),
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+    }
 
 
 report()

@@ -1,16 +1,21 @@
-"""Order: one order's status, its states as a timeline, input/output, error and cause. Deep link: ?order=ID."""
+"""Order: one order's status, its states as a graph and a timeline, its log lines, what the customer was told,
+input/output, error and cause. Deep link: ?order=ID."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
 import streamlit as st
 
 import backend
+from backend import notifications
+from pages import _data, _time, _workflow
 from pages._shared import badge, error_banner, execution_io, plain, state_gantt
 
 st.title("Order")
+_time.setting()
 
 typed = st.text_input("Order id", value=st.query_params.get("order", ""), placeholder="ord_…").strip()
 # Accept a pasted link or line of text that contains the id.
@@ -30,7 +35,7 @@ st.page_link(
 def render(detail: backend.OrderDetail) -> None:
     badge(detail.outcome.value)
     started, took, states = st.columns(3)
-    started.metric("Started", f"{detail.started_at:%H:%M:%S}" if detail.started_at else "–", border=True)
+    started.metric("Started", _time.fmt(detail.started_at, date=False), border=True, help=_time.fmt(detail.started_at))
     took.metric(
         "Duration", f"{detail.duration_ms:.0f} ms" if detail.duration_ms is not None else "running", border=True
     )
@@ -55,8 +60,57 @@ def render(detail: backend.OrderDetail) -> None:
     if rows:
         state_gantt(detail)
         frame = pd.DataFrame(rows)
-        st.dataframe(frame, width="stretch", hide_index=True)
+        frame["Entered"] = _time.column(frame["Entered"])
+        st.dataframe(
+            frame,
+            width="stretch",
+            hide_index=True,
+            column_config={"Entered": _time.datetime_column("Entered", millis=True)},
+        )
+    sections(detail)
     execution_io(detail)
+
+
+def sections(detail: backend.OrderDetail) -> None:
+    """The workflow graph with each state's status, what the customer was told, and the functions' log lines."""
+    st.subheader("Workflow")
+    _workflow.execution_graph(detail.order_id)
+    try:
+        lines = _data.order_logs(detail.order_id, detail.stopped_at)
+    except backend.BackendError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return
+    st.subheader("What the customer was told")
+    sent = notifications.from_lines(lines)
+    if not sent:
+        st.caption("No notification sent yet.")
+    for notification in sent:
+        with st.container(border=True):
+            st.markdown(f"**{plain(notification.kind)}** · {plain(_time.fmt(notification.sent_at))}")
+            st.text(notification.text)
+    st.subheader("Logs")
+    if not lines:
+        st.caption("No log lines for this order yet (the functions' logs reach CloudWatch Logs within seconds).")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Time": _time.column(line.at for line in lines),
+                "Level": [line.level for line in lines],
+                "Function": [line.function for line in lines],
+                "Message": [line.message for line in lines],
+                "Details": [json.dumps(line.details, default=str) if line.details else "" for line in lines],
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+        key="order_logs",
+        column_config={"Time": _time.datetime_column("Time", millis=True)},
+    )
+    st.caption(
+        f"{len(lines)} structured log lines of the pipeline's functions that carry this order's id (Powertools "
+        "correlation_id), oldest first. Source: CloudWatch Logs FilterLogEvents on each function's log group."
+    )
 
 
 def live() -> None:

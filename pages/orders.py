@@ -4,9 +4,11 @@ import pandas as pd
 import streamlit as st
 
 import backend
+from pages import _time
 from pages._shared import guarded
 
 st.title("Recent orders")
+_time.setting()
 
 
 @st.cache_data(ttl=3, show_spinner=False)
@@ -28,7 +30,7 @@ def table() -> None:
         {
             "Order": [f"order?order={o.order_id}" for o in orders],
             "Outcome": [o.outcome.value for o in orders],
-            "Started": [o.started_at for o in orders],
+            "Started": _time.column(o.started_at for o in orders),
             "Duration (ms)": [o.duration_ms for o in orders],
             "Error": [o.error or "" for o in orders],
         }
@@ -39,7 +41,7 @@ def table() -> None:
         hide_index=True,
         column_config={
             "Order": st.column_config.LinkColumn("Order", display_text=r"order=(.*)$"),
-            "Started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
+            "Started": _time.datetime_column("Started"),
             "Duration (ms)": st.column_config.NumberColumn(format="%.0f"),
         },
     )

@@ -112,7 +112,7 @@ def test_executions_page_filters_by_order_id_and_opens_the_detail(app: AppTest, 
     app.selectbox(key="exec_detail").set_value(expected["declined"]).run()
     assert not app.exception
     assert "PaymentDeclined" in " ".join(e.value for e in app.error)
-    history = app.dataframe[1].value
+    history = next(frame.value for frame in app.dataframe if "Type" in frame.value.columns)
     assert history["Type"].iloc[-1] == "ExecutionFailed"
     assert app.button(key="exec_redrive")
 

@@ -1,0 +1,108 @@
+"""The workflow graph on the pages: one execution's states coloured by status, or per-state figures of a window."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import backend
+from backend import graph
+from pages import _data
+from pages._shared import format_ms, plain
+
+MAX_EXECUTIONS = graph.MAX_AGGREGATE_EXECUTIONS
+_LEGEND = [
+    (graph.StateStatus.SUCCEEDED, "succeeded"),
+    (graph.StateStatus.CAUGHT, "caught (error handled by a Catch)"),
+    (graph.StateStatus.FAILED, "failed (the execution ended here)"),
+    (graph.StateStatus.RUNNING, "running"),
+    (graph.StateStatus.NOT_REACHED, "not reached"),
+]
+
+
+_EMOJI = {
+    graph.StateStatus.SUCCEEDED: "\N{LARGE GREEN SQUARE}",
+    graph.StateStatus.CAUGHT: "\N{LARGE ORANGE SQUARE}",
+    graph.StateStatus.FAILED: "\N{LARGE RED SQUARE}",
+    graph.StateStatus.RUNNING: "\N{LARGE BLUE SQUARE}",
+    graph.StateStatus.NOT_REACHED: "\N{WHITE LARGE SQUARE}",
+}
+
+
+def legend() -> None:
+    """What the node colours mean (as text, next to the graph)."""
+    swatches = " · ".join(f"{_EMOJI[status]} {text}" for status, text in _LEGEND)
+    st.caption(f"{swatches} · a thick orange border: retried. Dashed red edges: Catch.")
+
+
+def execution_graph(order_id: str) -> None:
+    """The state machine's definition (DescribeStateMachine) with each state's status in this order's execution."""
+    try:
+        workflow = _data.workflow()
+        results = _data.state_results(order_id)
+    except backend.BackendError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return
+    if results is None:
+        st.info("The local AWS no longer keeps this execution's history, so its states cannot be coloured.")
+        st.graphviz_chart(graph.dot(workflow), width="content")
+        return
+    st.graphviz_chart(graph.dot(workflow, results), width="content")
+    legend()
+    st.caption("Source: the deployed state machine's definition (DescribeStateMachine) and the execution's history.")
+
+
+def window_figures(window: str | None) -> None:
+    """Per state over the newest executions of the window: entered, failed, retried, mean and p90 duration."""
+    limit = st.select_slider(
+        "Executions to read",
+        [25, 50, 100, MAX_EXECUTIONS],
+        value=50,
+        key="workflow_figures_limit",
+        help="The newest executions of the window; each costs one GetExecutionHistory call.",
+    )
+    try:
+        workflow = _data.workflow()
+        report = _data.workflow_aggregate(window, int(limit))
+    except backend.BackendError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return
+    covered = f"{report.executions} executions"
+    if report.capped:
+        covered += f" (the newest {report.listed} of the window)"
+    if report.without_history:
+        covered += f"; {report.without_history} more whose history the local AWS no longer keeps were skipped"
+    if not report.executions:
+        st.info(f"No execution histories to read in this window ({plain(covered)}).", icon=":material/info:")
+        return
+    stats = {state.name: state for state in report.states}
+    graph_col, table_col = st.columns([2, 3])
+    with graph_col:
+        st.graphviz_chart(graph.dot(workflow, stats=stats), width="content")
+    with table_col:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "State": [s.name for s in report.states],
+                    "Entered": [s.entered for s in report.states],
+                    "Failed": [s.failed for s in report.states],
+                    "Retried": [s.retried for s in report.states],
+                    "Mean": [format_ms(s.mean_ms) for s in report.states],
+                    "p90": [format_ms(s.p90_ms) for s in report.states],
+                }
+            ),
+            width="stretch",
+            hide_index=True,
+            key="workflow_figures",
+            column_config={
+                "Entered": st.column_config.NumberColumn(help="Executions that entered the state."),
+                "Failed": st.column_config.NumberColumn(help="Executions in which the state failed (caught or not)."),
+                "Retried": st.column_config.NumberColumn(help="Executions in which the state was retried."),
+                "Mean": st.column_config.TextColumn("Mean time in state"),
+                "p90": st.column_config.TextColumn("p90 time in state"),
+            },
+        )
+    st.caption(
+        f"Covers {plain(covered)}. Source: the deployed definition (DescribeStateMachine) and each execution's "
+        "GetExecutionHistory; cached 30 s."
+    )
