@@ -120,7 +120,7 @@ class LocalAws:
 
     def _janitor(self) -> None:
         """Keep memory bounded (moto keeps every execution, datapoint and log event forever); publish queue ages."""
-        from localaws.services import cloudwatch, dynamodb, logs, sns, sqs, stepfunctions
+        from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sns, sqs, stepfunctions
 
         retention = self.options.retention_hours * 3600
         passes = 0
@@ -140,6 +140,12 @@ class LocalAws:
                     self._telemetry.metric(
                         "AWS/SQS", "ApproximateAgeOfOldestMessage", age, "Seconds", {"QueueName": queue}, now
                     )
+                for queue, visible in cloudwatch_alarms.visible_messages().items():
+                    self._telemetry.metric(
+                        "AWS/SQS", "ApproximateNumberOfMessagesVisible", visible, "Count", {"QueueName": queue}, now
+                    )
+                if passes % 2 == 0:  # AWS evaluates alarms every minute; every 10 s keeps the local pages prompt
+                    cloudwatch_alarms.evaluate_alarms(now)
             except Exception:
                 _log.exception("the local AWS's housekeeping failed")
 

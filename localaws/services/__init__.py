@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import moto
 
-from localaws.services import cloudformation, cloudwatch, core, dynamodb, sns, sqs, stepfunctions
+from localaws.services import cloudformation, cloudwatch, cloudwatch_alarms, core, dynamodb, sns, sqs, stepfunctions
 from localaws.services._patching import CorrectionError
 from localaws.services.awslambda import corrections as awslambda
 
@@ -25,6 +25,7 @@ CORRECTIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     *awslambda.CORRECTIONS,
     *cloudformation.CORRECTIONS,
     *cloudwatch.CORRECTIONS,
+    *cloudwatch_alarms.CORRECTIONS,
     *sns.CORRECTIONS,
     *dynamodb.CORRECTIONS,
 )
