@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 import backend
+from backend import alarms as alarms_
 from backend import audit, graph, monitoring, notifications, operations, queues
 from backend import order_logs as order_logs_
 
@@ -106,3 +107,9 @@ def order_logs(order_id: str, stopped_at: datetime | None) -> list[order_logs_.L
 @st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
 def notification_report(window: str, limit: int) -> notifications.NotificationReport:
     return notifications.recent(datetime.now(UTC) - monitoring.WINDOWS[window], limit=limit)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def alarms() -> list[alarms_.Alarm]:
+    """The stack's alarms and their state (one DescribeAlarms call)."""
+    return alarms_.stack_alarms()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from backend.monitoring import rag
-from pages import _data
+from pages import _data, _time
 from pages._shared import format_ms, format_rate, guarded, rag_badge
 
 st.title("Overview")
@@ -71,6 +72,37 @@ def tiles() -> None:
 
 
 tiles()
+
+ALARM_MARKS = {"ALARM": "🔴 ALARM", "INSUFFICIENT_DATA": "⚪ INSUFFICIENT_DATA", "OK": "🟢 OK"}
+
+
+@st.fragment(run_every="10s")
+def alarms() -> None:
+    st.subheader("Alarms")
+    found = guarded(_data.alarms)
+    if not found:
+        st.caption("The stack has no CloudWatch alarms.")
+        return
+    firing = [alarm.label for alarm in found if alarm.state == "ALARM"]
+    st.caption(
+        (f"{len(firing)} of {len(found)} in ALARM. " if firing else f"None of the {len(found)} alarms is in ALARM. ")
+        + "The template's alarms as CloudWatch judges them (the local AWS evaluates them against its own metrics "
+        "every 10 s, over whole periods). Refreshes every 10 s."
+    )
+    # A dataframe shows the reasons (AWS's text) as plain text, never as markup.
+    frame = pd.DataFrame(
+        {
+            "State": [ALARM_MARKS[alarm.state] for alarm in found],
+            "Alarm": [alarm.label for alarm in found],
+            "Since": [_time.fmt(alarm.since) for alarm in found],
+            "Why": [alarm.reason for alarm in found],
+            "What it watches": [alarm.description for alarm in found],
+        }
+    )
+    st.dataframe(frame, width="stretch", hide_index=True, key="alarm_table")
+
+
+alarms()
 
 st.subheader("Details")
 queues_col, executions_col, metrics_col = st.columns(3)

@@ -470,6 +470,8 @@ def test_dashboard_policy_grants(template: dict[str, Any]) -> None:
         assert ":execution:${OrderWorkflow.Name}:*" in arn
     for action in ("GetMetricData", "GetMetricStatistics", "ListMetrics"):
         assert grants.pop(f"cloudwatch:{action}") == ['"*"']
+    (alarms,) = grants.pop("cloudwatch:DescribeAlarms")  # the Overview's alarms: only the stack's own
+    assert alarms.endswith(':alarm:${AWS::StackName}-*"}')
     prefix = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
     log_groups = sorted(
         json.dumps({"Fn::Sub": f"{prefix}${{{fid.removesuffix('Function')}LogGroup}}{suffix}"})
