@@ -1,4 +1,4 @@
-"""Command line: python -m backend {local,submit,status,orders}. Exit codes: 0 ok, 1 AWS error, 2 bad input, 3 not
+"""Command line: python -m backend {local,submit,status,orders,demo}. Exit codes: 0 ok, 1 AWS error, 2 bad input, 3 not
 found, 4 timed out waiting."""
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     recent = commands.add_parser("orders", help="the most recent orders")
     recent.add_argument("--limit", type=_positive, default=20)
     recent.add_argument("--json", action="store_true", help="print JSON")
+
+    demo = commands.add_parser("demo", help="run the 2-minute demo: steady orders, an outage that trips an alarm")
+    demo.add_argument("--speed", type=float, default=1.0, help="run the timeline X times faster (default 1)")
     return parser
 
 
@@ -212,10 +215,16 @@ def _orders(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from backend.demo import run_cli
+
+    return run_cli(args.speed)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"local": _local, "submit": _submit, "status": _status, "orders": _orders}
+    handlers = {"local": _local, "submit": _submit, "status": _status, "orders": _orders, "demo": _demo}
     try:
         return handlers[args.command](args)
     except orders.InvalidOrders as exc:

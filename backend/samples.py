@@ -22,9 +22,16 @@ _PAYMENT_WEIGHTS = {
 _OVER_STOCK_RATE = 0.04
 
 
-def random_requests(count: int, rng: random.Random | None = None) -> list[OrderRequest]:
-    """count orders like real customers place: 1-4 lines of everyday products, now and then too many prints."""
+def random_requests(
+    count: int,
+    rng: random.Random | None = None,
+    cards: dict[PaymentMethod, int] | None = None,
+    over_stock_rate: float = _OVER_STOCK_RATE,
+) -> list[OrderRequest]:
+    """count orders like real customers place: 1-4 lines of everyday products, now and then too many prints, paid
+    with the test cards in the proportions of cards (by default mostly approved, a few of each failure)."""
     rng = rng or random.Random()
+    cards = cards or _PAYMENT_WEIGHTS
     requests = []
     for _ in range(count):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
@@ -32,9 +39,9 @@ def random_requests(count: int, rng: random.Random | None = None) -> list[OrderR
             {"sku": sku, "quantity": rng.choice([1, 1, 1, 2, 2, 3])}
             for sku in rng.sample(_EVERYDAY, k=rng.randint(1, 4))
         ]
-        if rng.random() < _OVER_STOCK_RATE:
+        if rng.random() < over_stock_rate:
             lines.append({"sku": "LIMITED-PRINT", "quantity": CATALOGUE["LIMITED-PRINT"].stock + 1})
-        method = rng.choices(list(_PAYMENT_WEIGHTS), weights=list(_PAYMENT_WEIGHTS.values()))[0]
+        method = rng.choices(list(cards), weights=list(cards.values()))[0]
         requests.append(
             OrderRequest(
                 customer_name=f"{first} {last}",

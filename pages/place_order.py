@@ -8,6 +8,7 @@ from collections import Counter
 import streamlit as st
 
 import backend
+from backend import demo
 from backend.samples import random_requests
 from lambdas.domain.order import (
     CATALOGUE,
@@ -133,6 +134,48 @@ with st.expander("Send test orders", icon=":material/bolt:"):
         )
         st.session_state.watched = [order.order_id for order in placed]
         st.rerun()
+
+with st.expander("Run the 2-minute demo", icon=":material/play_circle:"):
+    st.caption(
+        f"{demo.ORDERS_PER_SECOND} orders a second for {demo.SCRIPT_SECONDS:.0f} s: "
+        + " Then ".join(f"{phase.description[:-1].lower()} ({phase.seconds:.0f} s)." for phase in demo.TIMELINE)
+        + " The outage trips the failed-executions alarm (see Overview); it clears a minute or two after the outage "
+        "ends, and the demo keeps sending approved orders until it has (at most "
+        f"{demo.CLEAR_SECONDS // 60} min {demo.CLEAR_SECONDS % 60} s more). Every page stays live meanwhile."
+    )
+    running = demo.current() is not None and not demo.current().status().finished
+    if st.button("Run the 2-minute demo", key="run_demo", icon=":material/play_arrow:", disabled=running):
+        try:
+            demo.start()
+        except backend.BackendError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+
+    @st.fragment(run_every=2)
+    def demo_status() -> None:
+        running = demo.current()
+        if running is None:
+            st.caption("No demo has run since the app started.")
+            return
+        status = running.status()
+        tripped = ", ".join(status.tripped) or "none yet"
+        if status.error:
+            st.error(plain(f"The demo stopped: {status.error}"), icon=":material/error:")
+        elif status.finished:
+            st.success(
+                plain(f"Demo finished: {status.orders_sent} orders sent. Alarms it tripped: {tripped}."),
+                icon=":material/check_circle:",
+            )
+        else:
+            left = f"{status.seconds_left} s left" if status.seconds_left else "waiting for the alarms to clear"
+            st.info(
+                plain(
+                    f"Step {status.step} of {len(demo.TIMELINE) + 1} ({status.phase}): {status.description} "
+                    f"{status.orders_sent} orders sent, {left}. Alarms tripped: {tripped}."
+                ),
+                icon=":material/play_circle:",
+            )
+
+    demo_status()
 
 watched: list[str] = st.session_state.get("watched", [])
 

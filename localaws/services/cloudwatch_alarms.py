@@ -1,7 +1,7 @@
 """CloudWatch alarms evaluated against the local metrics, as AWS evaluates them (moto stores alarms and never does).
 
-Each alarm is judged over its last EvaluationPeriods whole periods, once they are SETTLE_SECONDS old (the local
-telemetry flushes every 5 s): its statistic through our GetMetricData correction, or its metric math over the
+Each alarm is judged over the EvaluationPeriods periods that end at the last whole minute, SETTLE_SECONDS after it
+(the local telemetry flushes every 5 s): its statistic through our GetMetricData correction, or its metric math over the
 MetricStat series; then ComparisonOperator and Threshold, DatapointsToAlarm (M of N) and TreatMissingData. A change
 of state is set with moto's SetAlarmState and published to the alarm's actions' SNS topics, as AWS does.
 """
@@ -215,7 +215,9 @@ def evaluate_alarms(now: float) -> int:
 def _evaluate(backend: Any, alarm: Any, now: float) -> int:
     queries, returned, period = _queries(alarm)
     periods = int(alarm.evaluation_periods)
-    end = int(now - SETTLE_SECONDS) // period * period
+    # As on AWS, an alarm of a period of a minute or more is evaluated each minute over the periods that end then.
+    step = min(period, 60)
+    end = int(now - SETTLE_SECONDS) // step * step
     start = end - periods * period
     starts = [datetime.fromtimestamp(start + index * period, UTC) for index in range(periods)]
     # moto compares naive UTC times, as its request parser makes them.

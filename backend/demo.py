@@ -1,0 +1,252 @@
+"""A scripted demo of about two minutes: a steady stream of orders, then a spike of declines and a payment-gateway
+outage that trips the failed-executions alarm, then recovery. It runs on a background thread (one per process), so
+every page stays live meanwhile; status() says where it is."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from backend import alarms, orders
+from backend.errors import BackendError
+from backend.samples import random_requests
+from lambdas.domain.order import OrderRequest, PaymentMethod
+
+ORDERS_PER_SECOND = 3
+# The alarms judge whole minutes once they are over, so an alarm clears a minute or two after the outage ends.
+CLEAR_SECONDS = 150
+_ALARM_CHECK_SECONDS = 5
+_MOST_PER_SEND = 30  # after a slow call, catch up in bounded batches
+
+APPROVED = {PaymentMethod.VISA: 85, PaymentMethod.MASTERCARD: 15}
+# tok_timeout_always exhausts the workflow's retries and ends OrderFailed: a technical failure, which
+# WorkflowExecutionsFailedAlarm counts (declines are business outcomes it subtracts).
+INCIDENT = {
+    PaymentMethod.DECLINED: 30,
+    PaymentMethod.INSUFFICIENT_FUNDS: 15,
+    PaymentMethod.TIMEOUT_ALWAYS: 35,
+    PaymentMethod.VISA: 20,
+}
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One part of the script: its name, length in seconds, what happens, and the cards its orders use."""
+
+    name: str
+    seconds: float
+    description: str
+    cards: dict[PaymentMethod, int]
+
+
+TIMELINE = (
+    Phase("steady", 30, "A steady stream of orders, all approved.", APPROVED),
+    Phase("incident", 45, "A spike of declined cards, and the payment gateway is down: charges time out.", INCIDENT),
+    Phase("recovery", 45, "The gateway answers again: orders are approved.", APPROVED),
+)
+SCRIPT_SECONDS = sum(phase.seconds for phase in TIMELINE)
+CLEARING = Phase(
+    "clearing", CLEAR_SECONDS, "Approved orders while the tripped alarms return to OK (they judge whole minutes).",
+    APPROVED,
+)  # fmt: skip
+
+
+def phase_at(elapsed: float) -> Phase | None:
+    """The scripted phase at that many seconds into the script; None once it is over."""
+    start = 0.0
+    for phase in TIMELINE:
+        if elapsed < start + phase.seconds:
+            return phase
+        start += phase.seconds
+    return None
+
+
+class DemoStatus(BaseModel):
+    """Where a demo is: its phase, orders sent, seconds left of the script, and the alarms it tripped."""
+
+    phase: str
+    description: str
+    step: int  # 1-based position in TIMELINE, then len(TIMELINE) + 1 while clearing
+    orders_sent: int
+    seconds_left: int
+    speed: float
+    started_at: datetime
+    finished: bool = False
+    error: str | None = None
+    firing: list[str] = []
+    tripped: list[str] = []
+
+
+class DemoRunning(BackendError):
+    """Another demo is running in this process."""
+
+
+Send = Callable[[Sequence[OrderRequest]], Any]
+
+
+class Demo:
+    """One run of the script on a background thread."""
+
+    def __init__(
+        self,
+        speed: float = 1.0,
+        send: Send | None = None,
+        read_alarms: Callable[[], list[alarms.Alarm]] | None = None,
+        on_event: Callable[[str], None] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be more than 0, got {speed}")
+        self.speed = speed
+        self._send = send or orders.submit_orders
+        self._read_alarms = read_alarms or alarms.stack_alarms
+        self._on_event = on_event or (lambda text: None)
+        self._rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="demo", daemon=True)
+        self._started = 0.0
+        self._already_firing: set[str] | None = None
+        self._status = DemoStatus(
+            phase=TIMELINE[0].name, description=TIMELINE[0].description, step=1, orders_sent=0,
+            seconds_left=int(SCRIPT_SECONDS), speed=speed, started_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    def status(self) -> DemoStatus:
+        """A snapshot of where the demo is."""
+        with self._lock:
+            return self._status.model_copy(deep=True)
+
+    def stop(self) -> None:
+        """Stop sending; the demo ends at once."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the demo to end; True if it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self._status = self._status.model_copy(update=changes)
+
+    def _run(self) -> None:
+        try:
+            self._script()
+        except BackendError as exc:
+            self._update(error=str(exc))
+            self._on_event(f"stopped: {exc}")
+        finally:
+            self._update(finished=True, seconds_left=0)
+
+    def run_in_background(self) -> None:
+        """Start the script on its thread."""
+        self._started = time.monotonic()
+        self._thread.start()
+
+    def _script(self) -> None:
+        sent, next_check = 0, 0.0
+        current: Phase | None = None
+        while not self._stop.is_set():
+            wall = time.monotonic() - self._started
+            scripted = wall * self.speed
+            phase = phase_at(scripted)
+            if wall >= next_check or (phase is None and current is not CLEARING):
+                self._check_alarms()
+                next_check = wall + _ALARM_CHECK_SECONDS / self.speed
+            if phase is None:
+                status = self.status()
+                waiting = [name for name in status.tripped if name in status.firing]
+                if not waiting or scripted >= SCRIPT_SECONDS + CLEAR_SECONDS or self._already_firing is None:
+                    self._on_event(_summary(status, sent))
+                    return
+                phase = CLEARING
+            if phase is not current:
+                current = phase
+                step = TIMELINE.index(phase) + 1 if phase in TIMELINE else len(TIMELINE) + 1
+                self._update(phase=phase.name, description=phase.description, step=step)
+                self._on_event(f"{phase.name}: {phase.description}")
+            due = min(_MOST_PER_SEND, int(wall * ORDERS_PER_SECOND) - sent)
+            if due > 0:
+                self._send(random_requests(due, self._rng, cards=phase.cards, over_stock_rate=0))
+                sent += due
+            left = SCRIPT_SECONDS - scripted if phase is not CLEARING else 0
+            self._update(orders_sent=sent, seconds_left=max(0, round(left / self.speed)))
+            self._stop.wait(0.25)
+
+    def _check_alarms(self) -> None:
+        """Note the alarms in ALARM, and report those that change."""
+        try:
+            found = self._read_alarms()
+        except BackendError as exc:
+            self._on_event(f"cannot read the alarms: {exc}")
+            return
+        firing = sorted(alarm.label for alarm in found if alarm.state == "ALARM")
+        if self._already_firing is None:
+            self._already_firing = set(firing)  # an alarm already red before the demo is not its doing
+        status = self.status()
+        tripped = sorted(set(status.tripped) | (set(firing) - self._already_firing))
+        for name in sorted(set(firing) - set(status.firing)):
+            self._on_event(f"alarm {name} is in ALARM")
+        for name in sorted(set(status.firing) - set(firing)):
+            self._on_event(f"alarm {name} is OK again")
+        self._update(firing=firing, tripped=tripped)
+
+
+def _summary(status: DemoStatus, sent: int) -> str:
+    still = [name for name in status.tripped if name in status.firing]
+    tripped = ", ".join(status.tripped) or "none"
+    ending = f"; still in ALARM: {', '.join(still)}" if still else ""
+    return f"done: {sent} orders sent; alarms tripped: {tripped}{ending}"
+
+
+_current_lock = threading.Lock()
+_current: Demo | None = None
+
+
+def start(speed: float = 1.0, send: Send | None = None, on_event: Callable[[str], None] | None = None) -> Demo:
+    """Start the demo on a background thread; DemoRunning if one is running in this process."""
+    global _current
+    with _current_lock:
+        if _current is not None and not _current.status().finished:
+            raise DemoRunning("A demo is already running: wait for it to end.")
+        _current = Demo(speed, send=send, on_event=on_event)
+        _current.run_in_background()
+        return _current
+
+
+def current() -> Demo | None:
+    """The demo running in this process, or the last one that ran."""
+    return _current
+
+
+def run_cli(speed: float) -> int:
+    """Run the demo in the foreground, printing each phase and alarm change; 0 at the end, 1 if it failed, 2 for a
+    bad speed."""
+    if speed <= 0:
+        print(f"error: --speed must be more than 0, got {speed}", file=sys.stderr)
+        return 2
+    began = time.monotonic()
+
+    def say(text: str) -> None:
+        elapsed = int(time.monotonic() - began)
+        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", flush=True)
+
+    demo = start(speed, on_event=say)
+    try:
+        while not demo.join(timeout=0.5):
+            pass
+    except KeyboardInterrupt:
+        demo.stop()
+        demo.join()
+        print("stopped", file=sys.stderr)
+        return 1
+    return 1 if demo.status().error else 0
