@@ -113,7 +113,7 @@ class Demo:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="demo", daemon=True)
-        self._started = 0.0
+        self._started = time.monotonic()
         self._already_firing: set[str] | None = None
         self._status = DemoStatus(
             phase=TIMELINE[0].name, description=TIMELINE[0].description, step=1, orders_sent=0,
@@ -149,11 +149,13 @@ class Demo:
 
     def run_in_background(self) -> None:
         """Start the script on its thread."""
-        self._started = time.monotonic()
         self._thread.start()
 
     def _script(self) -> None:
-        sent, next_check = 0, 0.0
+        # The first read also connects (and may start the local AWS): the script's clock starts after it.
+        self._check_alarms()
+        self._started = time.monotonic()
+        sent, next_check = 0, _ALARM_CHECK_SECONDS / self.speed
         current: Phase | None = None
         while not self._stop.is_set():
             wall = time.monotonic() - self._started
