@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -25,6 +25,7 @@ class Alarm(BaseModel):
     since: datetime
     reason: str
     description: str = ""
+    period: int | None = None  # seconds; a metric-math alarm's is its longest MetricStat's
 
 
 def label(alarm_name: str, stack_name: str) -> str:
@@ -46,8 +47,14 @@ def stack_alarms() -> list[Alarm]:
             since=item["StateUpdatedTimestamp"],
             reason=item.get("StateReason", ""),
             description=item.get("AlarmDescription", ""),
+            period=_period(item),
         )
         for page in paginator.paginate(AlarmNamePrefix=f"{stack}-", AlarmTypes=["MetricAlarm"])
         for item in page.get("MetricAlarms", [])
     ]
     return sorted(alarms, key=lambda alarm: (_ORDER[alarm.state], alarm.label))
+
+
+def _period(item: dict[str, Any]) -> int | None:
+    stats = [query["MetricStat"]["Period"] for query in item.get("Metrics", []) if "MetricStat" in query]
+    return item.get("Period") or max(stats, default=None)
