@@ -1,10 +1,11 @@
-"""Order pipeline app: navigation and the sidebar that says which AWS it talks to."""
+"""Order pipeline app: sign-in, navigation and the sidebar that says who is signed in and which AWS it talks to."""
 
 import streamlit as st
 
-from pages._shared import render_sidebar
+from pages._shared import render_sidebar, sign_in_gate
 
 st.set_page_config(page_title="Order pipeline", page_icon=":package:", layout="wide")
+sign_in_gate()
 
 navigation = st.navigation(
     {

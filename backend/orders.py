@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from backend import aws
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
+from backend.identity import Caller, Role, require
 from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors, placed_at
 
 SEND_BATCH_SIZE = 10  # SendMessageBatch's limit
@@ -60,8 +61,11 @@ def validate_requests(requests: Iterable[OrderRequest | dict[str, Any]]) -> list
 
 
 @translated
-def submit_orders(requests: Sequence[OrderRequest | dict[str, Any]], progress: Progress | None = None) -> list[Order]:
+def submit_orders(
+    requests: Sequence[OrderRequest | dict[str, Any]], progress: Progress | None = None, *, caller: Caller
+) -> list[Order]:
     """Validate, place and enqueue orders (10 per SendMessageBatch); return the placed orders in request order."""
+    require(caller, Role.STAFF, "Placing orders")
     valid = validate_requests(requests)
     sqs = aws.client("sqs")
     queue_url = aws.resources().orders_queue_url
