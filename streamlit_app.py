@@ -5,8 +5,8 @@ import streamlit as st
 from pages._shared import render_sidebar, sign_in_gate
 
 st.set_page_config(page_title="Order pipeline", page_icon=":package:", layout="wide")
-sign_in_gate()
-
+# The gate draws the refusal or the sign-in buttons when no page may run yet; the navigation is hidden then.
+may_run = sign_in_gate()
 navigation = st.navigation(
     {
         "Operations": [
@@ -20,7 +20,10 @@ navigation = st.navigation(
             st.Page("pages/orders.py", title="Recent orders", icon=":material/list_alt:", url_path="orders"),
             st.Page("pages/order.py", title="Order", icon=":material/receipt_long:", url_path="order"),
         ],
-    }
+    },
+    position="sidebar" if may_run else "hidden",
 )
+if not may_run:
+    st.stop()
 render_sidebar()
 navigation.run()

@@ -115,17 +115,18 @@ def caller() -> Caller:
     raise AssertionError  # st.stop() raises
 
 
-def sign_in_gate() -> None:
-    """Before any page: refuse to run without a sign-in configuration where one is needed, and ask to sign in."""
+def sign_in_gate() -> bool:
+    """Before any page: refuse to run without a sign-in configuration where one is needed, or ask to sign in;
+    True when a page may run."""
     try:
         config = settings()
     except ValueError as exc:
         st.error(f"The app's settings are invalid: {plain(str(exc))}", icon=":material/error:")
-        st.stop()
+        return False
     if not config.sign_in_required:
         if config.home is Home.AWS:
             st.error(OPEN_BANNER, icon=":material/lock_open:")
-        return
+        return True
     section = _auth_section()
     problem = _auth_problem(section)
     if problem or section is None:
@@ -136,16 +137,16 @@ def sign_in_gate() -> None:
             'and the README, "Sign-in and roles"), or set `ORDERS_AUTH=off` to run it open to anyone.',
             icon=":material/lock:",
         )
-        st.stop()
+        return False
     if st.user.get("is_logged_in", False):
-        return
+        return True
     st.title("Order pipeline")
     st.info("Sign in to see the order pipeline.", icon=":material/lock:")
     for provider in _providers(section):
         label = "Sign in" if provider == "default" else f"Sign in with {provider.title()}"
         if st.button(label, key=f"login_{provider}", type="primary", icon=":material/login:"):
             st.login(provider)
-    st.stop()
+    return False
 
 
 def allowed(needed: Role) -> bool:
