@@ -136,7 +136,7 @@ def unauthenticated_caller(config: Settings | None = None) -> Caller:
     config = config or settings()
     if config.home is Home.LOCAL:
         user = _os_user()
-        return Caller(subject=f"local:{user}", name=f"{user} (local sandbox)", role=Role.OPERATOR, signed_in=False)
+        return Caller(subject=f"local:{user}", name=f"{user} (local)", role=Role.OPERATOR, signed_in=False)
     return Caller(subject="anonymous", name="anyone (sign-in off)", role=Role.OPERATOR, signed_in=False)
 
 

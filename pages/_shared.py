@@ -171,8 +171,8 @@ def render_identity() -> None:
             st.logout()
     elif settings().home is Home.LOCAL:
         st.caption(
-            f":material/person: Sign-in is off on the local sandbox: you act as **{plain(who.label)}**, an "
-            "**operator** (everything is allowed; all data is fake). `ORDERS_AUTH=on` turns sign-in on."
+            f":material/person: Sign-in is off (all data here is fake): you act as **{plain(who.label)}**, an "
+            "**operator**, and everything is allowed. `ORDERS_AUTH=on` turns sign-in on."
         )
     else:
         st.caption(":red[:material/lock_open: Sign-in is off: anyone with the URL acts as an operator.]")
