@@ -59,7 +59,7 @@ def record(caller: Caller, action: str, target: str, count: int = 0, detail: str
     """Write one audit entry (one JSON line in the day's stream of the audit log group)."""
     entry = AuditEntry(
         at=datetime.now(UTC),
-        actor=caller.label,
+        actor=caller.name or caller.label,
         email=caller.email,
         subject=caller.subject,
         action=action,

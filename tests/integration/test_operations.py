@@ -207,7 +207,7 @@ def test_redrive_of_a_declined_order_reruns_only_the_failed_step(mix: tuple) -> 
 
 def test_operator_actions_are_in_the_audit_log(local_aws: Any) -> None:
     entries = [entry for entry in audit.recent(200) if entry.subject == ACTOR.subject]
-    assert {entry.email for entry in entries} == {ACTOR.email}
+    assert {(entry.actor, entry.email) for entry in entries} == {(ACTOR.name, ACTOR.email)}
     actions = {entry.action for entry in entries}
     assert {"purge", "redrive-dlq", "stop-execution", "redrive-execution"} <= actions
     redrive = next(entry for entry in entries if entry.action == "redrive-dlq")
