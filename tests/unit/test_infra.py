@@ -528,6 +528,8 @@ def test_the_optional_user_pool(template: dict[str, Any]) -> None:
     assert client["AllowedOAuthFlows"] == ["code"]
     assert client["CallbackURLs"] == [{"Fn::Sub": "${DashboardUrl}/oauth2callback"}]
     assert props(template, "DashboardUserPool")["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    rule = template["Rules"]["UserPoolNeedsDashboardUrl"]  # CloudFormation refuses a pool with no callback URL
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "CreateUserPool"}, "true"]}
 
 
 def test_the_local_aws_skips_resources_whose_condition_is_false() -> None:
