@@ -7,10 +7,11 @@ import plotly.express as px
 import streamlit as st
 
 import backend
+from backend.identity import Role
 from backend.monitoring import WINDOWS
 from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
 from pages import _data
-from pages._shared import actor, guarded, order_link_column
+from pages._shared import allowed, caller, guarded, needs_role, order_link_column
 
 st.title("Queues")
 HAS_DLQ = guarded(_data.has_dlq)
@@ -78,13 +79,16 @@ else:
     st.plotly_chart(chart, width="stretch")
 st.caption("Source: CloudWatch AWS/SQS NumberOfMessagesSent/Received/Deleted (Sum per period).")
 
-if HAS_DLQ:
+if HAS_DLQ and not allowed(Role.OPERATOR):
+    st.subheader("Dead-letter queue")
+    needs_role(Role.OPERATOR, "Looking at, redriving and purging queue messages")
+elif HAS_DLQ:
     st.subheader("Dead-letter queue")
     dlq = guarded(_data.queue_stats, "dlq")
     peek_col, _ = st.columns([1, 3])
     peek_count = peek_col.number_input("Messages to look at", 1, MAX_PEEK, 10, key="dlq_peek_count")
     if st.button("Peek at messages", key="dlq_peek", icon=":material/visibility:"):
-        st.session_state.dlq_peeked = guarded(backend.queues.peek_dlq, int(peek_count))
+        st.session_state.dlq_peeked = guarded(backend.queues.peek_dlq, caller(), int(peek_count))
     peeked = st.session_state.get("dlq_peeked")
     if peeked is not None:
         st.caption("Peeking receives the messages and makes them visible again at once: nothing is deleted or lost.")
@@ -127,7 +131,7 @@ if HAS_DLQ:
             confirm, cancel = st.columns(2)
             if confirm.button("Confirm redrive", key="redrive_confirm", type="primary"):
                 st.session_state.redrive_pending = None
-                result = guarded(backend.queues.redrive_dlq, pending, actor())
+                result = guarded(backend.queues.redrive_dlq, pending, caller())
                 st.session_state.redrive_result = result.model_dump()
                 _data.clear()
                 st.rerun()
@@ -152,7 +156,7 @@ if HAS_DLQ:
         name = (dlq if role == "dlq" else guarded(_data.queue_stats, "orders")).name
         typed = st.text_input(f"Type {name} to confirm", key="purge_confirm_text")
         if st.button("Purge", key="purge_button", type="primary", disabled=typed.strip() != name):
-            purged = guarded(backend.queues.purge, role, actor(), typed)
+            purged = guarded(backend.queues.purge, role, caller(), typed)
             st.session_state.purge_result = f"Purged {name} ({purged} messages)."
             _data.clear()
             st.rerun()
@@ -171,6 +175,8 @@ else:
             {
                 "When": [e.at for e in entries],
                 "Who": [e.actor for e in entries],
+                "E-mail": [e.email or "" for e in entries],
+                "Subject": [e.subject or "" for e in entries],
                 "Action": [e.action for e in entries],
                 "Target": [e.target for e in entries],
                 "How many": [e.count for e in entries],
