@@ -14,6 +14,7 @@ import backend
 from backend.errors import BackendError
 from backend.identity import Caller, Role, caller_from_claims, unauthenticated_caller
 from backend.settings import Home, settings
+from pages import _time
 
 
 def _leave_legacy_pages_mode() -> None:
@@ -264,8 +265,8 @@ def state_gantt(detail: backend.OrderDetail) -> None:
         {
             "State": [run.name for run in detail.timeline],
             "Status": [run.status for run in detail.timeline],
-            "Entered": [run.entered_at for run in detail.timeline],
-            "Exited": [run.exited_at or run.entered_at for run in detail.timeline],
+            "Entered": _time.wall(run.entered_at for run in detail.timeline),
+            "Exited": _time.wall(run.exited_at or run.entered_at for run in detail.timeline),
         }
     )
     chart = px.timeline(
@@ -276,8 +277,9 @@ def state_gantt(detail: backend.OrderDetail) -> None:
         color="Status",
         color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
     )
-    chart.update_yaxes(autorange="reversed")
-    chart.update_layout(height=80 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    chart.update_yaxes(autorange="reversed", title=None)
+    chart.update_xaxes(title=_time.header("Time"))
+    chart.update_layout(height=120 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
     st.plotly_chart(chart, width="stretch")
 
 

@@ -10,10 +10,11 @@ import backend
 from backend.identity import Role
 from backend.monitoring import WINDOWS
 from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
-from pages import _data
+from pages import _data, _time
 from pages._shared import allowed, caller, guarded, needs_role, order_link_column
 
 st.title("Queues")
+_time.setting()
 HAS_DLQ = guarded(_data.has_dlq)
 
 
@@ -61,7 +62,7 @@ for role in ("orders", "dlq") if HAS_DLQ else ("orders",):
         frames.append(
             pd.DataFrame(
                 {
-                    "Time": activity.timestamps,
+                    "Time": _time.wall(activity.timestamps),
                     "Messages": getattr(activity, kind),
                     "Metric": kind,
                     "Queue": activity.queue_name,
@@ -75,6 +76,7 @@ else:
     # Counts per period: bars, which also read right when the window holds a single period.
     chart = px.bar(activity_frame, x="Time", y="Messages", color="Metric", barmode="group", facet_row="Queue")
     chart.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
+    chart.update_xaxes(title=_time.header("Time"))
     chart.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     st.plotly_chart(chart, width="stretch")
 st.caption("Source: CloudWatch AWS/SQS NumberOfMessagesSent/Received/Deleted (Sum per period).")
@@ -99,12 +101,12 @@ elif HAS_DLQ:
                 {
                     "Order": [m.order_id for m in peeked],
                     "Message id": [m.message_id for m in peeked],
-                    "Sent": [m.sent_at for m in peeked],
+                    "Sent": _time.column(m.sent_at for m in peeked),
                     "Receives": [m.receive_count for m in peeked],
                     "Body": [m.body[:500] for m in peeked],
                 }
             )
-            config = order_link_column(frame)
+            config = order_link_column(frame) | {"Sent": _time.datetime_column("Sent")}
             st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="dlq_table")
 
     st.markdown("**Redrive** back to the orders queue")
@@ -173,7 +175,7 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                "When": [e.at for e in entries],
+                "When": _time.column(e.at for e in entries),
                 "Who": [e.actor for e in entries],
                 "E-mail": [e.email or "" for e in entries],
                 "Subject": [e.subject or "" for e in entries],
@@ -185,6 +187,7 @@ else:
         ),
         width="stretch",
         hide_index=True,
+        column_config={"When": _time.datetime_column("When")},
         key="audit_table",
     )
     st.caption("Source: CloudWatch Logs /order-pipeline/audit (last 7 days, newest first).")
