@@ -4,6 +4,9 @@ VENV := .venv
 TOOLS := .venv-infra
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check
+# `make run` serves on this machine only; `make run ADDRESS=0.0.0.0` serves every network interface.
+ADDRESS ?= 127.0.0.1
+PORT ?= 8501
 
 .PHONY: run test lint local stop-local deploy delete clean browser
 
@@ -33,7 +36,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
 run: $(VENV)/.app
-	$(BIN)/streamlit run streamlit_app.py
+	$(BIN)/streamlit run streamlit_app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 local: $(VENV)/.app
 	$(BIN)/python -m backend local

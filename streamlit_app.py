@@ -1,11 +1,12 @@
-"""Order pipeline app: navigation and the sidebar that says which AWS it talks to."""
+"""Order pipeline app: sign-in, navigation and the sidebar that says who is signed in and which AWS it talks to."""
 
 import streamlit as st
 
-from pages._shared import render_sidebar
+from pages._shared import render_sidebar, sign_in_gate
 
 st.set_page_config(page_title="Order pipeline", page_icon=":package:", layout="wide")
-
+# The gate draws the refusal or the sign-in buttons when no page may run yet; the navigation is hidden then.
+may_run = sign_in_gate()
 navigation = st.navigation(
     {
         "Operations": [
@@ -20,7 +21,10 @@ navigation = st.navigation(
             st.Page("pages/order.py", title="Order", icon=":material/receipt_long:", url_path="order"),
             st.Page("pages/notifications.py", title="Notifications", icon=":material/mail:", url_path="notifications"),
         ],
-    }
+    },
+    position="sidebar" if may_run else "hidden",
 )
+if not may_run:
+    st.stop()
 render_sidebar()
 navigation.run()

@@ -1,10 +1,11 @@
 """The pipeline's API for the app and the CLI: the same calls whether it runs on the local AWS or on AWS."""
 
 # Operator modules, reached as backend.queues, backend.operations, backend.monitoring, backend.audit.
-from backend import audit, monitoring, operations, queues
+from backend import audit, identity, monitoring, operations, queues
 from backend.aws import connection, reset
 from backend.errors import BackendError, NotFound
 from backend.executions import OrderSummary, Outcome, StateRun
+from backend.identity import Caller, Forbidden, Role
 from backend.orders import (
     InvalidOrders,
     OrderDetail,
@@ -18,15 +19,19 @@ from backend.orders import (
 
 __all__ = [
     "BackendError",
+    "Caller",
+    "Forbidden",
     "InvalidOrders",
     "NotFound",
     "OrderDetail",
     "OrderSummary",
     "Outcome",
+    "Role",
     "StateRun",
     "audit",
     "connection",
     "get_order",
+    "identity",
     "list_orders",
     "monitoring",
     "operations",

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from backend import orders
+from backend import identity, orders
 from backend.errors import BackendError, NotFound
 from backend.samples import expected_outcome, random_requests
 from backend.stats import percentile
@@ -125,7 +125,7 @@ def _submit(args: argparse.Namespace) -> int:
             print(f"error: cannot read orders from {args.file}: {summarize_errors(exc)}", file=sys.stderr)
             return EXIT_INPUT
     started = time.monotonic()
-    placed = orders.submit_orders(requests)
+    placed = orders.submit_orders(requests, caller=identity.cli_caller())
     sent_seconds = time.monotonic() - started
     if not args.wait:
         ids = [order.order_id for order in placed]

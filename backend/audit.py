@@ -1,4 +1,4 @@
-"""Operator actions (redrive, purge, stop) recorded in CloudWatch Logs: who, when, what, how many."""
+"""Operator actions (redrive, purge, stop) recorded in CloudWatch Logs: who (name, e-mail, subject), when, what."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from backend import aws
 from backend.errors import translated
+from backend.identity import Caller
 
 _known_streams: set[tuple[str, str]] = set()
 _lock = threading.Lock()
@@ -23,6 +24,8 @@ class AuditEntry(BaseModel):
 
     at: datetime
     actor: str
+    email: str | None = None  # the signed-in person's e-mail and ID-token subject (absent when sign-in is off)
+    subject: str | None = None
     action: str
     target: str
     count: int = 0
@@ -52,10 +55,17 @@ def _ensure_stream(logs: Any, group: str, stream: str) -> None:
 
 
 @translated
-def record(actor: str, action: str, target: str, count: int = 0, detail: str = "") -> AuditEntry:
+def record(caller: Caller, action: str, target: str, count: int = 0, detail: str = "") -> AuditEntry:
     """Write one audit entry (one JSON line in the day's stream of the audit log group)."""
     entry = AuditEntry(
-        at=datetime.now(UTC), actor=actor or "operator", action=action, target=target, count=count, detail=detail
+        at=datetime.now(UTC),
+        actor=caller.name or caller.label,
+        email=caller.email,
+        subject=caller.subject,
+        action=action,
+        target=target,
+        count=count,
+        detail=detail,
     )
     logs = aws.client("logs")
     group = aws.resources().audit_log_group

@@ -4,6 +4,7 @@ every page stays live meanwhile; status() says where it is."""
 
 from __future__ import annotations
 
+import functools
 import random
 import sys
 import threading
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend import alarms, orders
+from backend import alarms, identity, orders
 from backend.errors import BackendError
 from backend.samples import random_requests
 from lambdas.domain.order import OrderRequest, PaymentMethod
@@ -99,8 +100,8 @@ class Demo:
 
     def __init__(
         self,
+        send: Send,
         speed: float = 1.0,
-        send: Send | None = None,
         read_alarms: Callable[[], list[alarms.Alarm]] | None = None,
         on_event: Callable[[str], None] | None = None,
         seed: int | None = None,
@@ -108,7 +109,7 @@ class Demo:
         if speed <= 0:
             raise ValueError(f"speed must be more than 0, got {speed}")
         self.speed = speed
-        self._send = send or orders.submit_orders
+        self._send = send
         self._read_alarms = read_alarms or alarms.stack_alarms
         self._on_event = on_event or (lambda text: None)
         self._rng = random.Random(seed)
@@ -218,13 +219,13 @@ _current_lock = threading.Lock()
 _current: Demo | None = None
 
 
-def start(speed: float = 1.0, send: Send | None = None, on_event: Callable[[str], None] | None = None) -> Demo:
-    """Start the demo on a background thread; DemoRunning if one is running in this process."""
+def start(send: Send, speed: float = 1.0, on_event: Callable[[str], None] | None = None) -> Demo:
+    """Start the demo, placing orders through send, on a background thread; DemoRunning if one is running."""
     global _current
     with _current_lock:
         if _current is not None and not _current.status().finished:
             raise DemoRunning("A demo is already running: wait for it to end.")
-        _current = Demo(speed, send=send, on_event=on_event)
+        _current = Demo(send, speed, on_event=on_event)
         _current.run_in_background()
         return _current
 
@@ -246,7 +247,8 @@ def run_cli(speed: float) -> int:
         elapsed = int(time.monotonic() - began)
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", flush=True)
 
-    demo = start(speed, on_event=say)
+    # The command line places orders with its user's own AWS credentials, as `submit` does.
+    demo = start(functools.partial(orders.submit_orders, caller=identity.cli_caller()), speed, on_event=say)
     try:
         while not demo.join(timeout=0.5):
             pass

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from backend import audit, aws
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary
+from backend.identity import Caller, Role, require
 from backend.orders import errors_of, execution_arn, summary_of
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -124,22 +125,24 @@ def _describe(sfn: Any, order_id: str) -> dict[str, Any]:
 
 
 @translated
-def stop_execution(order_id: str, actor: str, reason: str = "") -> datetime:
+def stop_execution(order_id: str, caller: Caller, reason: str = "") -> datetime:
     """Stop a running execution (StopExecution, error OperatorStopped); audited; return the stop date."""
+    require(caller, Role.OPERATOR, "Stopping an execution")
     sfn = aws.client("stepfunctions")
     execution = _describe(sfn, order_id)
     if execution["status"] != "RUNNING":
         raise BackendError(f"{order_id} is {execution['status']}: only a running execution can be stopped.")
-    cause = f"stopped by {actor}" + (f": {reason}" if reason else "")
+    cause = f"stopped by {caller.label}" + (f": {reason}" if reason else "")
     stopped = sfn.stop_execution(executionArn=execution["executionArn"], error="OperatorStopped", cause=cause)
     stop_date: datetime = stopped.get("stopDate") or datetime.now(UTC)  # the local AWS stops asynchronously
-    audit.record(actor, "stop-execution", order_id, 1, cause)
+    audit.record(caller, "stop-execution", order_id, 1, cause)
     return stop_date
 
 
 @translated
-def redrive_execution(order_id: str, actor: str) -> datetime:
+def redrive_execution(order_id: str, caller: Caller) -> datetime:
     """Redrive a failed, timed-out or aborted execution from its unsuccessful step (RedriveExecution); audited."""
+    require(caller, Role.OPERATOR, "Redriving an execution")
     sfn = aws.client("stepfunctions")
     execution = _describe(sfn, order_id)
     if execution["status"] not in REDRIVABLE:
@@ -150,6 +153,6 @@ def redrive_execution(order_id: str, actor: str) -> datetime:
     # (localaws/services/stepfunctions.py).
     redriven = sfn.redrive_execution(executionArn=execution["executionArn"])
     audit.record(
-        actor, "redrive-execution", order_id, 1, f"was {execution['status']} ({execution.get('error') or '-'})"
+        caller, "redrive-execution", order_id, 1, f"was {execution['status']} ({execution.get('error') or '-'})"
     )
     return redriven["redriveDate"]

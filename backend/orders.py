@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from backend import aws
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
+from backend.identity import Caller, Role, require
 from lambdas.domain.boundary import parse_strict
 from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors, placed_at
 
@@ -64,8 +65,11 @@ def validate_requests(requests: Sequence[OrderRequest | Any]) -> list[OrderReque
 
 
 @translated
-def submit_orders(requests: Sequence[OrderRequest | Any], progress: Progress | None = None) -> list[Order]:
+def submit_orders(
+    requests: Sequence[OrderRequest | Any], progress: Progress | None = None, *, caller: Caller
+) -> list[Order]:
     """Validate, place and enqueue orders (10 per SendMessageBatch); return the placed orders in request order."""
+    require(caller, Role.STAFF, "Placing orders")
     valid = validate_requests(requests)
     sqs = aws.client("sqs")
     queue_url = aws.resources().orders_queue_url

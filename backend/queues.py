@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from backend import audit, aws
 from backend.errors import BackendError, translated
+from backend.identity import Caller, Role, require
 from backend.metrics import MetricQuery, metric_series
 
 MAX_REDRIVE = 100  # messages per redrive action
@@ -147,8 +148,10 @@ def _order_id(body: str) -> str | None:
 
 
 @translated
-def peek_dlq(limit: int = 10) -> list[DlqMessage]:
+def peek_dlq(caller: Caller, limit: int = 10) -> list[DlqMessage]:
     """Look at up to limit DLQ messages without removing them: received, then made visible again at once."""
+    # Receiving counts towards a message's receives, and the bodies hold customers' details: operators only.
+    require(caller, Role.OPERATOR, "Looking at dead-letter messages")
     limit = max(1, min(limit, MAX_PEEK))
     sqs = aws.client("sqs")
     url = _url("dlq")
@@ -192,8 +195,9 @@ def _make_visible(sqs: Any, url: str, handles: list[str]) -> None:
 
 
 @translated
-def redrive_dlq(max_messages: int, actor: str) -> RedriveResult:
+def redrive_dlq(max_messages: int, caller: Caller) -> RedriveResult:
     """Move at most max_messages (1-100) from the DLQ back to the orders queue: receive, send, then delete; audited."""
+    require(caller, Role.OPERATOR, "Redriving the dead-letter queue")
     if not 1 <= max_messages <= MAX_REDRIVE:
         raise BackendError(f"Redrive between 1 and {MAX_REDRIVE} messages per action (asked for {max_messages}).")
     sqs = aws.client("sqs")
@@ -235,7 +239,7 @@ def redrive_dlq(max_messages: int, actor: str) -> RedriveResult:
             break
     result = RedriveResult(requested=max_messages, moved=moved, failed=failed)
     audit.record(
-        actor,
+        caller,
         "redrive-dlq",
         queue_name(dlq),
         moved,
@@ -245,13 +249,14 @@ def redrive_dlq(max_messages: int, actor: str) -> RedriveResult:
 
 
 @translated
-def purge(role: QueueRole, actor: str, confirmation: str) -> int:
+def purge(role: QueueRole, caller: Caller, confirmation: str) -> int:
     """Purge a queue (PurgeQueue) if confirmation is its name; audited; return its depth before the purge."""
+    require(caller, Role.OPERATOR, "Purging a queue")
     url = _url(role)
     name = queue_name(url)
     if confirmation.strip() != name:
         raise BackendError(f"Type the queue name {name} to purge it.")
     stats = queue_stats(role)
     aws.client("sqs").purge_queue(QueueUrl=url)
-    audit.record(actor, "purge", name, stats.depth, "PurgeQueue")
+    audit.record(caller, "purge", name, stats.depth, "PurgeQueue")
     return stats.depth

@@ -191,7 +191,7 @@ def open_loop(rate: float, seconds: float, seed: int, timeout: float) -> dict[st
         lock = threading.Lock()
 
         def place(request: Any) -> None:
-            (order,) = backend.submit_orders([request])
+            (order,) = backend.submit_orders([request], caller=backend.identity.cli_caller())
             with lock:
                 placed.append(order)
 

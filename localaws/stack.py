@@ -180,12 +180,43 @@ def _check_substitutions(logical_id: str, definition: str, properties: dict[str,
         raise TemplateError(f"{logical_id}: the definition uses {names}, which DefinitionSubstitutions does not define")
 
 
-def check_resource_types(cfn_template: dict[str, Any]) -> None:
+def _condition_holds(cfn_template: dict[str, Any], name: str, values: dict[str, str]) -> bool:
+    """Evaluate a template condition from parameter values (Fn::Equals, Not, And, Or, Condition and Ref)."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and "Ref" in node:
+            return values.get(node["Ref"], _UNRESOLVED)
+        if isinstance(node, dict) and "Condition" in node:
+            return holds(cfn_template["Conditions"][node["Condition"]])
+        return holds(node) if isinstance(node, dict) else str(node)
+
+    def holds(node: dict[str, Any]) -> bool:
+        ((operator, arguments),) = node.items()
+        if operator == "Fn::Equals":
+            return str(value(arguments[0])) == str(value(arguments[1]))
+        if operator == "Fn::Not":
+            return not value(arguments[0])
+        if operator == "Fn::And":
+            return all(value(argument) for argument in arguments)
+        if operator == "Fn::Or":
+            return any(value(argument) for argument in arguments)
+        if operator == "Condition":
+            return holds(cfn_template["Conditions"][arguments])
+        raise TemplateError(f"condition {name}: {operator} is not supported by the local AWS")
+
+    return holds(cfn_template["Conditions"][name])
+
+
+def check_resource_types(cfn_template: dict[str, Any], overrides: dict[str, str] | None = None) -> None:
     """Refuse a resource type moto's CloudFormation (with our corrections) would silently skip."""
     from moto.cloudformation.parsing import get_model_map
 
     known = set(get_model_map()) | _NOTHING_TO_CREATE
+    declared = cfn_template.get("Parameters") or {}
+    values = {name: str(spec.get("Default", "")) for name, spec in declared.items()} | (overrides or {})
     for logical_id, resource in cfn_template["Resources"].items():
+        if resource.get("Condition") and not _condition_holds(cfn_template, resource["Condition"], values):
+            continue  # not created with these parameters (the optional Cognito sign-in, for one)
         kind = resource.get("Type", "")
         if kind not in known and not kind.startswith("Custom::"):
             raise TemplateError(f"{logical_id}: resource type {kind} is not supported by the local AWS")
@@ -332,7 +363,7 @@ def _check_handlers(cfn_template: dict[str, Any], artifacts: dict[str, bytes], k
 
 def deploy(prepared: Prepared, stack_name: str, s3: Any, cloudformation: Any) -> dict[str, Any]:
     """Upload the artifacts and create the stack through CloudFormation; return DescribeStacks' answer for it."""
-    check_resource_types(prepared.template)
+    check_resource_types(prepared.template, prepared.overrides)
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     for key, content in prepared.artifacts.items():

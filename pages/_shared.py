@@ -1,9 +1,9 @@
-"""UI pieces shared by the pages: the sidebar, error banners, cached reads and outcome badges."""
+"""UI pieces shared by the pages: sign-in, the sidebar, error banners, cached reads and outcome badges."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
@@ -12,6 +12,9 @@ import streamlit as st
 
 import backend
 from backend.errors import BackendError
+from backend.identity import Caller, Role, caller_from_claims, unauthenticated_caller
+from backend.settings import Home, settings
+from pages import _time
 
 
 def _leave_legacy_pages_mode() -> None:
@@ -65,6 +68,117 @@ def guarded(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         raise  # st.stop() raises; this line keeps type checkers honest
 
 
+# ---------------------------------------------------------------- sign-in and roles
+OPEN_BANNER = (
+    "**Sign-in is off** (`ORDERS_AUTH=off`): this dashboard is open to anyone who can reach its URL, and anyone can "
+    "place orders, purge queues, redrive and stop executions on AWS. Configure `[auth]` in "
+    "`.streamlit/secrets.toml` and unset `ORDERS_AUTH`."
+)
+
+
+def _auth_section() -> Mapping[str, Any] | None:
+    """The [auth] section of Streamlit's secrets, or None when there is no secrets file or no such section."""
+    try:
+        if not st.secrets.load_if_toml_exists():
+            return None
+        section = st.secrets.get("auth")
+    except Exception:  # an unreadable secrets file is reported like a missing one: sign-in cannot work
+        return None
+    return section if isinstance(section, Mapping) else None
+
+
+def _providers(section: Mapping[str, Any]) -> list[str]:
+    """The provider names st.login takes: "default" for keys at the top of [auth], else each [auth.<name>]."""
+    named = [key for key, value in section.items() if isinstance(value, Mapping) and "client_id" in value]
+    return (["default"] if "client_id" in section else []) + named
+
+
+def _auth_problem(section: Mapping[str, Any] | None) -> str | None:
+    """What is missing from [auth] for st.login to work, in words; None when it is complete."""
+    if section is None:
+        return "`.streamlit/secrets.toml` has no `[auth]` section"
+    missing = [key for key in ("redirect_uri", "cookie_secret") if not section.get(key)]
+    if missing:
+        return f"`[auth]` lacks {', '.join(missing)}"
+    if not _providers(section):
+        return "`[auth]` names no provider (`client_id`, `client_secret`, `server_metadata_url`)"
+    return None
+
+
+def caller() -> Caller:
+    """Who is using the app: the signed-in person and their role, or everyone as an operator when sign-in is off."""
+    config = settings()
+    if not config.sign_in_required:
+        return unauthenticated_caller(config)
+    if st.user.get("is_logged_in", False):
+        return caller_from_claims(st.user.to_dict())
+    st.stop()  # sign_in_gate() shows the sign-in page before any page runs
+    raise AssertionError  # st.stop() raises
+
+
+def sign_in_gate() -> bool:
+    """Before any page: refuse to run without a sign-in configuration where one is needed, or ask to sign in;
+    True when a page may run."""
+    try:
+        config = settings()
+    except ValueError as exc:
+        st.error(f"The app's settings are invalid: {plain(str(exc))}", icon=":material/error:")
+        return False
+    if not config.sign_in_required:
+        if config.home is Home.AWS:
+            st.error(OPEN_BANNER, icon=":material/lock_open:")
+        return True
+    section = _auth_section()
+    problem = _auth_problem(section)
+    if problem or section is None:
+        where = "on AWS" if config.home is Home.AWS else "with ORDERS_AUTH=on"
+        st.error(
+            f"**Sign-in is required {where}, and it is not configured**: {problem}. The dashboard does not start "
+            "without it. Add an `[auth]` section to `.streamlit/secrets.toml` (see `.streamlit/secrets.example.toml` "
+            'and the README, "Sign-in and roles"), or set `ORDERS_AUTH=off` to run it open to anyone.',
+            icon=":material/lock:",
+        )
+        return False
+    if st.user.get("is_logged_in", False):
+        return True
+    st.title("Order pipeline")
+    st.info("Sign in to see the order pipeline.", icon=":material/lock:")
+    for provider in _providers(section):
+        label = "Sign in" if provider == "default" else f"Sign in with {provider.title()}"
+        if st.button(label, key=f"login_{provider}", type="primary", icon=":material/login:"):
+            st.login(provider)
+    return False
+
+
+def allowed(needed: Role) -> bool:
+    """Whether the caller's role allows what needs the given role (the backend checks again)."""
+    return caller().role.allows(needed)
+
+
+def needs_role(needed: Role, what: str) -> None:
+    """Say what the caller may not do here and which role it needs."""
+    st.info(
+        f"{what} needs the **{needed.value}** role; you are signed in as **{caller().role.value}**.",
+        icon=":material/lock:",
+    )
+
+
+def render_identity() -> None:
+    """Who is signed in, with which role, and the sign-out button; or that sign-in is off."""
+    who = caller()
+    if who.signed_in:
+        st.markdown(f":material/person: **{plain(who.label)}** · role **{who.role.value}**")
+        if st.button("Sign out", key="logout", icon=":material/logout:"):
+            st.logout()
+    elif settings().home is Home.LOCAL:
+        st.caption(
+            f":material/person: Sign-in is off (all data here is fake): you act as **{plain(who.label)}**, an "
+            "**operator**, and everything is allowed. `ORDERS_AUTH=on` turns sign-in on."
+        )
+    else:
+        st.caption(":red[:material/lock_open: Sign-in is off: anyone with the URL acts as an operator.]")
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def _home() -> dict[str, str]:
     connection = backend.connection()
@@ -82,8 +196,9 @@ def _health() -> dict[str, int]:
 
 
 def render_sidebar() -> None:
-    """Which AWS the app talks to, its region and whether it answers."""
+    """Who is signed in; which AWS the app talks to, its region and whether it answers."""
     with st.sidebar:
+        render_identity()
         try:
             home = _home()
         except BackendError as exc:
@@ -107,21 +222,6 @@ def render_sidebar() -> None:
 
 RAG_COLORS = {"green": "green", "amber": "orange", "red": "red"}
 RAG_LABELS = {"green": "OK", "amber": "Watch", "red": "Act"}
-
-
-def actor() -> str:
-    """Who is acting, for the audit log: the signed-in user's email, else the OS user, else "operator"."""
-    try:
-        if st.user.get("is_logged_in", False):
-            return str(st.user.get("email") or st.user.get("name") or "signed-in user")
-    except Exception:  # noqa: S110 - st.user without [auth] configured: fall back below
-        pass
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except Exception:
-        return "operator"
 
 
 def rag_badge(status: str | None) -> None:
@@ -165,8 +265,8 @@ def state_gantt(detail: backend.OrderDetail) -> None:
         {
             "State": [run.name for run in detail.timeline],
             "Status": [run.status for run in detail.timeline],
-            "Entered": [run.entered_at for run in detail.timeline],
-            "Exited": [run.exited_at or run.entered_at for run in detail.timeline],
+            "Entered": _time.wall(run.entered_at for run in detail.timeline),
+            "Exited": _time.wall(run.exited_at or run.entered_at for run in detail.timeline),
         }
     )
     chart = px.timeline(
@@ -177,8 +277,9 @@ def state_gantt(detail: backend.OrderDetail) -> None:
         color="Status",
         color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
     )
-    chart.update_yaxes(autorange="reversed")
-    chart.update_layout(height=80 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    chart.update_yaxes(autorange="reversed", title=None)
+    chart.update_xaxes(title=_time.header("Time"))
+    chart.update_layout(height=120 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
     st.plotly_chart(chart, width="stretch")
 
 

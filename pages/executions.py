@@ -6,16 +6,19 @@ import pandas as pd
 import streamlit as st
 
 import backend
+from backend.identity import Role
 from backend.monitoring import WINDOWS
 from backend.operations import STATUSES
 from pages import _data, _time, _workflow
 from pages._shared import (
-    actor,
+    allowed,
     badge,
+    caller,
     error_banner,
     execution_io,
     format_ms,
     guarded,
+    needs_role,
     order_link_column,
     plain,
     state_gantt,
@@ -155,7 +158,12 @@ with st.expander("Event history", icon=":material/history:"):
 execution_io(detail)
 
 action = st.session_state.get("exec_action")
-if detail.outcome is backend.Outcome.RUNNING:
+can_act = detail.outcome is backend.Outcome.RUNNING or bool(
+    detail.error or detail.outcome in {backend.Outcome.ABORTED, backend.Outcome.TIMED_OUT}
+)
+if can_act and not allowed(Role.OPERATOR):
+    needs_role(Role.OPERATOR, "Stopping or redriving an execution")
+elif detail.outcome is backend.Outcome.RUNNING:
     if st.button("Stop execution", key="exec_stop", icon=":material/stop_circle:"):
         st.session_state.exec_action = ("stop", selected)
         st.rerun()
@@ -167,7 +175,7 @@ elif detail.error or detail.outcome in {backend.Outcome.ABORTED, backend.Outcome
         "Redrive continues from the step that did not succeed, with the same input and execution ARN. "
         "Payment is idempotent per order, so an order already charged is never charged twice."
     )
-if action and action[1] == selected:
+if action and action[1] == selected and allowed(Role.OPERATOR):
     kind = action[0]
     with st.container(border=True):
         st.warning(
@@ -177,9 +185,9 @@ if action and action[1] == selected:
         if confirm.button(f"Confirm {kind}", key="exec_action_confirm", type="primary"):
             st.session_state.exec_action = None
             if kind == "stop":
-                guarded(backend.operations.stop_execution, selected, actor())
+                guarded(backend.operations.stop_execution, selected, caller())
             else:
-                guarded(backend.operations.redrive_execution, selected, actor())
+                guarded(backend.operations.redrive_execution, selected, caller())
             st.session_state.exec_done = f"{kind.title()} of {selected} requested."
             _data.clear()
             st.rerun()

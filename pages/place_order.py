@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 import backend
 from backend import demo
+from backend.identity import Role
 from backend.samples import random_requests
 from lambdas.domain.order import (
     CATALOGUE,
@@ -18,9 +20,12 @@ from lambdas.domain.order import (
     PaymentMethod,
     format_money,
 )
-from pages._shared import badge, guarded, plain
+from pages._shared import allowed, badge, caller, guarded, needs_role, plain
 
 st.title("Place an order")
+may_place = allowed(Role.STAFF)
+if not may_place:
+    needs_role(Role.STAFF, "Placing orders")
 
 if "line_keys" not in st.session_state:
     st.session_state.line_keys = [uuid.uuid4().hex[:8]]
@@ -98,7 +103,7 @@ with st.container(border=True):
     total = sum(CATALOGUE[line["sku"]].unit_price_cents * line["quantity"] for line in lines)
     st.metric("Total", format_money(total))
 
-    if st.button("Place order", type="primary", key="place_order", icon=":material/send:"):
+    if st.button("Place order", type="primary", key="place_order", icon=":material/send:", disabled=not may_place):
         request = {
             "customer_name": st.session_state.customer_name,
             "customer_email": st.session_state.customer_email,
@@ -114,7 +119,7 @@ with st.container(border=True):
             st.session_state.field_errors = errors
             st.rerun()
         st.session_state.field_errors = {}
-        placed = guarded(backend.submit_orders, [request])
+        placed = guarded(backend.submit_orders, [request], caller=caller())
         st.session_state.watched = [placed[0].order_id]
         st.toast(f"Order {placed[0].order_id} queued", icon=":material/check_circle:")
         st.rerun()
@@ -125,12 +130,13 @@ with st.expander("Send test orders", icon=":material/bolt:"):
         "and over-stock rejections, so every branch of the workflow runs."
     )
     count = st.number_input("How many", min_value=1, max_value=1000, value=25, step=25, key="burst_count")
-    if st.button("Send test orders", key="send_burst", icon=":material/rocket_launch:"):
+    if st.button("Send test orders", key="send_burst", icon=":material/rocket_launch:", disabled=not may_place):
         bar = st.progress(0.0, text="Sending…")
         placed = guarded(
             backend.submit_orders,
             random_requests(int(count)),
             progress=lambda done, total: bar.progress(done / total, text=f"Queued {done} of {total}"),
+            caller=caller(),
         )
         st.session_state.watched = [order.order_id for order in placed]
         st.rerun()
@@ -144,9 +150,12 @@ with st.expander("Run the 2-minute demo", icon=":material/play_circle:"):
         f"{demo.CLEAR_SECONDS // 60} min {demo.CLEAR_SECONDS % 60} s more). Every page stays live meanwhile."
     )
     running = demo.current() is not None and not demo.current().status().finished
-    if st.button("Run the 2-minute demo", key="run_demo", icon=":material/play_arrow:", disabled=running):
+    start = st.button(
+        "Run the 2-minute demo", key="run_demo", icon=":material/play_arrow:", disabled=running or not may_place
+    )
+    if start:
         try:
-            demo.start()
+            demo.start(functools.partial(backend.submit_orders, caller=caller()))
         except backend.BackendError as exc:
             st.error(plain(str(exc)), icon=":material/error:")
 

@@ -7,12 +7,14 @@ import plotly.express as px
 import streamlit as st
 
 import backend
+from backend.identity import Role
 from backend.monitoring import WINDOWS
 from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
-from pages import _data
-from pages._shared import actor, guarded, order_link_column
+from pages import _data, _time
+from pages._shared import allowed, caller, guarded, needs_role, order_link_column
 
 st.title("Queues")
+_time.setting()
 HAS_DLQ = guarded(_data.has_dlq)
 
 
@@ -60,7 +62,7 @@ for role in ("orders", "dlq") if HAS_DLQ else ("orders",):
         frames.append(
             pd.DataFrame(
                 {
-                    "Time": activity.timestamps,
+                    "Time": _time.wall(activity.timestamps),
                     "Messages": getattr(activity, kind),
                     "Metric": kind,
                     "Queue": activity.queue_name,
@@ -74,17 +76,21 @@ else:
     # Counts per period: bars, which also read right when the window holds a single period.
     chart = px.bar(activity_frame, x="Time", y="Messages", color="Metric", barmode="group", facet_row="Queue")
     chart.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
+    chart.update_xaxes(title=_time.header("Time"))
     chart.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     st.plotly_chart(chart, width="stretch")
 st.caption("Source: CloudWatch AWS/SQS NumberOfMessagesSent/Received/Deleted (Sum per period).")
 
-if HAS_DLQ:
+if HAS_DLQ and not allowed(Role.OPERATOR):
+    st.subheader("Dead-letter queue")
+    needs_role(Role.OPERATOR, "Looking at, redriving and purging queue messages")
+elif HAS_DLQ:
     st.subheader("Dead-letter queue")
     dlq = guarded(_data.queue_stats, "dlq")
     peek_col, _ = st.columns([1, 3])
     peek_count = peek_col.number_input("Messages to look at", 1, MAX_PEEK, 10, key="dlq_peek_count")
     if st.button("Peek at messages", key="dlq_peek", icon=":material/visibility:"):
-        st.session_state.dlq_peeked = guarded(backend.queues.peek_dlq, int(peek_count))
+        st.session_state.dlq_peeked = guarded(backend.queues.peek_dlq, caller(), int(peek_count))
     peeked = st.session_state.get("dlq_peeked")
     if peeked is not None:
         st.caption("Peeking receives the messages and makes them visible again at once: nothing is deleted or lost.")
@@ -95,12 +101,12 @@ if HAS_DLQ:
                 {
                     "Order": [m.order_id for m in peeked],
                     "Message id": [m.message_id for m in peeked],
-                    "Sent": [m.sent_at for m in peeked],
+                    "Sent": _time.column(m.sent_at for m in peeked),
                     "Receives": [m.receive_count for m in peeked],
                     "Body": [m.body[:500] for m in peeked],
                 }
             )
-            config = order_link_column(frame)
+            config = order_link_column(frame) | {"Sent": _time.datetime_column("Sent")}
             st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="dlq_table")
 
     st.markdown("**Redrive** back to the orders queue")
@@ -127,7 +133,7 @@ if HAS_DLQ:
             confirm, cancel = st.columns(2)
             if confirm.button("Confirm redrive", key="redrive_confirm", type="primary"):
                 st.session_state.redrive_pending = None
-                result = guarded(backend.queues.redrive_dlq, pending, actor())
+                result = guarded(backend.queues.redrive_dlq, pending, caller())
                 st.session_state.redrive_result = result.model_dump()
                 _data.clear()
                 st.rerun()
@@ -152,7 +158,7 @@ if HAS_DLQ:
         name = (dlq if role == "dlq" else guarded(_data.queue_stats, "orders")).name
         typed = st.text_input(f"Type {name} to confirm", key="purge_confirm_text")
         if st.button("Purge", key="purge_button", type="primary", disabled=typed.strip() != name):
-            purged = guarded(backend.queues.purge, role, actor(), typed)
+            purged = guarded(backend.queues.purge, role, caller(), typed)
             st.session_state.purge_result = f"Purged {name} ({purged} messages)."
             _data.clear()
             st.rerun()
@@ -169,8 +175,10 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                "When": [e.at for e in entries],
+                "When": _time.column(e.at for e in entries),
                 "Who": [e.actor for e in entries],
+                "E-mail": [e.email or "" for e in entries],
+                "Subject": [e.subject or "" for e in entries],
                 "Action": [e.action for e in entries],
                 "Target": [e.target for e in entries],
                 "How many": [e.count for e in entries],
@@ -179,6 +187,7 @@ else:
         ),
         width="stretch",
         hide_index=True,
+        column_config={"When": _time.datetime_column("When")},
         key="audit_table",
     )
     st.caption("Source: CloudWatch Logs /order-pipeline/audit (last 7 days, newest first).")

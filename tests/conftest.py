@@ -22,6 +22,12 @@ _APP_SETTINGS = (
     "AWS_PROFILE",
     "ORDERS_LOCAL_TEMPLATE",
     "ORDERS_LOCAL_PARAMETERS",
+    "ORDERS_AUTH",  # sign-in and roles: the app's local defaults (sign-in off) unless a test sets them
+    "ORDERS_GROUPS_CLAIM",
+    "ORDERS_OPERATOR_GROUPS",
+    "ORDERS_STAFF_GROUPS",
+    "ORDERS_OPERATOR_EMAILS",
+    "ORDERS_STAFF_EMAILS",
 )
 # Seconds before an order message that start_order failed is received again (the template's 185 s is for AWS).
 TEST_VISIBILITY_TIMEOUT = 2
@@ -64,6 +70,13 @@ def local_env_shell() -> dict[str, str]:
     environment = dict(pairs)
     environment.pop("ORDERS_LOCAL_STATE_DIR", None)
     return environment
+
+
+def operator_caller() -> Any:
+    """The caller the tests act as: an operator, so every guarded operation is allowed."""
+    from backend.identity import Caller, Role
+
+    return Caller(subject="pytest", email="pytest-operator@example.com", name="pytest", role=Role.OPERATOR)
 
 
 def order_request(method: Any = None, lines: list[dict] | None = None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import functools
 import importlib
@@ -186,8 +187,48 @@ def _fire(callbacks: list[Callable[[Execution], None]], flag: str, execution: Ex
             LOG.exception("execution-%s callback %r failed for %s", what, callback, execution.exec_arn)
 
 
+class _RunningExecutions:
+    """At most limit executions interpret their workflow at once; the others wait, in start order, still RUNNING."""
+
+    # moto gives every execution a thread from its start to its end. Behind the local Lambda concurrency cap a
+    # burst became thousands of threads blocked in Task states, ~0.3 MB each: 5,000 orders took the RSS past
+    # 700 MB. Waiting executions cost only their record; the Lambda workers stay just as busy.
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.running = 0
+        self._waiting: collections.deque[Any] = collections.deque()
+        self._lock = threading.Lock()
+
+    def admit(self, worker: Any) -> None:
+        with self._lock:
+            if self.running >= self.limit:
+                self._waiting.append(worker)
+                return
+            self.running += 1
+        self._start(worker)
+
+    def _start(self, worker: Any) -> None:
+        threading.Thread(target=self._run, args=(worker,), name="sfn-execution", daemon=True).start()
+
+    def _run(self, worker: Any) -> None:
+        try:
+            worker._execution_logic()
+        finally:
+            with self._lock:
+                following = self._waiting.popleft() if self._waiting else None
+                if following is None:
+                    self.running -= 1
+            if following is not None:
+                self._start(following)
+
+
+running_executions = _RunningExecutions(limit=100)
+
+
 def execution_hooks() -> None:
-    """Callbacks when an execution starts and when it ends (moto has none): the AWS/States metrics need them."""
+    """Callbacks when an execution starts and when it ends (moto has none): the AWS/States metrics need them; and
+    a bound on the executions interpreting at once (see _RunningExecutions)."""
     correction = "Step Functions execution hooks"
     execution_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution")
     worker_mod = importlib.import_module("moto.stepfunctions.parser.backend.execution_worker")
@@ -204,6 +245,9 @@ def execution_hooks() -> None:
         raise fail(correction, "BaseExecutionWorkerCommunication.terminated no longer reflects the status")
     if "self.exec_worker.start()" not in inspect.getsource(execution_mod.Execution.start):
         raise fail(correction, "Execution.start no longer starts its worker with exec_worker.start()")
+    threaded_start = worker_mod.ExecutionWorker.__dict__["start"]
+    if not is_ours(threaded_start) and "Thread(target=self._execution_logic" not in inspect.getsource(threaded_start):
+        raise fail(correction, "ExecutionWorker.start no longer runs _execution_logic in a thread of its own")
 
     def observed_execution(worker: Any) -> Execution | None:
         comm = getattr(worker, "_execution_communication", None)
@@ -222,17 +266,20 @@ def execution_hooks() -> None:
             continue
         require_params(correction, original_start, ["self"])
 
-        def make_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
+        def make_start(original: Callable[[Any], None], threaded: bool) -> Callable[[Any], None]:
             @functools.wraps(original)
             def start(self: Any) -> None:
                 execution = observed_execution(self)
                 if execution is not None:
                     _fire(_started_callbacks, _STARTED_FLAG, execution, "started")
-                original(self)
+                if threaded:
+                    running_executions.admit(self)  # in place of the original's thread of its own
+                else:
+                    original(self)
 
             return mark(start)
 
-        worker_cls.start = make_start(original_start)
+        worker_cls.start = make_start(original_start, threaded=worker_cls is worker_mod.ExecutionWorker)
 
     original_terminated = comm_cls.__dict__["terminated"]
     if not is_ours(original_terminated):

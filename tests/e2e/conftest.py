@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("ORDERS_SCREENSHOT_DIR", PROJECT_ROOT / "tests" / "e2e" / "artifacts"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -33,25 +34,35 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_url(local_aws: Any) -> Iterator[str]:
-    """The app served by `streamlit run`, attached to the session's local AWS through the same state folder."""
-    port = _free_port()
+@contextlib.contextmanager
+def serve_app(
+    port: int, log_name: str, extra_args: Sequence[str] = (), env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`streamlit run` of the app on 127.0.0.1:port, attached to the session's local AWS; yields its URL."""
     url = f"http://127.0.0.1:{port}"
-    log = open(PROJECT_ROOT / "tests" / "e2e" / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    log = open(PROJECT_ROOT / "tests" / "e2e" / log_name, "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+         *extra_args],
+        cwd=PROJECT_ROOT, env=os.environ.copy() | (env or {}), stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         poll(lambda: _healthy(url) or server.poll() is not None, timeout=60, what="streamlit to answer")
-        assert server.poll() is None, "streamlit exited; see tests/e2e/streamlit.log"
+        assert server.poll() is None, f"streamlit exited; see tests/e2e/{log_name}"
         yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(local_aws: Any) -> Iterator[str]:
+    """The app served by `streamlit run`, attached to the session's local AWS through the same state folder."""
+    with serve_app(free_port(), "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import poll
+from tests.conftest import operator_caller, poll
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +59,7 @@ def order_mix(local_aws: Any) -> list[str]:
     import backend
     from backend.samples import random_requests
 
-    placed = backend.submit_orders(random_requests(30, random.Random(3)))
+    placed = backend.submit_orders(random_requests(30, random.Random(3)), caller=operator_caller())
     ids = [order.order_id for order in placed]
     poll(lambda: all(s.outcome.terminal for s in backend.wait_for_orders(ids, 0).values()), timeout=90, what="orders")
     # CloudWatch shows data after a delay; the local AWS flushes its telemetry every few seconds.

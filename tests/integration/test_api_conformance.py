@@ -114,9 +114,9 @@ def _handles(stack: dict[str, Any], visibility: int | None) -> list[dict[str, An
 def stack(local_aws: Any) -> dict[str, Any]:
     """The deployed stack, after one order went through (so executions, logs and items exist)."""
     import backend
-    from tests.conftest import order_request
+    from tests.conftest import operator_caller, order_request
 
-    (order,) = backend.submit_orders([order_request()])
+    (order,) = backend.submit_orders([order_request()], caller=operator_caller())
     backend.wait_for_orders([order.order_id], timeout_seconds=60)
     connection = aws.connection()
     (described,) = aws.client("cloudformation").describe_stacks(StackName=connection.stack_name)["Stacks"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT, poll
+from tests.conftest import PROJECT_ROOT, operator_caller, poll
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_the_order_page_shows_the_timeline_of_a_deep_linked_order(app: AppTest) 
         lines=[{"sku": "MUG-CERAMIC", "quantity": 1}],
         payment_method=PaymentMethod.DECLINED,
     )
-    order_id = backend.submit_orders([request])[0].order_id
+    order_id = backend.submit_orders([request], caller=operator_caller())[0].order_id
     poll(lambda: _terminal(order_id), timeout=30, what="the order to finish")
     app.query_params["order"] = order_id
     app.switch_page("pages/order.py").run()

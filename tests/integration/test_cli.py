@@ -131,17 +131,28 @@ _LINE = {"sku": "MUG-CERAMIC", "quantity": 1}
     ids=lambda value: value[:40] if isinstance(value, str) else None,
 )
 def test_hostile_order_files_exit_2_name_the_field_and_queue_nothing(
-    local_aws: Any, tmp_path: Path, content: str, expected: str
+    local_aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expected: str
 ) -> None:
+    from backend.__main__ import main
+
     path = tmp_path / "orders.json"
     path.write_text(content)
     before = _visible_messages()
-    run = cli("submit", "--file", str(path))
-    assert run.returncode == 2, run.stderr
-    assert expected in run.stderr
-    assert "Traceback" not in run.stderr
-    assert len(run.stderr) < 2_000  # the input is never echoed back
+    code = main(["submit", "--file", str(path)])  # in-process: the same main() as the command, without its start-up
+    stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    assert expected in stderr
+    assert len(stderr) < 2_000  # the input is never echoed back
     assert _visible_messages() <= before
+
+
+def test_a_hostile_file_ends_the_command_with_a_reason_not_a_traceback(local_aws: Any, tmp_path: Path) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    run = cli("submit", "--file", str(path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert "file: must not nest more than 8 levels deep" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_an_oversized_file_is_not_read_whole(local_aws: Any, tmp_path: Path) -> None:

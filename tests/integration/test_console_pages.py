@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 import backend
 from backend import order_logs
 from lambdas.domain.order import PaymentMethod
-from tests.conftest import PROJECT_ROOT, poll
+from tests.conftest import PROJECT_ROOT, operator_caller, poll
 from tests.conftest import order_request as request
 
 FUNCTIONS = ("start-order", "validate-order", "process-payment", "send-notification")
@@ -21,7 +21,8 @@ FUNCTIONS = ("start-order", "validate-order", "process-payment", "send-notificat
 def orders(local_aws: Any) -> dict[str, str]:
     """One order retried once then succeeding, one rejected; returned once every function's lines reached Logs."""
     retried, rejected = backend.submit_orders(
-        [request(PaymentMethod.TIMEOUT_ONCE), request(lines=[{"sku": "LIMITED-PRINT", "quantity": 3}])]
+        [request(PaymentMethod.TIMEOUT_ONCE), request(lines=[{"sku": "LIMITED-PRINT", "quantity": 3}])],
+        caller=operator_caller(),
     )
     results = backend.wait_for_orders([retried.order_id, rejected.order_id], timeout_seconds=30)
     assert [summary.outcome for summary in results.values()] == [backend.Outcome.SUCCEEDED, backend.Outcome.REJECTED]

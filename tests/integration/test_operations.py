@@ -12,12 +12,13 @@ import pytest
 import backend
 from backend import audit, aws, monitoring, operations, queues
 from backend.executions import Outcome
+from backend.identity import Caller, Forbidden, Role
 from lambdas.domain.order import Order, PaymentMethod
 from lambdas.domain.workflow import start_workflow
+from tests.conftest import operator_caller, poll, settled_kpis
 from tests.conftest import order_request as request
-from tests.conftest import poll, settled_kpis
 
-ACTOR = "pytest-operator"
+ACTOR = operator_caller()
 MIX = {Outcome.SUCCEEDED: 12, Outcome.REJECTED: 3, Outcome.DECLINED: 3}
 
 
@@ -34,7 +35,7 @@ def mix(local_aws: Any) -> tuple[datetime, dict[str, Outcome], monitoring.Kpis]:
     hour's counts before it."""
     before = settled_kpis()
     since = datetime.now(UTC)
-    placed = backend.submit_orders([REQUESTS[outcome] for outcome, n in MIX.items() for _ in range(n)])
+    placed = backend.submit_orders([REQUESTS[outcome] for outcome, n in MIX.items() for _ in range(n)], caller=ACTOR)
     results = backend.wait_for_orders([o.order_id for o in placed], timeout_seconds=90)
     outcomes = {oid: summary.outcome for oid, summary in results.items()}
     assert sorted(outcomes.values()) == sorted(o for o, n in MIX.items() for _ in range(n))
@@ -106,7 +107,7 @@ def test_a_poison_message_shows_in_the_dlq_and_peeking_loses_nothing(local_aws: 
     body = "poison: not an order"
     aws.client("sqs").send_message(QueueUrl=aws.resources().orders_queue_url, MessageBody=body)
     poll(lambda: dlq_visible() == 1, timeout=30, what="the poison message in the DLQ")
-    peeked = queues.peek_dlq(10)
+    peeked = queues.peek_dlq(ACTOR, 10)
     assert [m.body for m in peeked] == [body]
     assert peeked[0].receive_count >= 3
     assert dlq_visible() == 1  # still there, visible again
@@ -140,12 +141,13 @@ def test_bounded_redrive_moves_exactly_n_of_m_messages_back(local_aws: Any) -> N
 
     known = poll(three_done, timeout=30, what="the 3 redriven orders to succeed")
     assert sum(summary.outcome is Outcome.QUEUED for summary in known.values()) == 2
-    assert {m.order_id for m in queues.peek_dlq(10)} == {oid for oid, s in known.items() if s.outcome is Outcome.QUEUED}
+    queued = {oid for oid, s in known.items() if s.outcome is Outcome.QUEUED}
+    assert {m.order_id for m in queues.peek_dlq(ACTOR, 10)} == queued
     drain_dlq()
 
 
 def test_stop_a_running_execution(local_aws: Any) -> None:
-    order = backend.submit_orders([request(PaymentMethod.TIMEOUT_ALWAYS)])[0]
+    order = backend.submit_orders([request(PaymentMethod.TIMEOUT_ALWAYS)], caller=ACTOR)[0]
 
     def running() -> bool:
         try:
@@ -204,9 +206,43 @@ def test_redrive_of_a_declined_order_reruns_only_the_failed_step(mix: tuple) -> 
 
 
 def test_operator_actions_are_in_the_audit_log(local_aws: Any) -> None:
-    entries = [entry for entry in audit.recent(200) if entry.actor == ACTOR]
+    entries = [entry for entry in audit.recent(200) if entry.subject == ACTOR.subject]
+    assert {(entry.actor, entry.email) for entry in entries} == {(ACTOR.name, ACTOR.email)}
     actions = {entry.action for entry in entries}
     assert {"purge", "redrive-dlq", "stop-execution", "redrive-execution"} <= actions
     redrive = next(entry for entry in entries if entry.action == "redrive-dlq")
     assert (redrive.target, redrive.count) == (queues.queue_name(aws.resources().dead_letter_queue_url or ""), 3)
     assert entries == sorted(entries, key=lambda entry: entry.at, reverse=True)
+
+
+VIEWER = Caller(subject="viewer-sub", email="viewer@example.com", role=Role.VIEWER)
+
+
+def test_a_viewer_is_refused_every_guarded_operation_and_nothing_happens(local_aws: Any) -> None:
+    drain_dlq()
+    aws.client("sqs").send_message(QueueUrl=aws.resources().dead_letter_queue_url, MessageBody="kept")
+    assert dlq_visible() == 1
+    dlq_name = queues.queue_name(aws.resources().dead_letter_queue_url or "")
+    refusals = {
+        "Purging a queue needs the operator role": lambda: queues.purge("dlq", VIEWER, dlq_name),
+        "Redriving the dead-letter queue needs the operator role": lambda: queues.redrive_dlq(1, VIEWER),
+        "Looking at dead-letter messages needs the operator role": lambda: queues.peek_dlq(VIEWER, 1),
+        "Stopping an execution needs the operator role": lambda: operations.stop_execution("ord_x", VIEWER),
+        "Redriving an execution needs the operator role": lambda: operations.redrive_execution("ord_x", VIEWER),
+        "Placing orders needs the staff role": lambda: backend.submit_orders([request()], caller=VIEWER),
+    }
+    for message, call in refusals.items():
+        with pytest.raises(Forbidden) as refused:
+            call()
+        assert str(refused.value).startswith(f"{message}; viewer@example.com is signed in as viewer")
+    assert dlq_visible() == 1  # not purged, not redriven, not even received
+    assert not [entry for entry in audit.recent(200) if entry.subject == VIEWER.subject]
+    drain_dlq()
+
+
+def test_staff_may_place_orders_but_not_purge(local_aws: Any) -> None:
+    staff = Caller(subject="staff-sub", email="staff@example.com", role=Role.STAFF)
+    (order,) = backend.submit_orders([request()], caller=staff)
+    assert order.order_id.startswith("ord_")
+    with pytest.raises(Forbidden, match="needs the operator role"):
+        queues.purge("orders", staff, queues.queue_name(aws.resources().orders_queue_url))

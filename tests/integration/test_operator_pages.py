@@ -12,7 +12,7 @@ import backend
 from backend import aws, monitoring, queues
 from backend.executions import Outcome
 from lambdas.domain.order import Order, PaymentMethod
-from tests.conftest import PROJECT_ROOT, poll, settled_kpis
+from tests.conftest import PROJECT_ROOT, operator_caller, poll, settled_kpis
 from tests.conftest import order_request as request
 
 
@@ -22,7 +22,7 @@ def expected(local_aws: Any) -> dict[str, Any]:
     base = settled_kpis()
     requests = [request()] * 6 + [request(lines=[{"sku": "LIMITED-PRINT", "quantity": 3}])] * 2
     requests += [request(PaymentMethod.DECLINED)] * 2
-    placed = backend.submit_orders(requests)
+    placed = backend.submit_orders(requests, caller=operator_caller())
     results = backend.wait_for_orders([o.order_id for o in placed], timeout_seconds=60)
     assert all(summary.outcome.terminal for summary in results.values())
     # CloudWatch shows data after a delay; the local AWS flushes its telemetry every few seconds.

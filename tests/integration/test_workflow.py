@@ -11,7 +11,7 @@ import backend
 from backend import aws
 from backend.executions import Outcome
 from lambdas.domain.order import Order, PaymentMethod
-from tests.conftest import metric_sum, poll
+from tests.conftest import metric_sum, operator_caller, poll
 from tests.conftest import order_request as request
 
 
@@ -37,7 +37,7 @@ def branch_orders(local_aws: Any) -> dict[str, backend.OrderDetail]:
         "transient_then_success": request(PaymentMethod.TIMEOUT_ONCE),
         "transient_exhausted": request(PaymentMethod.TIMEOUT_ALWAYS),
     }
-    placed = dict(zip(cases, backend.submit_orders(list(cases.values())), strict=True))
+    placed = dict(zip(cases, backend.submit_orders(list(cases.values()), caller=operator_caller()), strict=True))
     return {case: poll(lambda o=order: finished(o.order_id), timeout=60, what=case) for case, order in placed.items()}
 
 
@@ -149,7 +149,10 @@ def test_poison_message_ends_in_the_dead_letter_queue(local_aws: Any, body: str)
 def test_invalid_input_is_refused_and_nothing_is_sent(local_aws: Any) -> None:
     before = backend.queue_depth()
     with pytest.raises(backend.InvalidOrders) as caught:
-        backend.submit_orders([request().model_dump(), {"customer_name": "", "customer_email": "x", "lines": []}])
+        backend.submit_orders(
+            [request().model_dump(), {"customer_name": "", "customer_email": "x", "lines": []}],
+            caller=operator_caller(),
+        )
     assert set(caught.value.errors) == {1}
     assert "customer_email" in str(caught.value)
     assert backend.queue_depth()["visible"] <= before["visible"]

@@ -62,7 +62,7 @@ class FakeHome:
 
 def test_a_fast_demo_runs_every_phase_and_waits_for_the_alarm_it_tripped() -> None:
     home, events = FakeHome(), []
-    run = demo.Demo(speed=40, send=home.send, read_alarms=home.alarms, on_event=events.append, seed=3)
+    run = demo.Demo(home.send, speed=40, read_alarms=home.alarms, on_event=events.append, seed=3)
     run.run_in_background()
     assert run.join(timeout=20)
     status = run.status()
@@ -90,11 +90,11 @@ def test_one_demo_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(demo, "_current", None)
     monkeypatch.setattr(demo.alarms, "stack_alarms", lambda: [])
-    first = demo.start(speed=1, send=blocked)
+    first = demo.start(blocked, speed=1)
     assert sending.wait(5)
     with pytest.raises(demo.DemoRunning):
-        demo.start(speed=1000, send=blocked)
+        demo.start(blocked, speed=1000)
     first.stop()
     release.set()
     assert first.join(timeout=5)
-    assert demo.start(speed=1000, send=lambda requests: None).join(timeout=10)
+    assert demo.start(lambda requests: None, speed=1000).join(timeout=10)

@@ -36,8 +36,17 @@ _spec.loader.exec_module(offline)
 
 # What the app reads from the stack (backend/aws.py), plus what operators use directly.
 EXPECTED_OUTPUTS = (
-    set(STACK_OUTPUTS) | set(STACK_FUNCTION_OUTPUTS) | {"AlarmTopicArn", "DashboardName", "DashboardPolicyArn"}
+    set(STACK_OUTPUTS)
+    | set(STACK_FUNCTION_OUTPUTS)
+    | {"AlarmTopicArn", "DashboardName", "DashboardReadOnlyPolicyArn", "DashboardOperatorPolicyArn"}
 )
+# The optional Cognito sign-in's outputs: [auth] settings, only when CreateUserPool is true.
+SIGN_IN_OUTPUTS = {
+    "DashboardUserPoolId",
+    "DashboardUserPoolClientId",
+    "DashboardOidcMetadataUrl",
+    "DashboardSignInDomain",
+}
 FUNCTION_IDS = ("StartOrderFunction", "ValidateOrderFunction", "ProcessPaymentFunction", "SendNotificationFunction")
 
 
@@ -229,7 +238,7 @@ def test_iam_audit_catches_wildcards_and_full_access(template: dict[str, Any]) -
     payment = props(broken, "ProcessPaymentFunction")
     payment["Policies"][0]["Statement"][0]["Resource"] = "*"
     payment["Policies"].append("AmazonSQSFullAccess")
-    props(broken, "DashboardPolicy")["PolicyDocument"]["Statement"][0]["Action"] = "sqs:*"
+    props(broken, "DashboardOperatorPolicy")["PolicyDocument"]["Statement"][0]["Action"] = "sqs:*"
     problems = offline.iam_violations(broken)
     assert any("ProcessPaymentFunction" in p and "dynamodb:GetItem" in p for p in problems), problems
     assert any("AmazonSQSFullAccess" in p for p in problems), problems
@@ -338,7 +347,10 @@ def test_payments_table_and_topics(template: dict[str, Any]) -> None:
 
 
 def test_outputs_are_exactly_what_the_app_reads(template: dict[str, Any]) -> None:
-    assert set(template["Outputs"]) == EXPECTED_OUTPUTS
+    assert set(template["Outputs"]) == EXPECTED_OUTPUTS | SIGN_IN_OUTPUTS
+    conditional = {key for key, output in template["Outputs"].items() if "Condition" in output}
+    assert conditional == SIGN_IN_OUTPUTS
+    assert {template["Outputs"][key]["Condition"] for key in conditional} == {"CreateUserPool"}
 
 
 def test_alarms(template: dict[str, Any]) -> None:
@@ -446,43 +458,96 @@ def test_start_order_role_is_scoped(template: dict[str, Any]) -> None:
     assert props(template, "StartOrderFunction")["Role"] == {"Fn::GetAtt": ["StartOrderRole", "Arn"]}
 
 
-def test_dashboard_policy_grants(template: dict[str, Any]) -> None:
-    statements = props(template, "DashboardPolicy")["PolicyDocument"]["Statement"]
+def grants_of(template: dict[str, Any], logical_id: str) -> dict[str, list[str]]:
+    """Action -> the resources a managed policy grants it on (as sorted JSON)."""
     grants: dict[str, list[str]] = {}
-    for statement in statements:
+    for statement in props(template, logical_id)["PolicyDocument"]["Statement"]:
         assert statement["Effect"] == "Allow"
         resources = [json.dumps(r, sort_keys=True) for r in offline._as_list(statement["Resource"])]
         for action in offline._as_list(statement["Action"]):
             grants.setdefault(action, []).extend(resources)
-    queue = json.dumps({"Fn::GetAtt": ["OrdersQueue", "Arn"]}, sort_keys=True)
-    dlq = json.dumps({"Fn::GetAtt": ["OrdersDeadLetterQueue", "Arn"]}, sort_keys=True)
+    return grants
+
+
+QUEUE = json.dumps({"Fn::GetAtt": ["OrdersQueue", "Arn"]}, sort_keys=True)
+DLQ = json.dumps({"Fn::GetAtt": ["OrdersDeadLetterQueue", "Arn"]}, sort_keys=True)
+LOG_GROUP_PREFIX = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+AUDIT_LOG = sorted(json.dumps({"Fn::Sub": f"{LOG_GROUP_PREFIX}${{AuditLogGroup}}{suffix}"}) for suffix in ("", ":*"))
+
+
+def test_dashboard_read_only_policy_changes_nothing(template: dict[str, Any]) -> None:
+    grants = grants_of(template, "DashboardReadOnlyPolicy")
     workflow = json.dumps({"Ref": "OrderWorkflow"}, sort_keys=True)
-    assert grants.pop("sqs:SendMessage") == [queue]
-    assert sorted(grants.pop("sqs:GetQueueAttributes")) == sorted([queue, dlq])
-    assert sorted(grants.pop("sqs:PurgeQueue")) == sorted([queue, dlq])
-    # A bounded redrive is receive + send + delete by the dashboard itself: no message-move task rights.
-    for action in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"):
-        assert grants.pop(f"sqs:{action}") == [dlq], action
+    assert sorted(grants.pop("sqs:GetQueueAttributes")) == sorted([QUEUE, DLQ])
     for action in ("ListExecutions", "DescribeStateMachine"):
         assert grants.pop(f"states:{action}") == [workflow]
-    for action in ("DescribeExecution", "GetExecutionHistory", "StopExecution", "RedriveExecution"):
+    for action in ("DescribeExecution", "GetExecutionHistory"):
         (arn,) = grants.pop(f"states:{action}")
         assert ":execution:${OrderWorkflow.Name}:*" in arn
     for action in ("GetMetricData", "GetMetricStatistics", "ListMetrics"):
         assert grants.pop(f"cloudwatch:{action}") == ['"*"']
     (alarms,) = grants.pop("cloudwatch:DescribeAlarms")  # the Overview's alarms: only the stack's own
     assert alarms.endswith(':alarm:${AWS::StackName}-*"}')
-    prefix = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
     log_groups = sorted(
-        json.dumps({"Fn::Sub": f"{prefix}${{{fid.removesuffix('Function')}LogGroup}}{suffix}"})
+        json.dumps({"Fn::Sub": f"{LOG_GROUP_PREFIX}${{{fid.removesuffix('Function')}LogGroup}}{suffix}"})
         for fid in FUNCTION_IDS
         for suffix in ("", ":*")
     )
-    audit = sorted(json.dumps({"Fn::Sub": f"{prefix}${{AuditLogGroup}}{suffix}"}) for suffix in ("", ":*"))
-    assert sorted(grants.pop("logs:FilterLogEvents")) == sorted(log_groups + audit)
+    assert sorted(grants.pop("logs:FilterLogEvents")) == sorted(log_groups + AUDIT_LOG)
     assert sorted(grants.pop("logs:GetLogEvents")) == log_groups
-    for action in ("CreateLogStream", "PutLogEvents"):
-        assert sorted(grants.pop(f"logs:{action}")) == audit
     (stack,) = grants.pop("cloudformation:DescribeStacks")
     assert ":stack/${AWS::StackName}/*" in stack
     assert grants == {}, f"unexpected grants: {grants}"
+
+
+def test_dashboard_operator_policy_grants_only_the_actions_of_staff_and_operators(template: dict[str, Any]) -> None:
+    grants = grants_of(template, "DashboardOperatorPolicy")
+    assert grants.pop("sqs:SendMessage") == [QUEUE]
+    assert sorted(grants.pop("sqs:PurgeQueue")) == sorted([QUEUE, DLQ])
+    # A bounded redrive is receive + send + delete by the dashboard itself: no message-move task rights.
+    for action in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"):
+        assert grants.pop(f"sqs:{action}") == [DLQ], action
+    for action in ("StopExecution", "RedriveExecution"):
+        (arn,) = grants.pop(f"states:{action}")
+        assert ":execution:${OrderWorkflow.Name}:*" in arn
+    for action in ("CreateLogStream", "PutLogEvents"):
+        assert sorted(grants.pop(f"logs:{action}")) == AUDIT_LOG
+    assert grants == {}, f"unexpected grants: {grants}"
+
+
+def test_the_optional_user_pool(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["CreateUserPool"]["Default"] == "false"
+    cognito = {k: r for k, r in template["Resources"].items() if r["Type"].startswith("AWS::Cognito::")}
+    assert {r["Condition"] for r in cognito.values()} == {"CreateUserPool"}
+    groups = [r["Properties"] for r in cognito.values() if r["Type"] == "AWS::Cognito::UserPoolGroup"]
+    assert sorted((g["Precedence"], g["GroupName"]) for g in groups) == [
+        (10, "operator"),
+        (20, "staff"),
+        (30, "viewer"),
+    ]
+    client = props(template, "DashboardUserPoolClient")
+    assert client["GenerateSecret"] is True
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["CallbackURLs"] == [{"Fn::Sub": "${DashboardUrl}/oauth2callback"}]
+    assert props(template, "DashboardUserPool")["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    rule = template["Rules"]["UserPoolNeedsDashboardUrl"]  # CloudFormation refuses a pool with no callback URL
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "CreateUserPool"}, "true"]}
+
+
+def test_the_local_aws_skips_resources_whose_condition_is_false() -> None:
+    from localaws.stack import TemplateError, check_resource_types
+
+    template = {
+        "Parameters": {"CreateUserPool": {"Type": "String", "Default": "false"}},
+        "Conditions": {
+            "CreateUserPool": {"Fn::Equals": [{"Ref": "CreateUserPool"}, "true"]},
+            "NoUserPool": {"Fn::Not": [{"Condition": "CreateUserPool"}]},
+        },
+        "Resources": {"Pool": {"Type": "AWS::Cognito::UserPool", "Condition": "CreateUserPool", "Properties": {}}},
+    }
+    check_resource_types(template)  # CreateUserPool is false by default: nothing unsupported to create
+    with pytest.raises(TemplateError, match="Pool: resource type AWS::Cognito::UserPool is not supported"):
+        check_resource_types(template, {"CreateUserPool": "true"})
+    template["Resources"]["Pool"]["Condition"] = "NoUserPool"
+    with pytest.raises(TemplateError, match="not supported"):
+        check_resource_types(template)

@@ -731,3 +731,27 @@ def test_dynamodb_time_to_live_comes_from_the_template_and_expires_items(aws: No
     assert local_dynamodb.expire_items(now) == 1
     left = sorted(item["id"]["S"] for item in dynamodb.scan(TableName="ttl")["Items"])
     assert left == ["future", "none", "text"]
+
+
+def test_executions_beyond_the_running_limit_wait_their_turn_as_running(
+    sfn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait_until(lambda: stepfunctions.running_executions.running == 0)  # what earlier tests started has ended
+    monkeypatch.setattr(stepfunctions.running_executions, "limit", 2)
+    short_wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    machine = make_machine(sfn, "queued", short_wait)
+    arns = [start(sfn, machine, f"q{i}") for i in range(5)]
+
+    assert stepfunctions.running_executions.running == 2
+    assert len(stepfunctions.running_executions._waiting) == 3
+    assert sfn.describe_execution(executionArn=arns[-1])["status"] == "RUNNING"
+    peak = 0
+
+    def all_done() -> bool:
+        nonlocal peak
+        peak = max(peak, stepfunctions.running_executions.running)
+        return statuses(sfn, machine) == ["SUCCEEDED"] * 5
+
+    wait_until(all_done, timeout=15)
+    assert peak <= 2
+    assert stepfunctions.running_executions.running == 0
