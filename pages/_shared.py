@@ -21,8 +21,12 @@ def _leave_legacy_pages_mode() -> None:
     """Use st.navigation from the first request on, even when that request opens a page directly."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    # Streamlit runs an app with a pages/ folder beside its entry point as a v1 multipage app until the entry
-    # point has called st.navigation once; a first visit straight to /orders would skip streamlit_app.py.
+    # Streamlit serves the first session of a fresh server as a v1 multipage app, because a pages/ folder lies
+    # beside the entry point, until the entry point has called st.navigation once: that session's first run finds
+    # its page among pages/*.py by file name and runs it without streamlit_app.py. The page's first import lands
+    # here; the rerun keeps its URL, query and page hash (calc_hash of the URL path), and st.navigation resolves
+    # the same page, because every page's URL is its file's name. A page with another url_path would get
+    # "Page not found" in the v1 run instead.
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()

@@ -63,9 +63,7 @@ if not page.rows:
             "No executions match: widen the window or status, or send test orders on Place order.",
             icon=":material/info:",
         )
-        st.page_link(
-            "pages/place_order.py", label="Place order / send test orders", icon=":material/add_shopping_cart:"
-        )
+        st.page_link("pages/place.py", label="Place order / send test orders", icon=":material/add_shopping_cart:")
 else:
     frame = pd.DataFrame(
         {

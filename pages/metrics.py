@@ -50,9 +50,7 @@ def report() -> None:
             "No orders in this window: send test orders on Place order, or pick a longer window.",
             icon=":material/info:",
         )
-        st.page_link(
-            "pages/place_order.py", label="Place order / send test orders", icon=":material/add_shopping_cart:"
-        )
+        st.page_link("pages/place.py", label="Place order / send test orders", icon=":material/add_shopping_cart:")
         return
 
     left, right = st.columns(2)

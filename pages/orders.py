@@ -24,7 +24,7 @@ def table() -> None:
     orders = guarded(recent, limit or 100)
     if not orders:
         st.info("No orders yet: place one, or send test orders, on the Place order page.", icon=":material/info:")
-        st.page_link("pages/place_order.py", label="Place order", icon=":material/add_shopping_cart:")
+        st.page_link("pages/place.py", label="Place order", icon=":material/add_shopping_cart:")
         return
     frame = pd.DataFrame(
         {

@@ -66,9 +66,7 @@ def tiles() -> None:
             "No orders in the last hour: place one or send test orders, and these numbers come alive.",
             icon=":material/info:",
         )
-        st.page_link(
-            "pages/place_order.py", label="Place order / send test orders", icon=":material/add_shopping_cart:"
-        )
+        st.page_link("pages/place.py", label="Place order / send test orders", icon=":material/add_shopping_cart:")
 
 
 tiles()

@@ -17,7 +17,7 @@ def app(local_aws: Any) -> AppTest:
     st.cache_data.clear()
     at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/place_order.py").run()
+    at.switch_page("pages/place.py").run()
     return at
 
 
