@@ -1,0 +1,87 @@
+"""Deep links in a real browser: every page URL, with its query, as the very first request to a freshly started
+server and after a reload."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import operator_caller, order_request, poll
+from tests.e2e.conftest import free_port, screenshot, serve_app
+
+pytestmark = pytest.mark.e2e
+
+# Every page of the app: its URL (ORDER stands for a real order's id) and the heading it shows.
+PAGES = {
+    "": "Overview",
+    "queues": "Queues",
+    "executions?order=ORDER": "Executions",
+    "metrics": "Metrics",
+    "place": "Place an order",
+    "orders": "Recent orders",
+    "order?order=ORDER": "Order",
+    "notifications": "Notifications",
+}
+# The riskiest URLs, each opened as the first request to a server of its own.
+COLD = ["place", "order?order=ORDER", "executions?order=ORDER"]
+
+
+@pytest.fixture(scope="module")
+def order_id(local_aws: Any) -> str:
+    """A real order that has finished, for the links that name one."""
+    import backend
+
+    placed = backend.submit_orders([order_request()], caller=operator_caller())[0].order_id
+    poll(lambda: backend.wait_for_orders([placed], 0)[placed].outcome.terminal, timeout=60, what="the order")
+    return placed
+
+
+def check_page(tab: Any, url: str, heading: str, order_id: str, name: str) -> None:
+    """The page at url shows its heading and its order, stays at its URL and never says "Page not found"."""
+    try:
+        expect(tab.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        # The query reached the page: the order page fills its input, Executions filters its table by it.
+        if heading == "Order":
+            expect(tab.get_by_label("Order id")).to_have_value(order_id)
+        elif "ORDER" in name:
+            expect(tab.get_by_test_id("stDataFrame").first).to_contain_text(order_id)
+        expect(tab).to_have_url(url)
+        expect(tab.get_by_text("Page not found")).to_have_count(0)
+    except AssertionError:
+        screenshot(tab, f"deep-link-{re.sub(r'[^a-z]+', '-', name or 'overview')}")
+        raise
+
+
+def open_and_reload(browser: Any, base: str, path: str, order_id: str) -> None:
+    """Open the URL in a new browser tab, check the page, reload, check it again."""
+    url = f"{base}/{path.replace('ORDER', order_id)}"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = context.new_page()
+        tab.goto(url)
+        check_page(tab, url, PAGES[path], order_id, path)
+        tab.reload()
+        check_page(tab, url, PAGES[path], order_id, path)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def fresh_app_url(local_aws: Any) -> Iterator[str]:
+    """A freshly started app server that has had no request yet (the health check is no page request)."""
+    with serve_app(free_port(), "streamlit-cold.log") as url:
+        yield url
+
+
+@pytest.mark.parametrize("path", COLD)
+def test_deep_link_as_the_first_request(browser: Any, fresh_app_url: str, order_id: str, path: str) -> None:
+    open_and_reload(browser, fresh_app_url, path, order_id)
+
+
+def test_the_other_page_urls_survive_a_reload(browser: Any, app_url: str, order_id: str) -> None:
+    for path in [path for path in PAGES if path not in COLD]:
+        open_and_reload(browser, app_url, path, order_id)
