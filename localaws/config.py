@@ -25,7 +25,7 @@ class LocalAwsOptions(BaseSettings):
     parameters: str = ""  # sam deploy's --parameter-overrides syntax: "Key=Value Key2=Value2"
     lambda_concurrency: int = Field(default_factory=lambda: max(2, os.cpu_count() or 2), ge=1, le=64)
     max_running_executions: int = Field(default=100, ge=1)  # interpreting at once; more wait, still RUNNING
-    max_finished_executions: int = Field(default=5_000, ge=100)  # with full detail (history, input, output)
+    max_finished_executions: int = Field(default=2_000, ge=100)  # with full detail (history, input, output)
     max_execution_records: int = Field(default=50_000, ge=100)  # in all: the rest keep their outcome only
     retention_hours: float = Field(default=24, gt=0, le=24 * 14)  # outcomes, metrics and logs beyond are dropped
     max_log_events_per_stream: int = Field(default=2_000, ge=100)
