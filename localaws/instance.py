@@ -32,6 +32,8 @@ class LocalAwsInfo(BaseModel):
     started_at: float
     region: str
     stack_name: str
+    boot_id: str = ""  # new on every start: a reader that saw another one knows the local AWS restarted
+    restored: dict[str, int] = {}  # what this start brought back from the journal (messages, items, executions)
 
 
 def state_dir() -> Path:
