@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +37,19 @@ def journal_files(state_dir: Path) -> list[Path]:
 
 
 class Journal:
-    """One SQLite connection; every write commits at once, and what was acknowledged is also on disk (fsync)."""
+    """One SQLite connection written by one thread, in batches; what was acknowledged is on disk before the answer."""
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        # Commits reach the OS at once (they survive a kill -9); acknowledged ones are fsynced by _sync (a power cut).
+        # A commit is in the OS's hands at once (it survives a kill -9); sync() also fsyncs (it survives a power cut).
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-        self._sync_lock = threading.Lock()
-        self._commits = self._synced = 0
-        self._closed = False
+        self._db_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._pending: list[tuple[str, Iterable[Any]]] = []
+        self._queued = self._applied = self._synced = self._sync_wanted = 0  # counts of write() calls
+        self._closing = False
         # SQLite keeps the -wal file (same inode) while a connection is open, so one descriptor can fsync it.
         self._wal = os.open(f"{path}-wal", os.O_RDONLY | os.O_CREAT, 0o644)
         directory = os.open(path.parent, os.O_RDONLY)
@@ -56,42 +57,77 @@ class Journal:
             os.fsync(directory)  # the new files' names survive a power cut too
         finally:
             os.close(directory)
+        self._writer = threading.Thread(target=self._write_loop, name="local-aws-journal", daemon=True)
+        self._writer.start()
 
     def write(self, statements: Iterable[tuple[str, Iterable[Any]]]) -> None:
-        """Apply the statements (SQL, rows) in one committed transaction (it survives a kill -9)."""
-        with self._lock:
-            if self._closed:
+        """Queue statements (SQL, rows): committed in order within milliseconds; sync() waits until on disk."""
+        with self._changed:
+            if self._closing:
                 return
-            self._db.execute("BEGIN")
-            try:
-                for sql, rows in statements:
-                    self._db.executemany(sql, rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            self._commits += 1
+            self._pending.extend(statements)
+            self._queued += 1
+            self._changed.notify_all()
 
     def sync(self) -> None:
-        """Put every commit so far on disk (it survives a power cut): call before acknowledging."""
-        commit = self._commits
-        # Group commit: one fsync covers every commit made before it, so concurrent callers share it.
-        with self._sync_lock:
-            if self._synced >= commit or self._closed:
-                return
-            upto = self._commits
-            os.fsync(self._wal)
-            self._synced = upto
+        """Wait until every write so far is committed and on disk: call before acknowledging."""
+        self._wait(durable=True)
 
-    def rows(self, sql: str, *params: Any) -> Iterator[sqlite3.Row]:
-        """Read rows (restore, tests)."""
-        with self._lock:
-            if self._closed:
-                return
+    def flush(self) -> None:
+        """Wait until every write so far is committed (another reader of the file sees it)."""
+        self._wait(durable=False)
+
+    def _wait(self, durable: bool) -> None:
+        with self._changed:
+            target = self._queued
+            if durable:
+                self._sync_wanted = max(self._sync_wanted, target)
+                self._changed.notify_all()
+            while not self._closing and (self._synced if durable else self._applied) < target:
+                self._changed.wait()
+
+    def _write_loop(self) -> None:
+        # One writer: each transaction takes everything queued meanwhile, and one fsync serves every sync() waiting
+        # (group commit). A commit per write cost ~0.4 ms of CPU, an fsync ~5.5 ms: per write, they slowed a burst.
+        while True:
+            with self._changed:
+                while not self._pending and self._sync_wanted <= self._synced and not self._closing:
+                    self._changed.wait()
+                if self._closing and not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+                upto, durable = self._queued, self._sync_wanted > self._synced
+            self._apply(batch)
+            if durable:
+                os.fsync(self._wal)
+            with self._changed:
+                self._applied = upto
+                self._synced = upto if durable else self._synced
+                self._changed.notify_all()
+
+    def _apply(self, batch: list[tuple[str, Iterable[Any]]]) -> None:
+        if not batch:
+            return
+        with self._db_lock:
+            try:
+                self._db.execute("BEGIN")
+                for sql, rows in batch:
+                    self._db.executemany(sql, rows)
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                _log.exception("the journal could not record %d statements", len(batch))
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+
+    def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        """Rows of a query, once every write so far is committed."""
+        self.flush()
+        with self._db_lock:
+            if self._closing:
+                return []
             cursor = self._db.execute(sql, params)
             cursor.row_factory = sqlite3.Row
-            found = cursor.fetchall()
-        yield from found
+            return cursor.fetchall()
 
     def prune(self, keep_records: int, keep_seconds: float) -> None:
         """Drop finished executions beyond what the local AWS keeps (see compact_finished_executions)."""
@@ -108,11 +144,14 @@ class Journal:
         )
 
     def close(self) -> None:
-        """Stop recording (what happens during the rest of a shutdown is not the state to come back to)."""
-        with self._lock, self._sync_lock:
-            if self._closed:
+        """Commit what is queued and stop recording (the rest of a shutdown is not the state to come back to)."""
+        with self._changed:
+            if self._closing:
                 return
-            self._closed = True
+            self._closing = True
+            self._changed.notify_all()
+        self._writer.join()
+        with self._db_lock:
             try:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error:

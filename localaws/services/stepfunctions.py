@@ -303,6 +303,9 @@ def stop_aborts() -> None:
             # answers (a RedriveExecution right after must find it redrivable).
             self.stop_date = stop_date
         _abort_if_stopped(self)
+        if _STOP_FLAG in self.__dict__ and _journal:  # answered ABORTED: a restart must not continue it
+            _journal_finished(self)
+            _journal[0].sync()
 
     responses_cls.stop_execution = mark(stop_execution)
     execution_cls.stop = mark(stop)

@@ -1,24 +1,29 @@
-"""kill -9 of the local AWS in the middle of a burst: no acknowledged order is lost, none is charged twice."""
+"""A local AWS that dies (kill -9) in the middle of a burst loses no acknowledged order and charges none twice."""
 
 from __future__ import annotations
 
 import collections
+import hashlib
+import json
 import os
 import random
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import backend
 from backend import aws, orders
 from backend.executions import Outcome
 from backend.samples import expected_outcome, random_requests
 from backend.settings import settings
+from lambdas.domain.order import Order
 from localaws import instance, journal
-from tests.conftest import _APP_SETTINGS, TEST_VISIBILITY_TIMEOUT, poll
+from tests.conftest import _APP_SETTINGS, TEST_VISIBILITY_TIMEOUT, order_request, poll
 
 BURST = 300
 
@@ -93,3 +98,35 @@ def test_kill_9_in_a_burst_loses_no_acknowledged_order_and_charges_none_twice(ow
     assert {key: charged_after.get(key) for key in charged_before} == charged_before
     charged = {Outcome.SUCCEEDED, Outcome.DECLINED}  # rejected orders are not charged; a timed-out charge is undone
     assert len(charged_after) == sum(1 for expected, _ in outcomes.values() if expected in charged)
+
+
+def test_a_charge_that_died_mid_way_holds_the_order_until_its_timeout_then_is_retried(local_aws: Any) -> None:
+    """What a restart leaves behind when it killed a payment attempt: the order's idempotency record IN_PROGRESS."""
+    order = Order.place(order_request())
+    # Powertools' key: <function>.<module>.<function name>#md5(JSON of the order id).
+    digest = hashlib.md5(json.dumps(order.order_id).encode()).hexdigest()  # noqa: S324 - Powertools' own choice
+    key = f"{aws.connection().stack_name}-process-payment.lambdas.process_payment.charge_once#{digest}"
+    held_until = time.time() + 3  # the dead attempt's remaining time
+    aws.client("dynamodb").put_item(
+        TableName=aws.connection().resources.payments_table_name,
+        Item={
+            "id": {"S": key},
+            "status": {"S": "INPROGRESS"},
+            "expiration": {"N": str(int(held_until) + 3600)},
+            "in_progress_expiration": {"N": str(int(held_until * 1000))},
+        },
+    )
+    aws.client("sqs").send_message(QueueUrl=aws.resources().orders_queue_url, MessageBody=order.model_dump_json())
+    detail = poll(lambda: _finished(order.order_id), timeout=60, what="the order")
+    assert detail.outcome is Outcome.SUCCEEDED
+    payment = next(run for run in detail.timeline if run.name == "ProcessPayment")
+    assert payment.failed_attempts[:1] == ["IdempotencyAlreadyInProgressError"]
+    assert time.time() > held_until
+
+
+def _finished(order_id: str) -> Any:
+    try:
+        detail = backend.get_order(order_id)
+    except backend.NotFound:
+        return None
+    return detail if detail.outcome.terminal else None

@@ -130,9 +130,11 @@ def test_deleted_and_purged_messages_are_gone_from_the_journal(local_aws: LocalA
     client.send_message(QueueUrl=queue_url(), MessageBody="done")
     handle = client.receive_message(QueueUrl=queue_url())["Messages"][0]["ReceiptHandle"]
     client.delete_message(QueueUrl=queue_url(), ReceiptHandle=handle)
+    local_aws.journal.flush()  # not acknowledged work: committed within milliseconds, not before the answer
     assert on_disk(local_aws, "SELECT id FROM messages") == []
     client.send_message(QueueUrl=queue_url(), MessageBody="purged")
     client.purge_queue(QueueUrl=queue_url())
+    local_aws.journal.flush()
     assert on_disk(local_aws, "SELECT id FROM messages") == []
     assert local_aws.restart()["messages"] == 0
 
@@ -216,3 +218,30 @@ def test_reset_deletes_the_journal_and_records_when(tmp_path: Path, monkeypatch:
     assert not any(path.exists() for path in journal.journal_files(tmp_path))
     instance.reset()
     assert len(instance.resets()) == 2
+
+
+def test_a_stopped_execution_is_aborted_on_disk_when_stop_answers_and_stays_so(local_aws: LocalAws) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="stopped")["executionArn"]
+    poll(lambda: on_disk(local_aws, "SELECT state FROM executions WHERE arn = ?", arn) == [("W",)], what="W")
+    sfn.stop_execution(executionArn=arn, error="Ops", cause="by hand")
+    assert on_disk(local_aws, "SELECT status, error FROM executions WHERE arn = ?", arn) == [("ABORTED", "Ops")]
+
+    assert local_aws.restart()["continued"] == 0
+    described = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=arn)
+    assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Ops", "by hand")
+
+
+def test_prune_keeps_running_executions_and_the_newest_finished_ones_within_the_retention(tmp_path: Path) -> None:
+    store = journal.Journal(tmp_path / journal.FILE_NAME)
+    now = time.time()
+    rows = [(f"arn:{n}", "machine", str(n), "{}", now - n, "SUCCEEDED") for n in range(5)]
+    rows += [
+        ("arn:old", "machine", "old", "{}", now - 7200, "FAILED"),
+        ("arn:run", "machine", "run", "{}", 0, "RUNNING"),
+    ]
+    sql = "INSERT INTO executions (arn, state_machine_arn, name, input, start, status) VALUES (?, ?, ?, ?, ?, ?)"
+    store.write([(sql, rows)])
+    store.prune(keep_records=3, keep_seconds=3600)
+    assert sorted(row["name"] for row in store.rows("SELECT name FROM executions")) == ["0", "1", "2", "run"]
+    store.close()
