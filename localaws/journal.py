@@ -14,6 +14,12 @@ from typing import Any
 
 _log = logging.getLogger(__name__)
 FILE_NAME = "journal.db"
+
+
+class JournalError(RuntimeError):
+    """What was to be acknowledged could not be recorded: the request fails instead of being answered."""
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, queue_arn TEXT NOT NULL, body TEXT NOT NULL, attributes TEXT NOT NULL,
@@ -50,6 +56,7 @@ class Journal:
         self._pending: list[tuple[str, Iterable[Any]]] = []
         self._queued = self._applied = self._synced = self._sync_wanted = 0  # counts of write() calls
         self._closing = False
+        self._failed_through = -1  # the newest write in a batch that could not be recorded (disk full, ...)
         # SQLite keeps the -wal file (same inode) while a connection is open, so one descriptor can fsync it.
         self._wal = os.open(f"{path}-wal", os.O_RDONLY | os.O_CREAT, 0o644)
         directory = os.open(path.parent, os.O_RDONLY)
@@ -79,12 +86,14 @@ class Journal:
 
     def _wait(self, durable: bool) -> None:
         with self._changed:
-            target = self._queued
+            target, failed_before = self._queued, self._failed_through
             if durable:
                 self._sync_wanted = max(self._sync_wanted, target)
                 self._changed.notify_all()
             while not self._closing and (self._synced if durable else self._applied) < target:
                 self._changed.wait()
+            if durable and self._failed_through >= target and self._failed_through != failed_before:
+                raise JournalError("the local AWS could not record this request; see its log")
 
     def _write_loop(self) -> None:
         # One writer: each transaction takes everything queued meanwhile, and one fsync serves every sync() waiting
@@ -97,27 +106,33 @@ class Journal:
                     return
                 batch, self._pending = self._pending, []
                 upto, durable = self._queued, self._sync_wanted > self._synced
-            self._apply(batch)
-            if durable:
-                os.fsync(self._wal)
+            failure = self._apply(batch)
+            if durable and failure is None:
+                try:
+                    os.fsync(self._wal)
+                except OSError as exc:
+                    failure = exc
             with self._changed:
+                self._failed_through = upto if failure is not None else self._failed_through
                 self._applied = upto
                 self._synced = upto if durable else self._synced
                 self._changed.notify_all()
 
-    def _apply(self, batch: list[tuple[str, Iterable[Any]]]) -> None:
+    def _apply(self, batch: list[tuple[str, Iterable[Any]]]) -> Exception | None:
         if not batch:
-            return
+            return None
         with self._db_lock:
             try:
                 self._db.execute("BEGIN")
                 for sql, rows in batch:
                     self._db.executemany(sql, rows)
                 self._db.execute("COMMIT")
-            except sqlite3.Error:
+            except sqlite3.Error as exc:
                 _log.exception("the journal could not record %d statements", len(batch))
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
+                return exc
+        return None
 
     def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
         """Rows of a query, once every write so far is committed."""

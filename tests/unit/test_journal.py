@@ -245,3 +245,14 @@ def test_prune_keeps_running_executions_and_the_newest_finished_ones_within_the_
     store.prune(keep_records=3, keep_seconds=3600)
     assert sorted(row["name"] for row in store.rows("SELECT name FROM executions")) == ["0", "1", "2", "run"]
     store.close()
+
+
+def test_a_write_that_cannot_be_recorded_fails_the_request_instead_of_being_acknowledged(tmp_path: Path) -> None:
+    store = journal.Journal(tmp_path / journal.FILE_NAME)
+    store.write([("INSERT INTO no_such_table VALUES (?)", [(1,)])])
+    with pytest.raises(journal.JournalError):
+        store.sync()
+    store.write([("INSERT INTO queue_attributes VALUES (?, ?)", [("arn", "{}")])])
+    store.sync()  # a later write that is recorded is acknowledged again
+    assert [row["queue_arn"] for row in store.rows("SELECT queue_arn FROM queue_attributes")] == ["arn"]
+    store.close()
