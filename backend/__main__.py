@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     action = local.add_mutually_exclusive_group()
     action.add_argument("--env", action="store_true", help="print shell exports that point AWS tools at it")
     action.add_argument("--stop", action="store_true", help="stop the local AWS running in the background")
+    action.add_argument(
+        "--reset", action="store_true", help="delete the local AWS's state (orders, executions, ...) and start it empty"
+    )
 
     submit = commands.add_parser("submit", help="send orders: N random realistic ones, or those in a JSON file")
     source = submit.add_mutually_exclusive_group(required=True)
@@ -70,6 +73,9 @@ def _local(args: argparse.Namespace) -> int:
         pid = instance.stop_running()
         print(f"Stopped the local AWS (pid {pid})." if pid else "No local AWS is running.")
         return EXIT_OK
+    if args.reset:
+        pid = instance.reset()
+        print(f"Stopped the local AWS (pid {pid}) and deleted its state." if pid else "Deleted the local AWS's state.")
     try:
         info = instance.ensure_running()
     except instance.LocalAwsError as exc:

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 
 from localaws import instance
 from localaws.config import REGION, LocalAwsOptions
@@ -44,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     pid = os.getpid()
     instance.publish(
         instance.LocalAwsInfo(
-            endpoint=local_aws.endpoint, pid=pid, started_at=time.time(), region=REGION, stack_name=options.stack_name
+            endpoint=local_aws.endpoint,
+            pid=pid,
+            started_at=time.time(),
+            region=REGION,
+            stack_name=options.stack_name,
+            boot_id=uuid.uuid4().hex,
+            restored=local_aws.restored,
         )
     )
     print(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -14,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from localaws.journal import journal_files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ERROR_PREFIX = "localaws: error: "  # the line a local AWS that could not start ends its log with
@@ -32,6 +36,8 @@ class LocalAwsInfo(BaseModel):
     started_at: float
     region: str
     stack_name: str
+    boot_id: str = ""  # new on every start: a reader that saw another one knows the local AWS restarted
+    restored: dict[str, int] = {}  # what this start brought back from the journal (messages, items, executions)
 
 
 def state_dir() -> Path:
@@ -157,6 +163,33 @@ def stop_running(timeout_seconds: float = 15) -> int | None:
         os.kill(info.pid, signal.SIGKILL)
     unpublish(info.pid)
     return info.pid
+
+
+def resets_file() -> Path:
+    """The record of deliberate resets (ISO times, oldest first): state lost on purpose, not in a crash."""
+    return state_dir() / "resets.json"
+
+
+def resets() -> list[str]:
+    """When the local AWS's state was deliberately deleted (ISO 8601 UTC times, oldest first)."""
+    try:
+        recorded = json.loads(resets_file().read_text())
+    except (OSError, ValueError):
+        return []
+    return [str(when) for when in recorded] if isinstance(recorded, list) else []
+
+
+def reset() -> int | None:
+    """Stop the running local AWS and delete its journal, so the next start is empty; record when. Return the
+    stopped pid, or None if none was running."""
+    with _start_lock():  # no start in between: it would restore the journal being deleted
+        pid = stop_running()
+        for path in journal_files(state_dir()):
+            path.unlink(missing_ok=True)
+        tmp = resets_file().with_suffix(".tmp")
+        tmp.write_text(json.dumps([*resets(), datetime.datetime.now(datetime.UTC).isoformat()]))
+        tmp.replace(resets_file())
+    return pid
 
 
 def _failure(log: Path) -> str:

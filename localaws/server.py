@@ -26,6 +26,8 @@ class LocalAws:
         self._parts: list[Any] = []
         self._telemetry: Any = None
         self._runtime: Any = None
+        self._journal: Any = None
+        self.restored: dict[str, int] = {}
 
     def start(self, state_dir: Any) -> None:
         """Start the services and the endpoint, deploy the template, start its functions and event sources."""
@@ -41,6 +43,7 @@ class LocalAws:
         cloudformation, s3 = boto3.client("cloudformation", endpoint_url=self.endpoint), boto3.client("s3")
         sources = EventSources(boto3.client("lambda", endpoint_url=self.endpoint), boto3.client("sqs"), self._runtime)
         self.stack = stack.deploy(prepared(), self.options.stack_name, s3, cloudformation)
+        self.restored = self._restore()
         sources.start()
         self._parts.append(sources)
         threading.Thread(target=self._janitor, name="local-aws-janitor", daemon=True).start()
@@ -56,8 +59,9 @@ class LocalAws:
             del os.environ[name]  # this process's own clients talk to moto in-process, not to some other endpoint
         from moto import mock_aws
 
-        from localaws import gateway, services
-        from localaws.services import sqs, stepfunctions
+        from localaws import gateway, journal, services
+        from localaws.journal import Journal
+        from localaws.services import dynamodb, sqs, stepfunctions
         from localaws.services.awslambda.invoke_api import InvokeApi
         from localaws.services.awslambda.runtime import LambdaRuntime
         from localaws.telemetry import Telemetry
@@ -86,11 +90,16 @@ class LocalAws:
             account_id=ACCOUNT_ID,
         )
         invoke_api = InvokeApi(runtime, REGION)
+        self._journal = Journal(state_dir / journal.FILE_NAME)
+        for service in (sqs, dynamodb, stepfunctions):
+            service.record_to(self._journal)
         endpoint = gateway.Gateway(self.options.host, self.options.port, [invoke_api])
         self.endpoint = endpoint.endpoint
         runtime.endpoint = self.endpoint
         endpoint.start()
-        self._parts += [runtime, invoke_api, endpoint]
+        # Stopped newest first: the journal closes once nothing more can be acknowledged, and before the functions
+        # stop, so executions failing because of the shutdown are not what a restart comes back to.
+        self._parts += [runtime, invoke_api, self._journal, endpoint]
         # moto's Step Functions call Lambda through boto3: this endpoint, answered in-process.
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.endpoint
         stepfunctions.route_lambda_invocations(invoke_api.answer_in_process)
@@ -119,6 +128,19 @@ class LocalAws:
 
         self._runtime = runtime
 
+    def _restore(self) -> dict[str, int]:
+        """Bring back what the journal holds (the stack is deployed, nothing polls yet); return what came back."""
+        from localaws.services import dynamodb, sqs, stepfunctions
+
+        started = time.monotonic()
+        restored = {
+            **dynamodb.restore(self._journal),
+            **sqs.restore(self._journal),
+            **{f"executions_{name}": count for name, count in stepfunctions.restore(self._journal).items()},
+        }
+        _log.info("restored from the journal in %.2f s: %s", time.monotonic() - started, restored)
+        return restored
+
     def _janitor(self) -> None:
         """Keep memory bounded (moto keeps every execution, datapoint and log event forever); publish queue ages."""
         from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sns, sqs, stepfunctions
@@ -131,6 +153,7 @@ class LocalAws:
                 stepfunctions.compact_finished_executions(
                     self.options.max_finished_executions, self.options.max_execution_records, retention
                 )
+                self._journal.prune(self.options.max_execution_records, retention)
                 logs.prune_log_events(self.options.max_log_events_per_stream, retention)
                 cloudwatch.retain_metrics(retention)
                 sns.prune_sent_notifications(_SENT_NOTIFICATIONS_KEPT)

@@ -21,14 +21,15 @@ def fail(correction: str, why: str) -> CorrectionError:
     return CorrectionError(f"moto correction {correction!r} no longer applies to moto {moto.__version__}: {why}")
 
 
-def is_ours(obj: object) -> bool:
-    """Whether obj is one of our replacements."""
-    return bool(getattr(obj, MARK, False))
+def is_ours(obj: object, tag: str = MARK) -> bool:
+    """Whether obj is one of our replacements (tag: a later correction wrapping an earlier one has its own)."""
+    return bool(getattr(obj, tag, False))
 
 
-def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+def mark(func: Callable[..., Any], tag: str = MARK) -> Callable[..., Any]:
     """Mark func as one of our replacements."""
     setattr(func, MARK, True)
+    setattr(func, tag, True)
     return func
 
 

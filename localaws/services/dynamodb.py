@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
+import logging
 import time
 from typing import Any
 
 from localaws.services._patching import is_ours, iter_backends, mark, require_params
+
+LOG = logging.getLogger(__name__)
 
 
 def cloudformation_time_to_live() -> None:
@@ -66,8 +70,149 @@ def expire_items(now: float | None = None) -> int:
             else:
                 keys = [(h, None) for h, item in list(table.items.items()) if _expired(item, attribute, now)]
             for hash_key, range_key in keys:
-                deleted += table.delete_item(hash_key, range_key) is not None
+                item = table.delete_item(hash_key, range_key)
+                if item is not None:
+                    deleted += 1
+                    _record_delete(table, item.to_json()["Attributes"])
     return deleted
 
 
-CORRECTIONS = (("CloudFormation table Time to Live", cloudformation_time_to_live),)
+# --- Durability -------------------------------------------------------------------------------------
+# Every write's resulting item (or its deletion) is on disk before the write is answered: the payment
+# idempotency records are what keeps a resumed execution from charging an order twice.
+
+JOURNALED = "__localaws_journal__"
+_journal: list[Any] = []
+
+
+def record_to(journal: Any) -> None:
+    """Journal every item write to journal (None: stop)."""
+    _journal[:] = [journal] if journal is not None else []
+
+
+def _key(table: Any, attributes: dict[str, Any]) -> str:
+    from localaws.journal import dumps
+
+    names = [name for name in (table.hash_key_attr, table.range_key_attr) if name]
+    return dumps({name: attributes[name] for name in names})
+
+
+def _record_put(table: Any, attributes: dict[str, Any]) -> None:
+    from localaws.journal import dumps
+
+    if _journal:
+        row = (table.table_arn, _key(table, attributes), dumps(attributes))
+        _journal[0].write([("INSERT OR REPLACE INTO items VALUES (?, ?, ?)", [row])])
+
+
+def _record_delete(table: Any, attributes: dict[str, Any]) -> None:
+    if _journal:
+        row = (table.table_arn, _key(table, attributes))
+        _journal[0].write([("DELETE FROM items WHERE table_arn = ? AND key = ?", [row])])
+
+
+def journal_items() -> None:
+    """Write every PutItem, UpdateItem and DeleteItem ahead to the journal, on disk before it is answered."""
+    correction = "DynamoDB journal"
+    backend_cls = importlib.import_module("moto.dynamodb.models").DynamoDBBackend
+    put, update, delete = (backend_cls.__dict__[name] for name in ("put_item", "update_item", "delete_item"))
+    if is_ours(put, JOURNALED):
+        return
+    require_params(
+        correction,
+        put,
+        [
+            "self",
+            "table_name",
+            "item_attrs",
+            "expected",
+            "condition_expression",
+            "expression_attribute_names",
+            "expression_attribute_values",
+            "overwrite",
+            "return_values_on_condition_check_failure",
+        ],
+    )
+    require_params(
+        correction,
+        update,
+        [
+            "self",
+            "table_name",
+            "key",
+            "update_expression",
+            "expression_attribute_names",
+            "expression_attribute_values",
+            "attribute_updates",
+            "expected",
+            "condition_expression",
+            "return_values_on_condition_check_failure",
+        ],
+    )
+    require_params(
+        correction,
+        delete,
+        [
+            "self",
+            "table_name",
+            "key",
+            "expression_attribute_names",
+            "expression_attribute_values",
+            "condition_expression",
+            "return_values_on_condition_check_failure",
+        ],
+    )
+
+    def synced() -> None:
+        if _journal:
+            _journal[0].sync()
+
+    @functools.wraps(put)
+    def put_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        item = put(self, table_name, *args, **kwargs)
+        _record_put(self.get_table(table_name), item.to_json()["Attributes"])
+        synced()
+        return item
+
+    @functools.wraps(update)
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        item = update(self, table_name, *args, **kwargs)
+        _record_put(self.get_table(table_name), item.to_json()["Attributes"])
+        synced()
+        return item
+
+    @functools.wraps(delete)
+    def delete_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        item = delete(self, table_name, key, *args, **kwargs)
+        _record_delete(self.get_table(table_name), key)
+        synced()
+        return item
+
+    backend_cls.put_item = mark(put_item, JOURNALED)
+    backend_cls.update_item = mark(update_item, JOURNALED)
+    backend_cls.delete_item = mark(delete_item, JOURNALED)
+
+
+def restore(journal: Any) -> dict[str, int]:
+    """Put the journaled items back into their tables."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    backends = iter_backends(dynamodb_backends)
+    tables = {table.table_arn: table for backend in backends for table in list(backend.tables.values())}
+    restored = lost = 0
+    for row in journal.rows("SELECT table_arn, item FROM items"):
+        table = tables.get(row["table_arn"])
+        if table is None:
+            lost += 1
+            continue
+        table.put_item(json.loads(row["item"]))
+        restored += 1
+    if lost:
+        LOG.warning("%d journaled items belong to tables that no longer exist; not restored", lost)
+    return {"items": restored, "items_without_table": lost}
+
+
+CORRECTIONS = (
+    ("CloudFormation table Time to Live", cloudformation_time_to_live),
+    ("DynamoDB journal", journal_items),
+)

@@ -279,6 +279,210 @@ def oldest_message_ages() -> dict[str, float]:
     return ages
 
 
+# --- Durability -------------------------------------------------------------------------------------
+# Every message is journaled as it enters a queue (SendMessage, a move to a DLQ); a receive records its count and
+# when it becomes visible again, a delete or purge removes it. SendMessage(Batch) answers only once its messages
+# are on disk.
+
+JOURNALED = "__localaws_journal__"
+_journal: list[Any] = []
+_UPSERT_MESSAGE = (
+    "INSERT OR REPLACE INTO messages (id, queue_arn, body, attributes, system_attributes, sent_ms, receive_count, "
+    "first_receive_ms, visible_at_ms, delayed_until_ms, group_id, deduplication_id, sequence_number) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def record_to(journal: Any) -> None:
+    """Journal every message change to journal (None: stop)."""
+    _journal[:] = [journal] if journal is not None else []
+
+
+def _record(statements: list[tuple[str, Any]]) -> None:
+    if _journal:
+        _journal[0].write(statements)
+
+
+def _message_row(queue: Any, message: Any) -> tuple[Any, ...]:
+    from localaws.journal import dumps
+
+    return (
+        message.id,
+        queue.queue_arn,
+        message.body,
+        dumps(message.message_attributes),
+        dumps(message.system_attributes),
+        message.sent_timestamp,
+        message.approximate_receive_count,
+        message.approximate_first_receive_timestamp,
+        message.visible_at,
+        message.delayed_until,
+        message.group_id,
+        message.deduplication_id,
+        message.sequence_number,
+    )
+
+
+def journal_messages() -> None:
+    """Write every queued message ahead to the journal; answer SendMessage(Batch) once it is on disk."""
+    correction = "SQS journal"
+    models = importlib.import_module("moto.sqs.models")
+    responses = importlib.import_module("moto.sqs.responses").SQSResponse
+    queue_cls, backend_cls = models.Queue, models.SQSBackend
+    add = queue_cls.__dict__["add_message"]
+    if is_ours(add, JOURNALED):
+        return
+    require_params(correction, add, ["self", "message"])
+    require_params(correction, queue_cls.__dict__["delete_message"], ["self", "receipt_handle"])
+    require_params(
+        correction,
+        backend_cls.__dict__["receive_message"],
+        ["self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout", "message_attribute_names"],
+    )
+    for name, params in (
+        ("change_message_visibility", ["self", "queue_name", "receipt_handle", "visibility_timeout"]),
+        ("purge_queue", ["self", "queue_name"]),
+        ("delete_queue", ["self", "queue_name"]),
+        ("set_queue_attributes", ["self", "queue_name", "attributes"]),
+    ):
+        require_params(correction, backend_cls.__dict__[name], params)
+    for name in ("send_message", "send_message_batch"):
+        require_params(correction, responses.__dict__[name], ["self"])
+    if "queue.add_message(message)" not in inspect.getsource(inspect.unwrap(backend_cls.send_message)):
+        raise fail(correction, "SQSBackend.send_message no longer queues through Queue.add_message")
+    receive_source = inspect.getsource(inspect.unwrap(backend_cls.receive_message))
+    if "queue.dead_letter_queue.add_message(message)" not in receive_source:
+        raise fail(correction, "SQSBackend.receive_message no longer moves to the DLQ through Queue.add_message")
+
+    @functools.wraps(add)
+    def add_message(self: Any, message: Any) -> None:
+        add(self, message)
+        if self.fifo_queue and not any(queued is message for queued in self._messages):
+            return  # a duplicate within the deduplication interval: not queued
+        _record([(_UPSERT_MESSAGE, [_message_row(self, message)])])
+
+    receive = backend_cls.__dict__["receive_message"]
+
+    @functools.wraps(receive)
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        received = receive(self, queue_name, *args, **kwargs)
+        if received:
+            rows = [
+                (m.approximate_receive_count, m.approximate_first_receive_timestamp, m.visible_at, m.id)
+                for m in received
+            ]
+            _record(
+                [("UPDATE messages SET receive_count = ?, first_receive_ms = ?, visible_at_ms = ? WHERE id = ?", rows)]
+            )
+        return received
+
+    delete = queue_cls.__dict__["delete_message"]
+
+    @functools.wraps(delete)
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        message = _by_receipt_handle.get(receipt_handle)
+        delete(self, receipt_handle)
+        if message is not None:
+            _record([("DELETE FROM messages WHERE id = ?", [(message.id,)])])
+
+    change = backend_cls.__dict__["change_message_visibility"]
+
+    @functools.wraps(change)
+    def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        change(self, queue_name, receipt_handle, visibility_timeout)
+        message = _by_receipt_handle.get(receipt_handle)
+        if message is not None:
+            _record([("UPDATE messages SET visible_at_ms = ? WHERE id = ?", [(message.visible_at, message.id)])])
+
+    purge, delete_queue_ = backend_cls.__dict__["purge_queue"], backend_cls.__dict__["delete_queue"]
+
+    @functools.wraps(purge)
+    def purge_queue(self: Any, queue_name: str) -> None:
+        arn = self.get_queue(queue_name).queue_arn
+        purge(self, queue_name)
+        _record([("DELETE FROM messages WHERE queue_arn = ?", [(arn,)])])
+
+    @functools.wraps(delete_queue_)
+    def delete_queue(self: Any, queue_name: str) -> None:
+        arn = self.get_queue(queue_name).queue_arn
+        delete_queue_(self, queue_name)
+        _record(
+            [
+                ("DELETE FROM messages WHERE queue_arn = ?", [(arn,)]),
+                ("DELETE FROM queue_attributes WHERE queue_arn = ?", [(arn,)]),
+            ]
+        )
+
+    set_attributes = backend_cls.__dict__["set_queue_attributes"]
+
+    @functools.wraps(set_attributes)
+    def set_queue_attributes(self: Any, queue_name: str, attributes: dict[str, Any]) -> Any:
+        queue = set_attributes(self, queue_name, attributes)
+        if _journal:
+            from localaws.journal import dumps
+
+            known = [
+                json.loads(row["attributes"])
+                for row in _journal[0].rows(
+                    "SELECT attributes FROM queue_attributes WHERE queue_arn = ?", queue.queue_arn
+                )
+            ]
+            merged = {**(known[0] if known else {}), **attributes}
+            _record([("INSERT OR REPLACE INTO queue_attributes VALUES (?, ?)", [(queue.queue_arn, dumps(merged))])])
+        return queue
+
+    def acknowledged(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        @functools.wraps(original)
+        def answer(self: Any) -> Any:
+            result = original(self)
+            if _journal:
+                _journal[0].sync()
+            return result
+
+        return mark(answer, JOURNALED)
+
+    queue_cls.add_message = mark(add_message, JOURNALED)
+    queue_cls.delete_message = mark(delete_message, JOURNALED)
+    backend_cls.receive_message = mark(receive_message, JOURNALED)
+    backend_cls.change_message_visibility = mark(change_message_visibility, JOURNALED)
+    backend_cls.purge_queue = mark(purge_queue, JOURNALED)
+    backend_cls.delete_queue = mark(delete_queue, JOURNALED)
+    backend_cls.set_queue_attributes = mark(set_queue_attributes, JOURNALED)
+    responses.send_message = acknowledged(responses.__dict__["send_message"])
+    responses.send_message_batch = acknowledged(responses.__dict__["send_message_batch"])
+
+
+def restore(journal: Any) -> dict[str, int]:
+    """Put the journaled messages back (same ids, bodies, timestamps, receive counts; in flight stays invisible)."""
+    from moto.sqs.models import Message, sqs_backends
+
+    queues = {queue.queue_arn: queue for backend in iter_backends(sqs_backends) for queue in backend.queues.values()}
+    for row in journal.rows("SELECT queue_arn, attributes FROM queue_attributes"):
+        queue = queues.get(row["queue_arn"])
+        if queue is not None:
+            queue._set_attributes(json.loads(row["attributes"]))
+    restored = lost = 0
+    for row in journal.rows("SELECT * FROM messages ORDER BY sent_ms"):
+        queue = queues.get(row["queue_arn"])
+        if queue is None:
+            lost += 1
+            continue
+        message = Message(row["id"], row["body"], json.loads(row["system_attributes"]))
+        message.message_attributes = json.loads(row["attributes"])
+        message.sent_timestamp = row["sent_ms"]
+        message.approximate_receive_count = row["receive_count"]
+        message.approximate_first_receive_timestamp = row["first_receive_ms"]
+        message.visible_at = row["visible_at_ms"]
+        message.delayed_until = row["delayed_until_ms"]
+        message.group_id, message.deduplication_id = row["group_id"], row["deduplication_id"]
+        message.sequence_number = row["sequence_number"]
+        queue._messages.append(message)
+        restored += 1
+    if lost:
+        LOG.warning("%d journaled messages belong to queues that no longer exist; not restored", lost)
+    return {"messages": restored, "messages_without_queue": lost}
+
+
 CORRECTIONS = (
     ("SQS unix_time_millis", fast_timestamps),
     ("SQS attributes read on demand", lazy_queue_attributes),
@@ -286,4 +490,5 @@ CORRECTIONS = (
     ("SQS delete by receipt handle", delete_by_receipt_handle),
     ("SQS retention period check", direct_retention_check),
     ("SQS activity hooks", activity_hooks),
+    ("SQS journal", journal_messages),
 )

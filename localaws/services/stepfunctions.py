@@ -350,6 +350,9 @@ def stop_aborts() -> None:
             # answers (a RedriveExecution right after must find it redrivable).
             self.stop_date = stop_date
         _abort_if_stopped(self)
+        if _STOP_FLAG in self.__dict__ and _journal:  # answered ABORTED: a restart must not continue it
+            _journal_finished(self)
+            _journal[0].sync()
 
     responses_cls.stop_execution = mark(stop_execution)
     execution_cls.stop = mark(stop)
@@ -625,9 +628,6 @@ def redrive(execution: Any) -> datetime.datetime:
     """Continue a failed/aborted/timed-out parser execution from its unsuccessful step; return the redrive date."""
     import copy
 
-    from moto.stepfunctions.parser.api import ExecutionStatus
-    from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails, ExecutionDetails
-
     with _redrive_lock:
         status = getattr(execution.exec_status, "value", execution.exec_status)
         if status not in _REDRIVABLE:
@@ -642,43 +642,51 @@ def redrive(execution: Any) -> datetime.datetime:
             raise _not_redrivable(f"Execution {execution.exec_arn} has no top-level state to continue from.")
         # Stopped before its first state: it starts over, with its own input.
         details = entered[-1] if entered else {"name": definition["StartAt"], "input": json.dumps(execution.input_data)}
-        definition["StartAt"] = details["name"]
-        state_input = json.loads(details.get("input") or "{}")
-        count = execution.__dict__.get(_REDRIVE_COUNT, 0) + 1
-        redrive_date = datetime.datetime.now(tz=datetime.UTC)
+        return _continue_from(execution, details["name"], json.loads(details.get("input") or "{}"), events)
 
-        worker_cls = _redrive_worker_class()
-        original = execution.get_start_execution_details()
-        worker = worker_cls(
-            evaluation_details=EvaluationDetails(
-                aws_execution_details=execution._get_start_aws_execution_details(),
-                execution_details=ExecutionDetails(
-                    arn=original.arn,
-                    name=original.name,
-                    role_arn=original.role_arn,
-                    inpt=original.inpt,
-                    start_time=original.start_time,
-                ),
-                state_machine_details=_state_machine_details(execution, json.dumps(definition)),
+
+def _continue_from(execution: Any, state: str, state_input: Any, prior_events: list[Any]) -> datetime.datetime:
+    """Run the execution on from state with state_input, under its ARN, as a redrive; return the redrive date."""
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails, ExecutionDetails
+
+    definition = json.loads(execution.state_machine.definition)
+    definition["StartAt"] = state
+    count = execution.__dict__.get(_REDRIVE_COUNT, 0) + 1
+    redrive_date = datetime.datetime.now(tz=datetime.UTC)
+
+    worker_cls = _redrive_worker_class()
+    original = execution.get_start_execution_details()
+    worker = worker_cls(
+        evaluation_details=EvaluationDetails(
+            aws_execution_details=execution._get_start_aws_execution_details(),
+            execution_details=ExecutionDetails(
+                arn=original.arn,
+                name=original.name,
+                role_arn=original.role_arn,
+                inpt=original.inpt,
+                start_time=original.start_time,
             ),
-            exec_comm=execution._get_start_execution_worker_comm(),
-            cloud_watch_logging_session=execution._cloud_watch_logging_session,
-            activity_store=execution._activity_store,
-        )
-        worker.redrive_input = state_input
-        worker.redrive_count = count
-        execution.__dict__[_PRIOR_EVENTS] = events
-        execution.__dict__[_REDRIVE_COUNT] = count
-        execution.__dict__.pop(_FINISHED_FLAG, None)  # the redriven attempt reports its own end
-        execution.__dict__.pop(_STOP_FLAG, None)  # an earlier stop does not abort the redriven attempt
-        execution.stop_date = None
-        execution.error = None
-        execution.cause = None
-        execution.output = None
-        execution.exec_worker = worker
-        execution.exec_status = ExecutionStatus.RUNNING
-        worker.start()
-        return redrive_date
+            state_machine_details=_state_machine_details(execution, json.dumps(definition)),
+        ),
+        exec_comm=execution._get_start_execution_worker_comm(),
+        cloud_watch_logging_session=execution._cloud_watch_logging_session,
+        activity_store=execution._activity_store,
+    )
+    worker.redrive_input = state_input
+    worker.redrive_count = count
+    execution.__dict__[_PRIOR_EVENTS] = prior_events
+    execution.__dict__[_REDRIVE_COUNT] = count
+    execution.__dict__.pop(_FINISHED_FLAG, None)  # the redriven attempt reports its own end
+    execution.__dict__.pop(_STOP_FLAG, None)  # an earlier stop does not abort the redriven attempt
+    execution.stop_date = None
+    execution.error = None
+    execution.cause = None
+    execution.output = None
+    execution.exec_worker = worker
+    execution.exec_status = ExecutionStatus.RUNNING
+    worker.start()
+    return redrive_date
 
 
 def _state_machine_details(execution: Any, definition: str) -> Any:
@@ -781,6 +789,203 @@ def redrive_executions() -> None:
             return output
 
         execution_cls.to_history_output = mark(to_history_output)
+
+
+# --- Durability -------------------------------------------------------------------------------------
+# An execution is journaled when it starts (on disk before StartExecution answers), as it enters each top-level
+# state (name and input: where a redrive would continue) and when it ends. After a restart a finished one comes
+# back as a compact record; a running one continues from its last entered state, as a redrive does.
+
+JOURNALED = "__localaws_journal__"
+RESTARTED_ERROR = "LocalAws.Restarted"
+_journal: list[Any] = []
+
+
+def record_to(journal: Any) -> None:
+    """Journal every execution's start, top-level states and end to journal (None: stop)."""
+    _journal[:] = [journal] if journal is not None else []
+
+
+def _journal_started(execution: Any) -> None:
+    if not _journal or type(execution).__name__ == "SyncExecution":
+        return  # StartSyncExecution answers only when it has ended: nothing to continue after a restart
+    row = (
+        execution.exec_arn,
+        execution.state_machine_arn,
+        execution.name,
+        execution.execution_input,
+        _start_ts(execution.start_date),
+    )
+    _journal[0].write(
+        [
+            (
+                "INSERT OR REPLACE INTO executions (arn, state_machine_arn, name, input, start, status) "
+                "VALUES (?, ?, ?, ?, ?, 'RUNNING')",
+                [row],
+            )
+        ]
+    )
+    _journal[0].sync()
+
+
+def _journal_finished(execution: Any) -> None:
+    if _journal:
+        row = (execution.status, _start_ts(execution.stop_date), execution.error, execution.cause, execution.exec_arn)
+        _journal[0].write([("UPDATE executions SET status = ?, stop = ?, error = ?, cause = ? WHERE arn = ?", [row])])
+
+
+def journal_executions() -> None:
+    """Journal each execution's start, every top-level state it enters (with its input) and its end."""
+    correction = "Step Functions journal"
+    state_cls = importlib.import_module("moto.stepfunctions.parser.asl.component.state.state").CommonStateField
+    environment_cls = importlib.import_module("moto.stepfunctions.parser.asl.eval.environment").Environment
+    details = state_cls.__dict__["_get_state_entered_event_details"]
+    if is_ours(details, JOURNALED):
+        return
+    require_params(correction, details, ["self", "env"])
+    if "stateEnteredEventDetails=self._get_state_entered_event_details(env=env)" not in inspect.getsource(
+        state_cls._eval_body
+    ):
+        raise fail(correction, "CommonStateField._eval_body no longer records its entry through this method")
+    if not callable(getattr(environment_cls, "is_frame", None)):
+        raise fail(correction, "Environment.is_frame is gone")
+    # What restore() relies on to recreate a running execution the way StartExecution creates it.
+    execution_cls = importlib.import_module("moto.stepfunctions.parser.backend.execution").Execution
+    require_params(
+        correction,
+        execution_cls.__init__,
+        [
+            "self",
+            "name",
+            "sm_type",
+            "role_arn",
+            "exec_arn",
+            "account_id",
+            "region_name",
+            "state_machine",
+            "start_date",
+            "cloud_watch_logging_session",
+            "activity_store",
+            "input_data",
+            "trace_header",
+        ],
+    )
+    parser_backend = importlib.import_module("moto.stepfunctions.parser.models").StepFunctionsParserBackend
+    if "id(state_machine.executions): []" not in inspect.getsource(parser_backend.start_execution):
+        raise fail(correction, "StartExecution no longer runs an execution on a copy of its machine without executions")
+
+    @functools.wraps(details)
+    def _get_state_entered_event_details(self: Any, env: Any) -> Any:
+        entered = details(self, env)
+        if _journal and not env.is_frame():  # frames run Map and Parallel branches: not top-level states
+            arn = env.states.context_object.context_object_data["Execution"]["Id"]
+            row = (entered["name"], entered["input"], arn)
+            _journal[0].write(
+                [
+                    (
+                        "UPDATE executions SET state = ?, state_input = ?, status = 'RUNNING', stop = NULL, "
+                        "error = NULL, cause = NULL WHERE arn = ?",
+                        [row],
+                    )
+                ]
+            )
+        return entered
+
+    state_cls._get_state_entered_event_details = mark(_get_state_entered_event_details, JOURNALED)
+    _started_callbacks.append(_journal_started)
+    _finished_callbacks.append(_journal_finished)
+
+
+def restore(journal: Any) -> dict[str, int]:
+    """Bring back the journaled executions: finished ones as compact records, running ones continued (or failed)."""
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    counts = {"finished": 0, "continued": 0, "failed": 0, "without_state_machine": 0}
+    for row in journal.rows("SELECT * FROM executions ORDER BY start"):
+        _, _, _, region, account, *_ = row["state_machine_arn"].split(":")
+        try:
+            machine = stepfunctions_parser_backends[account][region].describe_state_machine(row["state_machine_arn"])
+        except Exception:
+            counts["without_state_machine"] += 1
+            continue
+        if row["status"] != "RUNNING":
+            machine.executions.append(_compact(row, ExecutionStatus(row["status"]), row["stop"]))
+            counts["finished"] += 1
+            continue
+        why = _continue_restored(machine, row)
+        if why is None:
+            counts["continued"] += 1
+            continue
+        LOG.warning("execution %s cannot go on after the restart: %s", row["arn"], why)
+        stop = time.time()
+        cause = f"The local AWS restarted while this execution was running, and it cannot continue: {why}"
+        machine.executions.append(_compact(row, ExecutionStatus.FAILED, stop, RESTARTED_ERROR, cause))
+        journal.write(
+            [
+                (
+                    "UPDATE executions SET status = 'FAILED', stop = ?, error = ?, cause = ? WHERE arn = ?",
+                    [(stop, RESTARTED_ERROR, cause, row["arn"])],
+                )
+            ]
+        )
+        counts["failed"] += 1
+    if counts["without_state_machine"]:
+        LOG.warning(
+            "%d journaled executions belong to state machines that no longer exist; not restored",
+            counts["without_state_machine"],
+        )
+    return counts
+
+
+def _compact(row: Any, status: Any, stop: float | None, error: str | None = None, cause: str | None = None) -> Any:
+    import types
+
+    return CompactExecution(
+        types.SimpleNamespace(
+            name=row["name"],
+            exec_arn=row["arn"],
+            state_machine_arn=row["state_machine_arn"],
+            exec_status=status,
+            start_date=datetime.datetime.fromtimestamp(row["start"], tz=datetime.UTC),
+            stop_date=datetime.datetime.fromtimestamp(stop, tz=datetime.UTC) if stop is not None else None,
+            error=error or row["error"],
+            cause=cause or row["cause"],
+        )
+    )
+
+
+def _continue_restored(machine: Any, row: Any) -> str | None:
+    """Recreate a running execution under its ARN and continue it; return why it cannot, if it cannot."""
+    import copy
+
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    definition = json.loads(machine.definition)
+    state = row["state"] or definition["StartAt"]
+    if state not in definition.get("States", {}):
+        return f"its last state {state!r} is not a top-level state of {machine.arn} any more"
+    # As moto's start_execution does: the execution runs on a snapshot of the machine, without its executions.
+    clone = copy.deepcopy(machine, {id(machine.executions): [], id(machine.backend): machine.backend})
+    execution = Execution(
+        name=row["name"],
+        sm_type=clone.sm_type,
+        role_arn=clone.roleArn,
+        exec_arn=row["arn"],
+        account_id=machine.backend.account_id,
+        region_name=machine.backend.region_name,
+        state_machine=clone,
+        start_date=datetime.datetime.fromtimestamp(row["start"], tz=datetime.UTC),
+        cloud_watch_logging_session=None,
+        activity_store={},
+        input_data=row["input"],
+    )
+    execution.__dict__[_STARTED_FLAG] = True  # it started before the restart: not a new start
+    machine.executions.append(execution)
+    state_input = json.loads(row["state_input"]) if row["state"] else execution.input_data
+    with _redrive_lock:
+        _continue_from(execution, state, state_input, [])
+    return None
 
 
 # --- Execution lookups ------------------------------------------------------------------------------
@@ -1009,5 +1214,6 @@ CORRECTIONS = (
     ("Step Functions JSONPath parse", cache_jsonpath_parse),
     ("Step Functions RedriveExecution", redrive_executions),
     ("Step Functions execution lookups", indexed_executions),
+    ("Step Functions journal", journal_executions),
     ("CloudFormation state machines", cloudformation_state_machines),
 )

@@ -1,0 +1,190 @@
+"""The local AWS's durable state: a write-ahead journal (SQLite, WAL) of messages, items and executions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+_log = logging.getLogger(__name__)
+FILE_NAME = "journal.db"
+
+
+class JournalError(RuntimeError):
+    """What was to be acknowledged could not be recorded: the request fails instead of being answered."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, queue_arn TEXT NOT NULL, body TEXT NOT NULL, attributes TEXT NOT NULL,
+    system_attributes TEXT NOT NULL, sent_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL DEFAULT 0,
+    first_receive_ms INTEGER, visible_at_ms REAL NOT NULL DEFAULT 0, delayed_until_ms REAL NOT NULL DEFAULT 0,
+    group_id TEXT, deduplication_id TEXT, sequence_number TEXT);
+CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue_arn, sent_ms);
+CREATE TABLE IF NOT EXISTS queue_attributes (queue_arn TEXT PRIMARY KEY, attributes TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    table_arn TEXT NOT NULL, key TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (table_arn, key));
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY, state_machine_arn TEXT NOT NULL, name TEXT NOT NULL, input TEXT NOT NULL,
+    start REAL NOT NULL, state TEXT, state_input TEXT, status TEXT NOT NULL, stop REAL, error TEXT, cause TEXT);
+CREATE INDEX IF NOT EXISTS executions_by_start ON executions (start);
+"""
+
+
+def journal_files(state_dir: Path) -> list[Path]:
+    """The journal and SQLite's companions to it (write-ahead log, shared memory)."""
+    return [state_dir / FILE_NAME, state_dir / f"{FILE_NAME}-wal", state_dir / f"{FILE_NAME}-shm"]
+
+
+class Journal:
+    """One SQLite connection written by one thread, in batches; what was acknowledged is on disk before the answer."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # A commit is in the OS's hands at once (it survives a kill -9); sync() also fsyncs (it survives a power cut).
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._pending: list[tuple[str, Iterable[Any]]] = []
+        self._queued = self._applied = self._synced = self._sync_wanted = 0  # counts of write() calls
+        self._closing = False
+        self._failed_through = -1  # the newest write in a batch that could not be recorded (disk full, ...)
+        # SQLite keeps the -wal file (same inode) while a connection is open, so one descriptor can fsync it.
+        self._wal = os.open(f"{path}-wal", os.O_RDONLY | os.O_CREAT, 0o644)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the new files' names survive a power cut too
+        finally:
+            os.close(directory)
+        self._writer = threading.Thread(target=self._write_loop, name="local-aws-journal", daemon=True)
+        self._writer.start()
+
+    def write(self, statements: Iterable[tuple[str, Iterable[Any]]]) -> None:
+        """Queue statements (SQL, rows): committed in order within milliseconds; sync() waits until on disk."""
+        with self._changed:
+            if self._closing:
+                return
+            self._pending.extend(statements)
+            self._queued += 1
+            self._changed.notify_all()
+
+    def sync(self) -> None:
+        """Wait until every write so far is committed and on disk: call before acknowledging."""
+        self._wait(durable=True)
+
+    def flush(self) -> None:
+        """Wait until every write so far is committed (another reader of the file sees it)."""
+        self._wait(durable=False)
+
+    def _wait(self, durable: bool) -> None:
+        with self._changed:
+            target, failed_before = self._queued, self._failed_through
+            if durable:
+                self._sync_wanted = max(self._sync_wanted, target)
+                self._changed.notify_all()
+            while not self._closing and (self._synced if durable else self._applied) < target:
+                self._changed.wait()
+            if durable and self._failed_through >= target and self._failed_through != failed_before:
+                raise JournalError("the local AWS could not record this request; see its log")
+
+    def _write_loop(self) -> None:
+        # One writer: each transaction takes everything queued meanwhile, and one fsync serves every sync() waiting
+        # (group commit). A commit per write cost ~0.4 ms of CPU, an fsync ~5.5 ms: per write, they slowed a burst.
+        while True:
+            with self._changed:
+                while not self._pending and self._sync_wanted <= self._synced and not self._closing:
+                    self._changed.wait()
+                if self._closing and not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+                upto, durable = self._queued, self._sync_wanted > self._synced
+            failure = self._apply(batch)
+            if durable and failure is None:
+                try:
+                    os.fsync(self._wal)
+                except OSError as exc:
+                    failure = exc
+            with self._changed:
+                self._failed_through = upto if failure is not None else self._failed_through
+                self._applied = upto
+                self._synced = upto if durable else self._synced
+                self._changed.notify_all()
+
+    def _apply(self, batch: list[tuple[str, Iterable[Any]]]) -> Exception | None:
+        if not batch:
+            return None
+        with self._db_lock:
+            try:
+                self._db.execute("BEGIN")
+                for sql, rows in batch:
+                    self._db.executemany(sql, rows)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _log.exception("the journal could not record %d statements", len(batch))
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                return exc
+        return None
+
+    def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        """Rows of a query, once every write so far is committed."""
+        self.flush()
+        with self._db_lock:
+            if self._closing:
+                return []
+            cursor = self._db.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    def prune(self, keep_records: int, keep_seconds: float) -> None:
+        """Drop finished executions beyond what the local AWS keeps (see compact_finished_executions)."""
+        oldest = time.time() - keep_seconds
+        self.write(
+            [
+                ("DELETE FROM executions WHERE status != 'RUNNING' AND start < ?", [(oldest,)]),
+                (
+                    "DELETE FROM executions WHERE arn IN (SELECT arn FROM executions WHERE status != 'RUNNING' "
+                    "ORDER BY start DESC LIMIT -1 OFFSET ?)",
+                    [(keep_records,)],
+                ),
+            ]
+        )
+
+    def close(self) -> None:
+        """Commit what is queued and stop recording (the rest of a shutdown is not the state to come back to)."""
+        with self._changed:
+            if self._closing:
+                return
+            self._closing = True
+            self._changed.notify_all()
+        self._writer.join()
+        with self._db_lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                _log.exception("checkpointing the journal failed")
+            os.close(self._wal)
+            self._db.close()
+
+    stop = close
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for journal columns."""
+    return json.dumps(value, separators=(",", ":"), default=_bytes_as_text)
+
+
+def _bytes_as_text(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        import base64
+
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,0 +1,136 @@
+"""A local AWS that dies (kill -9) in the middle of a burst loses no acknowledged order and charges none twice."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import random
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import backend
+from backend import aws, orders
+from backend.executions import Outcome
+from backend.samples import expected_outcome, random_requests
+from backend.settings import settings
+from lambdas.domain.order import Order
+from localaws import instance, journal
+from tests.conftest import _APP_SETTINGS, TEST_VISIBILITY_TIMEOUT, order_request, poll
+
+BURST = 200
+
+
+@pytest.fixture
+def own_local_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A local AWS of this test only (it gets killed): its own state folder and port; the session's is left alone."""
+    for name in _APP_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ORDERS_LOCAL_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("ORDERS_LOCAL_PORT", "0")
+    monkeypatch.setenv("ORDERS_LOCAL_PARAMETERS", "StartOrderBatchingWindowSeconds=0")
+    settings.cache_clear()
+    aws.reset()
+    try:
+        yield tmp_path
+    finally:
+        instance.stop_running()
+        monkeypatch.undo()
+        settings.cache_clear()
+        aws.reset()
+
+
+def journaled(state_dir: Path, sql: str) -> Any:
+    with sqlite3.connect(state_dir / journal.FILE_NAME) as reader:
+        return reader.execute(sql).fetchone()[0]
+
+
+def payment_records() -> dict[str, dict[str, Any]]:
+    """The idempotency table: one record per charged order, rewritten (new expiration) whenever it charges again."""
+    table = aws.client("dynamodb")
+    name = aws.connection().resources.payments_table_name
+    pages = table.get_paginator("scan").paginate(TableName=name)
+    return {item["id"]["S"]: item for page in pages for item in page["Items"]}
+
+
+def test_kill_9_in_a_burst_loses_no_acknowledged_order_and_charges_none_twice(own_local_aws: Path) -> None:
+    aws.client("sqs").set_queue_attributes(
+        QueueUrl=aws.connection().resources.orders_queue_url,
+        Attributes={"VisibilityTimeout": str(TEST_VISIBILITY_TIMEOUT)},
+    )
+    first = instance.running()
+    assert first is not None
+    placed = orders.submit_orders(random_requests(BURST, random.Random(7)))  # every one acknowledged by SendMessage
+    poll(lambda: journaled(own_local_aws, "SELECT count(*) FROM executions WHERE status != 'RUNNING'") >= BURST // 4,
+         timeout=120, interval=0.05, what="a quarter of the orders to finish")  # fmt: skip
+    charged_before = {key: item for key, item in payment_records().items() if item["status"]["S"] == "COMPLETED"}
+    os.kill(first.pid, signal.SIGKILL)
+    poll(lambda: not instance.running(), timeout=10, what="the local AWS to die")
+
+    unfinished = journaled(own_local_aws, "SELECT count(*) FROM executions WHERE status = 'RUNNING'")
+    queued = journaled(own_local_aws, "SELECT count(*) FROM messages")
+    assert unfinished + queued > 0, "the kill came too late to test anything"
+
+    aws.reset()
+    aws.connection()  # starts it again, as the next command would
+    second = instance.running()
+    assert second is not None
+    assert second.boot_id != first.boot_id
+    assert (second.restored["messages"], second.restored["executions_continued"]) == (queued, unfinished)
+
+    results = orders.wait_for_orders([order.order_id for order in placed], timeout_seconds=180)
+    outcomes = {order.order_id: (expected_outcome(order), results[order.order_id].outcome) for order in placed}
+    assert {oid: pair for oid, pair in outcomes.items() if pair[0] is not pair[1]} == {}
+    sfn = aws.client("stepfunctions")
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=aws.connection().resources.state_machine_arn)
+    executions = collections.Counter(item["name"] for page in pages for item in page["executions"])
+    assert executions == collections.Counter(order.order_id for order in placed)  # each exactly once
+
+    charged_after = payment_records()
+    # Powertools rewrites a record (and its expiration) whenever it charges: one charged before the kill is unchanged.
+    assert {key: charged_after.get(key) for key in charged_before} == charged_before
+    charged = {Outcome.SUCCEEDED, Outcome.DECLINED}  # rejected orders are not charged; a timed-out charge is undone
+    assert len(charged_after) == sum(1 for expected, _ in outcomes.values() if expected in charged)
+
+
+def test_a_charge_that_died_mid_way_holds_the_order_until_its_timeout_then_is_retried(local_aws: Any) -> None:
+    """What a restart leaves behind when it killed a payment attempt: the order's idempotency record IN_PROGRESS."""
+    order = Order.place(order_request())
+    # Powertools' key: <function>.<module>.<function name>#md5(JSON of the order id).
+    digest = hashlib.md5(json.dumps(order.order_id).encode()).hexdigest()  # noqa: S324 - Powertools' own choice
+    key = f"{aws.connection().stack_name}-process-payment.lambdas.process_payment.charge_once#{digest}"
+    held_until = time.time() + 10  # the dead attempt's remaining time: longer than the order takes to reach payment
+    aws.client("dynamodb").put_item(
+        TableName=aws.connection().resources.payments_table_name,
+        Item={
+            "id": {"S": key},
+            "status": {"S": "INPROGRESS"},
+            "expiration": {"N": str(int(held_until) + 3600)},
+            "in_progress_expiration": {"N": str(int(held_until * 1000))},
+        },
+    )
+    aws.client("sqs").send_message(QueueUrl=aws.resources().orders_queue_url, MessageBody=order.model_dump_json())
+    detail = poll(lambda: _finished(order.order_id), timeout=60, what="the order")
+    assert detail.outcome is Outcome.SUCCEEDED
+    payment = next(run for run in detail.timeline if run.name == "ProcessPayment")
+    assert set(payment.failed_attempts) == {"IdempotencyAlreadyInProgressError"}
+    assert detail.stopped_at.timestamp() > held_until
+    record = aws.client("dynamodb").get_item(
+        TableName=aws.connection().resources.payments_table_name, Key={"id": {"S": key}}
+    )["Item"]
+    assert record["status"]["S"] == "COMPLETED"
+
+
+def _finished(order_id: str) -> Any:
+    try:
+        detail = backend.get_order(order_id)
+    except backend.NotFound:
+        return None
+    return detail if detail.outcome.terminal else None
