@@ -49,7 +49,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 test: $(VENV)/.dev $(TOOLS)/.tools infra/node_modules/.installed browser lint
-	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest
+	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest -n 2 --dist loadfile
 
 deploy delete: $(TOOLS)/.tools
 	$(MAKE) -C infra $@ SAM=$(CURDIR)/$(TOOLS)/bin/sam $(if $(STACK),STACK=$(STACK)) $(if $(REGION),REGION=$(REGION))

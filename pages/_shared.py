@@ -11,6 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 import backend
+from backend import sandbox
 from backend.errors import BackendError
 from backend.identity import Caller, Role, caller_from_claims, unauthenticated_caller
 from backend.settings import Home, settings
@@ -211,9 +212,10 @@ def render_sidebar() -> None:
         if home["home"] == "local":
             st.info(
                 f"**Local sandbox**: stack `{home['stack']}` on a local AWS on this machine "
-                f"(`{home['endpoint']}`). Everything resets when it restarts.",
+                f"(`{home['endpoint']}`). Orders, queues and executions survive its restarts.",
                 icon=":material/science:",
             )
+            render_sandbox()
         else:
             st.success(f"**AWS**: stack `{home['stack']}`.", icon=":material/cloud:")
         st.caption(f"Region: {home['region']}")
@@ -222,6 +224,48 @@ def render_sidebar() -> None:
             st.caption(f":green[●] healthy: {depth['visible']} queued, {depth['in_flight']} being started")
         except BackendError as exc:
             st.caption(f":red[●] not answering: {plain(str(exc))}")
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _sandbox() -> sandbox.SandboxStatus | None:
+    return sandbox.status()
+
+
+def _seen(boot_id: str) -> None:
+    st.session_state.sandbox_boot_id = boot_id
+
+
+def render_sandbox() -> None:
+    """Say when the local AWS restarted since this session last looked, and offer a confirmed reset."""
+    try:
+        current = _sandbox()
+    except BackendError as exc:
+        st.caption(f":red[●] {plain(str(exc))}")
+        return
+    if current is None:
+        return
+    seen = st.session_state.setdefault("sandbox_boot_id", current.boot_id)
+    if seen != current.boot_id:
+        brought_back = ", ".join(f"{count} {what}" for what, count in current.restored.items() if count)
+        st.warning(
+            f"The local AWS restarted at {_time.fmt(current.started_at)}; "
+            + (f"it brought back {brought_back}." if brought_back else "it started empty."),
+            icon=":material/restart_alt:",
+        )
+        st.button("Got it", key="sandbox_restart_seen", on_click=_seen, args=(current.boot_id,))
+    if current.last_reset:
+        st.caption(f"Last reset: {_time.fmt(current.last_reset)}")
+    if not allowed(Role.OPERATOR):
+        return
+    with st.popover("Reset the sandbox", icon=":material/delete_forever:"):
+        st.markdown("Deletes every order, message, execution and payment record of the sandbox, then starts it empty.")
+        typed = st.text_input("Type **reset** to confirm", key="sandbox_reset_confirm")
+        if st.button("Reset", type="primary", disabled=typed != "reset", key="sandbox_reset"):
+            with st.spinner("Resetting the local AWS..."):
+                fresh = guarded(sandbox.reset, caller())
+            st.session_state.sandbox_boot_id = fresh.boot_id
+            st.cache_data.clear()
+            st.rerun()
 
 
 RAG_COLORS = {"green": "green", "amber": "orange", "red": "red"}

@@ -100,3 +100,25 @@ def _terminal(order_id: str) -> bool:
         return backend.get_order(order_id).outcome.terminal
     except backend.NotFound:
         return False
+
+
+def test_the_sidebar_says_when_the_local_aws_restarted_and_a_reset_needs_confirming(local_aws: Any) -> None:
+    import streamlit as st
+
+    from backend import sandbox
+
+    def sidebar_after(seen_boot_id: str) -> Any:
+        st.cache_data.clear()
+        at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=60)
+        at.session_state["sandbox_boot_id"] = seen_boot_id  # the start this session saw last
+        at.run()
+        assert not at.exception
+        return at.sidebar
+
+    restarted = sidebar_after("an-earlier-start")
+    assert any("The local AWS restarted at" in str(warning.value) for warning in restarted.warning)
+    assert restarted.button(key="sandbox_reset").disabled  # until "reset" is typed
+
+    current = sandbox.status()
+    assert current is not None
+    assert not any("restarted" in str(warning.value) for warning in sidebar_after(current.boot_id).warning)

@@ -23,7 +23,7 @@ from backend.samples import expected_outcome, random_requests
 from backend.settings import settings
 from lambdas.domain.order import Order
 from localaws import instance, journal
-from tests.conftest import _APP_SETTINGS, TEST_VISIBILITY_TIMEOUT, order_request, poll
+from tests.conftest import _APP_SETTINGS, TEST_VISIBILITY_TIMEOUT, operator_caller, order_request, poll
 
 BURST = 200
 
@@ -67,7 +67,8 @@ def test_kill_9_in_a_burst_loses_no_acknowledged_order_and_charges_none_twice(ow
     )
     first = instance.running()
     assert first is not None
-    placed = orders.submit_orders(random_requests(BURST, random.Random(7)))  # every one acknowledged by SendMessage
+    # Every one acknowledged by SendMessage.
+    placed = orders.submit_orders(random_requests(BURST, random.Random(7)), caller=operator_caller())
     poll(lambda: journaled(own_local_aws, "SELECT count(*) FROM executions WHERE status != 'RUNNING'") >= BURST // 4,
          timeout=120, interval=0.05, what="a quarter of the orders to finish")  # fmt: skip
     charged_before = {key: item for key, item in payment_records().items() if item["status"]["S"] == "COMPLETED"}
@@ -134,3 +135,25 @@ def _finished(order_id: str) -> Any:
     except backend.NotFound:
         return None
     return detail if detail.outcome.terminal else None
+
+
+def test_a_reset_starts_the_sandbox_empty_and_says_when(own_local_aws: Path) -> None:
+    from backend import sandbox
+    from backend.identity import Caller, Forbidden, Role
+
+    before = sandbox.status()
+    assert before is not None
+    assert before.last_reset is None
+    orders.submit_orders([order_request()], caller=operator_caller())
+    with pytest.raises(Forbidden, match="needs the operator role"):
+        sandbox.reset(Caller(subject="v", role=Role.VIEWER))
+
+    after = sandbox.reset(operator_caller())
+
+    assert after.boot_id != before.boot_id
+    assert after.last_reset is not None
+    assert after.last_reset >= before.started_at
+    assert not any(after.restored.values())
+    assert backend.queue_depth() == {"visible": 0, "in_flight": 0}
+    machine = aws.connection().resources.state_machine_arn
+    assert aws.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"] == []
