@@ -31,6 +31,7 @@ PAGES = {
     "Metrics": "pages/metrics.py",
     "Recent orders": "pages/orders.py",
     "Order": "pages/order.py",
+    "Notifications": "pages/notifications.py",
 }
 # Runs in a fresh process: imports, then the page's first and next render through AppTest.
 RENDER = """
