@@ -98,7 +98,9 @@ st.caption(
     f"{'at any time' if window == ALL else 'within the last ' + window} (any status): how many entered it, "
     "failed in it and were retried in it, and the time spent in it."
 )
-_workflow.window_figures(None if window == ALL else window)
+# Off until asked for: each execution covered costs one GetExecutionHistory call.
+if st.toggle("Show the per-state figures", key="workflow_figures_on"):
+    _workflow.window_figures(None if window == ALL else window)
 
 st.divider()
 choices = [row.order_id for row in page.rows]

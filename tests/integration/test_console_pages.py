@@ -102,6 +102,8 @@ def test_a_rejected_order_shows_the_caught_state_and_what_the_customer_was_told(
 
 def test_the_executions_page_shows_per_state_figures_of_the_window(app: AppTest, orders: dict) -> None:
     app.switch_page("pages/executions.py").run()
+    assert not any("Entered" in frame.value.columns for frame in app.dataframe)  # not read until asked for
+    app.toggle(key="workflow_figures_on").set_value(True).run()
     assert not app.exception
     figures = next(frame.value for frame in app.dataframe if "Entered" in frame.value.columns)
     row = figures.set_index("State")
