@@ -9,6 +9,21 @@ from typing import Any
 
 from pydantic import BaseModel
 
+HISTORY_PAGE_LIMIT = 25  # 1,000 events a page: 25,000 events is the Standard workflow history limit
+
+
+def history_events(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """An execution's whole event history (GetExecutionHistory, page by page, bounded); the client's errors rise."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    for _ in range(HISTORY_PAGE_LIMIT):
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    return events
+
 
 class Outcome(StrEnum):
     """Where an order stands, as staff and operators talk about it."""

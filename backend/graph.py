@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from backend import aws
 from backend.errors import translated
-from backend.executions import StateRun, timeline
+from backend.executions import StateRun, history_events, timeline
 from backend.stats import percentile
 
 MAX_AGGREGATE_EXECUTIONS = 200
@@ -325,15 +325,8 @@ def workflow() -> Workflow:
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]] | None:
     """An execution's whole history, or None when the local AWS no longer keeps it."""
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
     try:
-        while True:
-            page = sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return history_events(sfn, execution_arn)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"ResourceNotFound", "ExecutionDoesNotExist"}:
             return None

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from backend import audit, aws
 from backend.errors import BackendError, NotFound, translated
-from backend.executions import OrderSummary
+from backend.executions import OrderSummary, history_events
 from backend.identity import Caller, Role, require
 from backend.orders import errors_of, execution_arn, summary_of
 
@@ -97,15 +97,8 @@ def history(order_id: str) -> list[HistoryRow]:
     """The execution's event history, oldest first (a redriven execution keeps its earlier attempts' events)."""
     sfn = aws.client("stepfunctions")
     arn = execution_arn(order_id)
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
     try:
-        for _ in range(25):  # bounded: 25,000 events is the Standard workflow history limit
-            page = sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
+        events = history_events(sfn, arn)
     except sfn.exceptions.ExecutionDoesNotExist:
         raise NotFound(f"No workflow execution for {order_id}.") from None
     rows = []

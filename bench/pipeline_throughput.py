@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -85,24 +85,14 @@ def _cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def _workers_cpu_seconds(pid: int) -> float:
+def _over_workers(pid: int, measure: Callable[[int], float]) -> float:
+    """The sum of measure over the processes whose parent is pid (the local AWS's function workers)."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                total += _cpu_seconds(int(entry.name))
-        except (OSError, IndexError):
-            continue
-    return total
-
-
-def _workers_rss_mb(pid: int) -> float:
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                total += _rss_mb(int(entry.name))
-        except (OSError, IndexError):
+                total += measure(int(entry.name))
+        except (OSError, IndexError):  # a worker that ended meanwhile
             continue
     return total
 
@@ -141,14 +131,14 @@ def floor(count: int, seed: int, timeout: float) -> dict[str, Any]:
             definition = definition.replace("${" + placeholder + "}", arn)
         machine = sfn.create_state_machine(name="floor", definition=definition, roleArn=role)["stateMachineArn"]
         orders = _orders(count, seed)
-        cpu_before = _cpu_seconds(info["pid"]), _workers_cpu_seconds(info["pid"])
+        cpu_before = _cpu_seconds(info["pid"]), _over_workers(info["pid"], _cpu_seconds)
         started = datetime.now(UTC)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda o: sfn.start_execution(stateMachineArn=machine, name=o.order_id,
                                                         input=execution_input(o)), orders))  # fmt: skip
         # Waited for as the CLI's --wait does, so both sides pay the same for watching.
         done = wait_for_executions(sfn, machine, {o.order_id for o in orders}, started, timeout)
-        cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _workers_cpu_seconds(info["pid"]) - cpu_before[1]
+        cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _over_workers(info["pid"], _cpu_seconds) - cpu_before[1]
     span = (max(item["stopDate"] for item in done.values()) - started).total_seconds()
     return {"rate": count / span, "cpu_ms": (cpu[0] / count * 1000, cpu[1] / count * 1000)}
 
@@ -161,7 +151,7 @@ def pipeline(count: int, seed: int, timeout: float, round_size: int) -> list[dic
         rss_before = _rss_mb(info["pid"])
         for index, begin in enumerate(range(0, count, round_size)):
             size = min(round_size, count - begin)
-            cpu_before = _cpu_seconds(info["pid"]), _workers_cpu_seconds(info["pid"])
+            cpu_before = _cpu_seconds(info["pid"]), _over_workers(info["pid"], _cpu_seconds)
             run = subprocess.run(
                 [sys.executable, "-m", "backend", "submit", "--count", str(size), "--seed", str(seed + index),
                  "--wait", "--json", "--timeout", str(timeout)],
@@ -170,8 +160,8 @@ def pipeline(count: int, seed: int, timeout: float, round_size: int) -> list[dic
             if run.returncode not in (0, 4):
                 raise SystemExit(f"submit failed: {run.stderr}")
             summary = json.loads(run.stdout)
-            summary["rss_mb"] = (rss_before, _rss_mb(info["pid"]), _workers_rss_mb(info["pid"]))
-            cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _workers_cpu_seconds(info["pid"]) - cpu_before[1]
+            summary["rss_mb"] = (rss_before, _rss_mb(info["pid"]), _over_workers(info["pid"], _rss_mb))
+            cpu = _cpu_seconds(info["pid"]) - cpu_before[0], _over_workers(info["pid"], _cpu_seconds) - cpu_before[1]
             summary["cpu_ms"] = (cpu[0] / size * 1000, cpu[1] / size * 1000)
             summary["history"] = begin
             rounds.append(summary)

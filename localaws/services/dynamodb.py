@@ -7,6 +7,7 @@ import importlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from localaws.services._patching import is_ours, iter_backends, mark, require_params
@@ -167,19 +168,15 @@ def journal_items() -> None:
         if _journal:
             _journal[0].sync()
 
-    @functools.wraps(put)
-    def put_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-        item = put(self, table_name, *args, **kwargs)
-        _record_put(self.get_table(table_name), item.to_json()["Attributes"])
-        synced()
-        return item
+    def recording_the_item(write: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(write)
+        def written(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            item = write(self, table_name, *args, **kwargs)
+            _record_put(self.get_table(table_name), item.to_json()["Attributes"])
+            synced()
+            return item
 
-    @functools.wraps(update)
-    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-        item = update(self, table_name, *args, **kwargs)
-        _record_put(self.get_table(table_name), item.to_json()["Attributes"])
-        synced()
-        return item
+        return written
 
     @functools.wraps(delete)
     def delete_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -188,8 +185,8 @@ def journal_items() -> None:
         synced()
         return item
 
-    backend_cls.put_item = mark(put_item, JOURNALED)
-    backend_cls.update_item = mark(update_item, JOURNALED)
+    backend_cls.put_item = mark(recording_the_item(put), JOURNALED)
+    backend_cls.update_item = mark(recording_the_item(update), JOURNALED)
     backend_cls.delete_item = mark(delete_item, JOURNALED)
 
 
