@@ -160,14 +160,9 @@ class LocalAws:
                 if passes % 12 == 0:  # DynamoDB itself deletes expired items within days, not seconds
                     dynamodb.expire_items()
                 now = time.time()
-                for queue, age in sqs.oldest_message_ages().items():
-                    self._telemetry.metric(
-                        "AWS/SQS", "ApproximateAgeOfOldestMessage", age, "Seconds", {"QueueName": queue}, now
-                    )
-                for queue, visible in cloudwatch_alarms.visible_messages().items():
-                    self._telemetry.metric(
-                        "AWS/SQS", "ApproximateNumberOfMessagesVisible", visible, "Count", {"QueueName": queue}, now
-                    )
+                for queue, gauges in sqs.queue_gauges().items():
+                    for metric, value, unit in gauges:
+                        self._telemetry.metric("AWS/SQS", metric, value, unit, {"QueueName": queue}, now)
                 if passes % 2 == 0:  # AWS evaluates alarms every minute; every 10 s keeps the local pages prompt
                     cloudwatch_alarms.evaluate_alarms(now)
             except Exception:

@@ -386,15 +386,4 @@ def _trigger_metric(query: Any) -> dict[str, Any]:
     return {"Id": query.id, "MetricStat": {"Metric": metric, "Period": int(stat.period), "Stat": stat.stat}}
 
 
-def visible_messages() -> dict[str, int]:
-    """Messages visible in each queue now: AWS/SQS ApproximateNumberOfMessagesVisible, which the DLQ alarm reads."""
-    from moto.sqs.models import sqs_backends
-
-    return {
-        name: queue.approximate_number_of_messages
-        for backend in iter_backends(sqs_backends)
-        for name, queue in list(backend.queues.items())
-    }
-
-
 CORRECTIONS = (("CloudWatch alarm initial state", initial_state),)

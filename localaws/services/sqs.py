@@ -266,17 +266,21 @@ def activity_hooks() -> None:
         backend_cls.delete_message = mark(delete_message)
 
 
-def oldest_message_ages() -> dict[str, float]:
-    """Seconds since the oldest message of each queue was sent (0 when empty): AWS/SQS ApproximateAgeOfOldestMessage."""
+def queue_gauges() -> dict[str, list[tuple[str, float, str]]]:
+    """What CloudWatch samples of each queue, as (metric, value, unit): the age of its oldest message (0 when empty)
+    and its visible messages (which the DLQ alarm reads)."""
     from moto.sqs.models import sqs_backends
 
     now_ms = time.time() * 1000
-    ages: dict[str, float] = {}
+    gauges: dict[str, list[tuple[str, float, str]]] = {}
     for backend in iter_backends(sqs_backends):
         for name, queue in list(backend.queues.items()):
             sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp is not None]
-            ages[name] = max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0
-    return ages
+            gauges[name] = [
+                ("ApproximateAgeOfOldestMessage", max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0, "Seconds"),
+                ("ApproximateNumberOfMessagesVisible", queue.approximate_number_of_messages, "Count"),
+            ]
+    return gauges
 
 
 # --- Durability -------------------------------------------------------------------------------------
