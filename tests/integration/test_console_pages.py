@@ -78,9 +78,10 @@ def test_the_order_page_shows_the_graph_with_statuses_logs_and_notification(app:
     assert {name.rsplit("-local-", 1)[-1] for name in functions} == set(FUNCTIONS)
     assert logs["Time"].is_monotonic_increasing
     assert str(logs["Time"].dt.tz) == "UTC"
-    # In time order: started, validated, a failed payment attempt, the payment, the notification.
+    # In time order: validated, a failed payment attempt, the payment, the notification. The starter logs once
+    # StartExecution has answered, by when ValidateOrder may already have logged, so its place is not fixed.
     order_of_first = [f.rsplit("-local-", 1)[-1] for f in dict.fromkeys(functions)]
-    assert order_of_first == list(FUNCTIONS)
+    assert [name for name in order_of_first if name != "start-order"] == list(FUNCTIONS[1:])
     assert "ERROR" in set(logs["Level"])
     assert not logs["Message"].str.contains('"_aws"').any()
     shown = texts(app)
