@@ -1,14 +1,16 @@
-"""The local AWS's durable state: a write-ahead journal (SQLite, WAL) of messages, items and executions."""
+"""The local AWS's durable state: a write-ahead journal (SQLite, WAL) of messages, items, executions, logs, metrics
+and alarm states."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +34,37 @@ CREATE TABLE IF NOT EXISTS items (
     table_arn TEXT NOT NULL, key TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (table_arn, key));
 CREATE TABLE IF NOT EXISTS executions (
     arn TEXT PRIMARY KEY, state_machine_arn TEXT NOT NULL, name TEXT NOT NULL, input TEXT NOT NULL,
-    start REAL NOT NULL, state TEXT, state_input TEXT, status TEXT NOT NULL, stop REAL, error TEXT, cause TEXT);
+    start REAL NOT NULL, state TEXT, state_input TEXT, status TEXT NOT NULL, stop REAL, error TEXT, cause TEXT,
+    output TEXT, history BLOB);
 CREATE INDEX IF NOT EXISTS executions_by_start ON executions (start);
+CREATE TABLE IF NOT EXISTS log_events (
+    account TEXT NOT NULL, region TEXT NOT NULL, log_group TEXT NOT NULL, stream TEXT NOT NULL,
+    timestamp INTEGER NOT NULL, ingestion_time INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (log_group, stream, timestamp);
+CREATE INDEX IF NOT EXISTS log_events_by_time ON log_events (timestamp);
+CREATE TABLE IF NOT EXISTS metric_values (
+    series TEXT NOT NULL, at REAL NOT NULL, value REAL NOT NULL, count REAL NOT NULL, PRIMARY KEY (series, at, value));
+CREATE INDEX IF NOT EXISTS metric_values_by_time ON metric_values (at);
+CREATE TABLE IF NOT EXISTS metric_sets (
+    series TEXT NOT NULL, at REAL NOT NULL, count REAL NOT NULL, total REAL NOT NULL, minimum REAL NOT NULL,
+    maximum REAL NOT NULL, PRIMARY KEY (series, at));
+CREATE INDEX IF NOT EXISTS metric_sets_by_time ON metric_sets (at);
+CREATE TABLE IF NOT EXISTS alarm_states (
+    arn TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, reason_data TEXT, updated REAL NOT NULL);
 """
+# Columns added since a journal was first made: (table, column, type).
+_ADDED_COLUMNS = (("executions", "output", "TEXT"), ("executions", "history", "BLOB"))
+_unacknowledged = threading.local()
+
+
+@contextlib.contextmanager
+def unacknowledged() -> Iterator[None]:
+    """Writes made inside (the local AWS's own telemetry) are answered to no client: sync() does not wait for them."""
+    _unacknowledged.active = True
+    try:
+        yield
+    finally:
+        _unacknowledged.active = False
 
 
 def journal_files(state_dir: Path) -> list[Path]:
@@ -51,6 +81,9 @@ class Journal:
         # A commit is in the OS's hands at once (it survives a kill -9); sync() also fsyncs (it survives a power cut).
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        for table, column, kind in _ADDED_COLUMNS:
+            if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         self._db_lock = threading.Lock()
         self._changed = threading.Condition()
         self._pending: list[tuple[str, Iterable[Any]]] = []
@@ -77,8 +110,10 @@ class Journal:
             self._changed.notify_all()
 
     def sync(self) -> None:
-        """Wait until every write so far is committed and on disk: call before acknowledging."""
-        self._wait(durable=True)
+        """Wait until every write so far is committed and on disk: call before acknowledging (not inside
+        unacknowledged(), where it returns at once)."""
+        if not getattr(_unacknowledged, "active", False):
+            self._wait(durable=True)
 
     def flush(self) -> None:
         """Wait until every write so far is committed (another reader of the file sees it)."""

@@ -61,7 +61,7 @@ class LocalAws:
 
         from localaws import gateway, journal, services
         from localaws.journal import Journal
-        from localaws.services import dynamodb, sqs, stepfunctions
+        from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sqs, stepfunctions
         from localaws.services.awslambda.invoke_api import InvokeApi
         from localaws.services.awslambda.runtime import LambdaRuntime
         from localaws.telemetry import Telemetry
@@ -91,7 +91,7 @@ class LocalAws:
         )
         invoke_api = InvokeApi(runtime, REGION)
         self._journal = Journal(state_dir / journal.FILE_NAME)
-        for service in (sqs, dynamodb, stepfunctions):
+        for service in (sqs, dynamodb, stepfunctions, logs, cloudwatch, cloudwatch_alarms):
             service.record_to(self._journal)
         endpoint = gateway.Gateway(self.options.host, self.options.port, [invoke_api])
         self.endpoint = endpoint.endpoint
@@ -130,10 +130,15 @@ class LocalAws:
 
     def _restore(self) -> dict[str, int]:
         """Bring back what the journal holds (the stack is deployed, nothing polls yet); return what came back."""
-        from localaws.services import dynamodb, sqs, stepfunctions
+        from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sqs, stepfunctions
 
         started = time.monotonic()
+        retention = self.options.retention_hours * 3600
         restored = {
+            # Logs and metrics first: the executions continued below start logging and counting at once.
+            **logs.restore(self._journal, self.options.max_log_events_per_stream, retention),
+            **cloudwatch.restore(self._journal, retention),
+            **cloudwatch_alarms.restore(self._journal),
             **dynamodb.restore(self._journal),
             **sqs.restore(self._journal),
             **{f"executions_{name}": count for name, count in stepfunctions.restore(self._journal).items()},

@@ -151,11 +151,15 @@ class Telemetry:
 
     def flush(self) -> None:
         """Send what was buffered."""
+        from localaws.journal import unacknowledged
+
         with self._lock:
             buffer, self._buffer = self._buffer, _Buffer()
-        self._flush_metrics(buffer.series, buffer.distributions)
-        for (group, stream), events in buffer.logs.items():
-            self._put_logs(group, stream, events)
+        # Journaled in the writer's next batch: no client waits for these, so they do not wait for the disk.
+        with unacknowledged():
+            self._flush_metrics(buffer.series, buffer.distributions)
+            for (group, stream), events in buffer.logs.items():
+                self._put_logs(group, stream, events)
 
     def _flush_metrics(
         self, series: dict[tuple[SeriesKey, int], _Series], distributions: dict[tuple[SeriesKey, int], Counter[float]]

@@ -12,7 +12,17 @@ from collections.abc import Callable
 
 import moto
 
-from localaws.services import cloudformation, cloudwatch, cloudwatch_alarms, core, dynamodb, sns, sqs, stepfunctions
+from localaws.services import (
+    cloudformation,
+    cloudwatch,
+    cloudwatch_alarms,
+    core,
+    dynamodb,
+    logs,
+    sns,
+    sqs,
+    stepfunctions,
+)
 from localaws.services._patching import CorrectionError
 from localaws.services.awslambda import corrections as awslambda
 
@@ -26,6 +36,7 @@ CORRECTIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     *cloudformation.CORRECTIONS,
     *cloudwatch.CORRECTIONS,
     *cloudwatch_alarms.CORRECTIONS,
+    *logs.CORRECTIONS,
     *sns.CORRECTIONS,
     *dynamodb.CORRECTIONS,
 )

@@ -1,10 +1,13 @@
-"""Corrections to moto's CloudWatch: CloudFormation alarms, statistics with percentiles, bounded retention."""
+"""Corrections to moto's CloudWatch: CloudFormation alarms, statistics with percentiles, bounded retention, durable
+datapoints."""
 
 from __future__ import annotations
 
 import datetime
 import functools
 import importlib
+import json
+import logging
 import math
 import re
 import time
@@ -14,6 +17,7 @@ from typing import Any
 from localaws.services import _cloudformation
 from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params, rewrite_prefix
 
+LOG = logging.getLogger(__name__)
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
 
 # PutMetricAlarm takes the properties of AWS::CloudWatch::Alarm by the same names.
@@ -255,11 +259,117 @@ def retain_metrics(keep_seconds: float) -> int:
         if len(kept) != len(snapshot):
             rewrite_prefix(data, len(snapshot), kept)
             dropped += len(snapshot) - len(kept)
+    if dropped and _journal:
+        deletes = [(f"DELETE FROM {table} WHERE at < ?", [(oldest,)]) for table in _METRIC_TABLES]  # noqa: S608
+        _journal[0].write(deletes)
     return dropped
+
+
+# --- Durability -------------------------------------------------------------------------------------
+# Every datapoint is journaled in the form kept in memory, merged further: values with counts per series, timestamp
+# and value, statistic sets per series and timestamp (the telemetry's are per minute). The telemetry's writes go in
+# the writer's next batch; a client's PutMetricData answers once its datapoints are on disk.
+
+JOURNALED = "__localaws_journal__"
+_journal: list[Any] = []
+_METRIC_TABLES = ("metric_values", "metric_sets")
+_ADD_VALUES = (
+    "INSERT INTO metric_values VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (series, at, value) DO UPDATE SET count = count + excluded.count"
+)
+_ADD_SET = (
+    "INSERT INTO metric_sets VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series, at) DO UPDATE SET "
+    "count = count + excluded.count, total = total + excluded.total, minimum = min(minimum, excluded.minimum), "
+    "maximum = max(maximum, excluded.maximum)"
+)
+
+
+def record_to(journal: Any) -> None:
+    """Journal every datapoint to journal (None: stop)."""
+    _journal[:] = [journal] if journal is not None else []
+
+
+def _series(backend: Any, namespace: str, member: dict[str, Any]) -> str:
+    dimensions = [[d["Name"], d["Value"]] for d in member.get("Dimensions") or []]
+    key = [backend.account_id, backend.region_name, namespace, member["MetricName"], dimensions, member.get("Unit")]
+    return json.dumps(key, separators=(",", ":"))
+
+
+def journal_metrics() -> None:
+    """Journal every PutMetricData datum; a client's PutMetricData answers once it is on disk."""
+    correction = "CloudWatch journal"
+    backend_cls = importlib.import_module("moto.cloudwatch.models").CloudWatchBackend
+    responses = importlib.import_module("moto.cloudwatch.responses").CloudWatchResponse
+    utcnow = importlib.import_module("moto.core.utils").utcnow
+    put = backend_cls.__dict__["put_metric_data"]
+    if is_ours(put, JOURNALED):
+        return
+    require_params(correction, put, ["self", "namespace", "metric_data"])
+    require_params(correction, responses.__dict__["put_metric_data"], ["self"])
+
+    @functools.wraps(put)
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        # moto stamps a datum without a timestamp with its own now: the journal must have the same one.
+        now = utcnow()
+        metric_data = [member if member.get("Timestamp") else {**member, "Timestamp": now} for member in metric_data]
+        put(self, namespace, metric_data)
+        if not _journal:
+            return
+        values: list[tuple[Any, ...]] = []
+        sets: list[tuple[Any, ...]] = []
+        for member in metric_data:
+            series, at = _series(self, namespace, member), _epoch(member["Timestamp"])
+            if member.get("Values"):
+                counts = member.get("Counts") or [1] * len(member["Values"])
+                values += [(series, at, float(v), float(c)) for v, c in zip(member["Values"], counts, strict=False)]
+            elif member.get("StatisticValues"):
+                stats = member["StatisticValues"]
+                sets.append((series, at, float(stats["SampleCount"]), float(stats["Sum"]), float(stats["Minimum"]),
+                             float(stats["Maximum"])))  # fmt: skip
+            else:
+                values.append((series, at, float(member.get("Value", 0)), 1.0))
+        _journal[0].write([(_ADD_VALUES, values), (_ADD_SET, sets)])
+
+    answer = responses.__dict__["put_metric_data"]
+
+    @functools.wraps(answer)
+    def acknowledged(self: Any) -> Any:
+        result = answer(self)
+        if _journal:
+            _journal[0].sync()
+        return result
+
+    backend_cls.put_metric_data = mark(put_metric_data, JOURNALED)
+    responses.put_metric_data = mark(acknowledged, JOURNALED)
+
+
+def restore(journal: Any, keep_seconds: float) -> dict[str, int]:
+    """Put the journaled datapoints of the last keep_seconds back (merged: one datum per value, or set, and time)."""
+    from moto.cloudwatch.models import MetricAggregatedDatum, cloudwatch_backends
+
+    weighted_cls = _weighted_datum_class()
+    oldest = time.time() - keep_seconds
+    restored: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for table in _METRIC_TABLES:
+        for row in journal.rows(f"SELECT * FROM {table} WHERE at >= ? ORDER BY at", oldest):  # noqa: S608
+            account, region, namespace, name, dimensions, unit = json.loads(row["series"])
+            dimensions = [{"Name": key, "Value": value} for key, value in dimensions]
+            # Naive UTC, as moto's request parser and its own clock make them.
+            at = datetime.datetime.fromtimestamp(row["at"], datetime.UTC).replace(tzinfo=None)
+            if table == "metric_values":
+                datum = weighted_cls(namespace, name, row["value"], row["count"], dimensions, at, unit)
+            else:
+                datum = MetricAggregatedDatum(namespace, name, row["minimum"], row["maximum"], row["count"],
+                                              row["total"], dimensions, at, unit)  # fmt: skip
+            restored[(account, region)].append(datum)
+    for (account, region), data in restored.items():
+        cloudwatch_backends[account][region].metric_data.extend(data)
+    return {"datapoints": sum(len(data) for data in restored.values())}
 
 
 CORRECTIONS = (
     ("CloudFormation alarms", cloudformation_alarms),
     ("CloudWatch values with counts", weighted_values),
     ("CloudWatch statistics", metric_statistics),
+    ("CloudWatch journal", journal_metrics),
 )

@@ -3,7 +3,8 @@
 Each alarm is judged over the EvaluationPeriods periods that end at the last whole minute, SETTLE_SECONDS after it
 (the local telemetry flushes every 5 s): its statistic through our GetMetricData correction, or its metric math over the
 MetricStat series; then ComparisonOperator and Threshold, DatapointsToAlarm (M of N) and TreatMissingData. A change
-of state is set with moto's SetAlarmState and published to the alarm's actions' SNS topics, as AWS does.
+of state is set with moto's SetAlarmState and published to the alarm's actions' SNS topics, as AWS does. Each
+alarm's state is journaled, so a restart neither resets it nor announces a transition again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from localaws.services._patching import fail, is_ours, iter_backends, mark
+from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params
 
 _log = logging.getLogger(__name__)
 SETTLE_SECONDS = 10
@@ -386,4 +387,81 @@ def _trigger_metric(query: Any) -> dict[str, Any]:
     return {"Id": query.id, "MetricStat": {"Metric": metric, "Period": int(stat.period), "Stat": stat.stat}}
 
 
-CORRECTIONS = (("CloudWatch alarm initial state", initial_state),)
+# --- Durability -------------------------------------------------------------------------------------
+# An alarm's state, reason, reason data and time of its last transition are journaled at each change (SetAlarmState
+# or an evaluation); a client's SetAlarmState answers once the change is on disk.
+
+JOURNALED = "__localaws_journal__"
+_journal: list[Any] = []
+
+
+def record_to(journal: Any) -> None:
+    """Journal every alarm state change to journal (None: stop)."""
+    _journal[:] = [journal] if journal is not None else []
+
+
+def journal_alarm_states() -> None:
+    """Journal each alarm's state as it changes, and forget it when the alarm is deleted."""
+    correction = "CloudWatch alarm state journal"
+    models = importlib.import_module("moto.cloudwatch.models")
+    responses = importlib.import_module("moto.cloudwatch.responses").CloudWatchResponse
+    alarm_cls, backend_cls = models.Alarm, models.CloudWatchBackend
+    update, delete, answer = (
+        alarm_cls.__dict__["update_state"],
+        backend_cls.__dict__["delete_alarms"],
+        responses.__dict__["set_alarm_state"],
+    )
+    if is_ours(update, JOURNALED):
+        return
+    require_params(correction, update, ["self", "reason", "reason_data", "state_value"])
+    require_params(correction, delete, ["self", "alarm_names"])
+    require_params(correction, answer, ["self"])
+
+    @functools.wraps(update)
+    def update_state(self: Any, reason: str, reason_data: str, state_value: str) -> None:
+        update(self, reason, reason_data, state_value)
+        if _journal:
+            updated = self.state_updated_timestamp.replace(tzinfo=UTC).timestamp()  # moto's clock: naive UTC
+            row = (self.alarm_arn, self.state_value, self.state_reason, self.state_reason_data, updated)
+            _journal[0].write([("INSERT OR REPLACE INTO alarm_states VALUES (?, ?, ?, ?, ?)", [row])])
+
+    @functools.wraps(delete)
+    def delete_alarms(self: Any, alarm_names: list[str]) -> None:
+        arns = [(self.alarms[name].alarm_arn,) for name in alarm_names if name in self.alarms]
+        delete(self, alarm_names)
+        if _journal:
+            _journal[0].write([("DELETE FROM alarm_states WHERE arn = ?", arns)])
+
+    @functools.wraps(answer)
+    def set_alarm_state(self: Any) -> Any:
+        result = answer(self)
+        if _journal:
+            _journal[0].sync()
+        return result
+
+    alarm_cls.update_state = mark(update_state, JOURNALED)
+    backend_cls.delete_alarms = mark(delete_alarms, JOURNALED)
+    responses.set_alarm_state = mark(set_alarm_state, JOURNALED)
+
+
+def restore(journal: Any) -> dict[str, int]:
+    """Give the alarms the stack made again the states they had (their actions are not run again)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    backends = iter_backends(cloudwatch_backends)
+    alarms = {alarm.alarm_arn: alarm for backend in backends for alarm in list(backend.alarms.values())}
+    restored = 0
+    for row in journal.rows("SELECT * FROM alarm_states"):
+        alarm = alarms.get(row["arn"])
+        if alarm is None:
+            continue  # made through the API, not by the stack: not made again
+        alarm.state_value, alarm.state_reason, alarm.state_reason_data = row["state"], row["reason"], row["reason_data"]
+        alarm.state_updated_timestamp = datetime.fromtimestamp(row["updated"], UTC).replace(tzinfo=None)
+        restored += 1
+    return {"alarm_states": restored}
+
+
+CORRECTIONS = (
+    ("CloudWatch alarm initial state", initial_state),
+    ("CloudWatch alarm state journal", journal_alarm_states),
+)

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from localaws import instance, journal, services
-from localaws.services import dynamodb, sqs, stepfunctions
+from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sqs, stepfunctions
 from tests.conftest import poll
 
 REGION = "us-east-1"
@@ -23,6 +23,8 @@ CONFIG: Any = {
     "core": {"passthrough": {"services": ["lambda"], "urls": []}},
 }
 ROLE = "arn:aws:iam::123456789012:role/sfn"
+SERVICES = (sqs, dynamodb, stepfunctions, logs, cloudwatch, cloudwatch_alarms)
+DAY = 24 * 3600
 WAIT_MACHINE = {
     "StartAt": "Start",
     "States": {
@@ -45,10 +47,17 @@ class LocalAws:
         self._mock = mock_aws(config=CONFIG)
         self._mock.start()
         self.journal = journal.Journal(self.path)
-        for service in (sqs, dynamodb, stepfunctions):
+        for service in SERVICES:
             service.record_to(self.journal)
         self.deploy()
-        return {**sqs.restore(self.journal), **dynamodb.restore(self.journal), **stepfunctions.restore(self.journal)}
+        return {
+            **logs.restore(self.journal, 100, DAY),
+            **cloudwatch.restore(self.journal, DAY),
+            **cloudwatch_alarms.restore(self.journal),
+            **sqs.restore(self.journal),
+            **dynamodb.restore(self.journal),
+            **stepfunctions.restore(self.journal),
+        }
 
     def deploy(self) -> None:
         boto3.client("sqs", region_name=REGION).create_queue(QueueName="orders")
@@ -80,7 +89,7 @@ def local_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Local
     running.start()
     yield running
     running.stop()
-    for service in (sqs, dynamodb, stepfunctions):
+    for service in SERVICES:
         service.record_to(None)
 
 
