@@ -3,8 +3,10 @@ datapoints."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import functools
+import hashlib
 import importlib
 import json
 import logging
@@ -78,6 +80,8 @@ def cloudformation_alarms() -> None:
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
         ) -> CloudFormationAlarm:
             properties = cloudformation_json["Properties"]
+            if "AlarmName" not in properties:
+                resource_name = _stable_name(resource_name)
             parameters = _cloudformation.api_parameters(properties, _ALARM_PARAMETERS) | {"AlarmName": resource_name}
             cloudwatch = _cloudformation.api("cloudwatch", region_name)
             cloudwatch.put_metric_alarm(**parameters)
@@ -91,6 +95,15 @@ def cloudformation_alarms() -> None:
             _cloudformation.api("cloudwatch", region_name).delete_alarms(AlarmNames=[resource_name])
 
     _cloudformation.register(CloudFormationAlarm)
+
+
+def _stable_name(generated: str) -> str:
+    """<stack>-<LogicalId>-<random suffix> with a suffix made from the rest instead."""
+    # CloudFormation names an alarm once, for the stack's life; the local stack is made again at every start, and a
+    # new name would lose the alarm's journaled state. Same form: 12 upper-case letters and digits.
+    prefix = generated.rsplit("-", 1)[0]
+    digest = hashlib.sha256(prefix.encode()).digest()
+    return f"{prefix}-{base64.b32encode(digest).decode()[:12]}"
 
 
 def _epoch(moment: datetime.datetime) -> float:

@@ -189,6 +189,8 @@ def initial_state() -> None:
         alarm = original(self, name, *args, **kwargs)
         if previous is None:
             alarm.state_value, alarm.state_reason = "INSUFFICIENT_DATA", INITIAL_REASON
+            # Kept if journaled already: the stack's alarms are made again at each start, their state comes back.
+            _record_state(alarm, "INSERT OR IGNORE")
         else:
             for field in ("state_value", "state_reason", "state_reason_data", "state_updated_timestamp", "history"):
                 setattr(alarm, field, getattr(previous, field))
@@ -388,8 +390,8 @@ def _trigger_metric(query: Any) -> dict[str, Any]:
 
 
 # --- Durability -------------------------------------------------------------------------------------
-# An alarm's state, reason, reason data and time of its last transition are journaled at each change (SetAlarmState
-# or an evaluation); a client's SetAlarmState answers once the change is on disk.
+# An alarm's state, reason, reason data and time of its last transition are journaled when it is made and at each
+# change (SetAlarmState or an evaluation); a client's SetAlarmState answers once the change is on disk.
 
 JOURNALED = "__localaws_journal__"
 _journal: list[Any] = []
@@ -398,6 +400,13 @@ _journal: list[Any] = []
 def record_to(journal: Any) -> None:
     """Journal every alarm state change to journal (None: stop)."""
     _journal[:] = [journal] if journal is not None else []
+
+
+def _record_state(alarm: Any, insert: str) -> None:
+    if _journal:
+        updated = alarm.state_updated_timestamp.replace(tzinfo=UTC).timestamp()  # moto's clock: naive UTC
+        row = (alarm.alarm_arn, alarm.state_value, alarm.state_reason, alarm.state_reason_data, updated)
+        _journal[0].write([(f"{insert} INTO alarm_states VALUES (?, ?, ?, ?, ?)", [row])])
 
 
 def journal_alarm_states() -> None:
@@ -420,10 +429,7 @@ def journal_alarm_states() -> None:
     @functools.wraps(update)
     def update_state(self: Any, reason: str, reason_data: str, state_value: str) -> None:
         update(self, reason, reason_data, state_value)
-        if _journal:
-            updated = self.state_updated_timestamp.replace(tzinfo=UTC).timestamp()  # moto's clock: naive UTC
-            row = (self.alarm_arn, self.state_value, self.state_reason, self.state_reason_data, updated)
-            _journal[0].write([("INSERT OR REPLACE INTO alarm_states VALUES (?, ?, ?, ?, ?)", [row])])
+        _record_state(self, "INSERT OR REPLACE")
 
     @functools.wraps(delete)
     def delete_alarms(self: Any, alarm_names: list[str]) -> None:
@@ -454,7 +460,7 @@ def restore(journal: Any) -> dict[str, int]:
     for row in journal.rows("SELECT * FROM alarm_states"):
         alarm = alarms.get(row["arn"])
         if alarm is None:
-            continue  # made through the API, not by the stack: not made again
+            continue  # made through the API, not by the stack: not made again at start
         alarm.state_value, alarm.state_reason, alarm.state_reason_data = row["state"], row["reason"], row["reason_data"]
         alarm.state_updated_timestamp = datetime.fromtimestamp(row["updated"], UTC).replace(tzinfo=None)
         restored += 1

@@ -857,9 +857,9 @@ def _journal_finished(execution: Any) -> None:
         return
     from localaws.journal import dumps
 
-    output = (
-        execution.output if execution.output is None or isinstance(execution.output, str) else dumps(execution.output)
-    )
+    output = execution.output
+    if output is not None and not isinstance(output, str):
+        output = json.dumps(output)  # as DescribeExecution answers it
     # Level 1: a history (~33 KB of JSON) shrinks about tenfold in a fraction of a millisecond.
     history = zlib.compress(dumps(execution.to_history_output()["events"]).encode(), 1)
     row = (

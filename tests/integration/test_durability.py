@@ -11,19 +11,27 @@ import signal
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import backend
-from backend import aws, orders
+from backend import alarms, aws, monitoring, order_logs, orders
 from backend.executions import Outcome
 from backend.samples import expected_outcome, random_requests
 from backend.settings import settings
 from lambdas.domain.order import Order
 from localaws import instance, journal
-from tests.conftest import _APP_SETTINGS, TEST_VISIBILITY_TIMEOUT, operator_caller, order_request, poll
+from tests.conftest import (
+    _APP_SETTINGS,
+    TEST_VISIBILITY_TIMEOUT,
+    operator_caller,
+    order_request,
+    poll,
+    settled_kpis,
+)
 
 BURST = 200
 
@@ -99,6 +107,59 @@ def test_kill_9_in_a_burst_loses_no_acknowledged_order_and_charges_none_twice(ow
     assert {key: charged_after.get(key) for key in charged_before} == charged_before
     charged = {Outcome.SUCCEEDED, Outcome.DECLINED}  # rejected orders are not charged; a timed-out charge is undone
     assert len(charged_after) == sum(1 for expected, _ in outcomes.values() if expected in charged)
+
+
+def test_after_a_kill_9_an_orders_logs_history_the_metrics_and_the_alarms_are_what_they_were(
+    own_local_aws: Path,
+) -> None:
+    aws.connection()  # starts it
+    first = instance.running()
+    assert first is not None
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    # The DLQ alarm fires on these (a client's PutMetricData); minutes ahead too, so it stays on past the restart.
+    (dlq_alarm,) = [alarm for alarm in alarms.stack_alarms() if alarm.label == "DeadLetterQueueNotEmptyAlarm"]
+    dlq = aws.resources().dead_letter_queue_url.rsplit("/", 1)[-1]
+    aws.client("cloudwatch").put_metric_data(Namespace="AWS/SQS", MetricData=[
+        {"MetricName": "ApproximateNumberOfMessagesVisible", "Dimensions": [{"Name": "QueueName", "Value": dlq}],
+         "Value": 1.0, "Timestamp": now + timedelta(minutes=offset)}
+        for offset in range(-3, 4)
+    ])  # fmt: skip
+    placed = orders.submit_orders(random_requests(4, random.Random(3)), caller=operator_caller())
+    orders.wait_for_orders([order.order_id for order in placed], timeout_seconds=120)
+    order_id = next(order.order_id for order in placed if expected_outcome(order) is Outcome.SUCCEEDED)
+    poll(lambda: [a.state for a in alarms.stack_alarms() if a.name == dlq_alarm.name] == ["ALARM"], timeout=60,
+         what="the DLQ alarm to fire")  # fmt: skip
+    settled_kpis()  # the telemetry has flushed every log line and datapoint; each is committed milliseconds later
+    since, until = now - timedelta(minutes=10), now + timedelta(minutes=10)
+
+    def shown() -> dict[str, Any]:
+        """What the pages show: an order's history and log lines, the metrics, the stack's alarms."""
+        detail = backend.get_order(order_id)
+        return {
+            "order": detail,
+            "logs": order_logs.for_order(order_id, detail.stopped_at),
+            "report": monitoring.window_report(since, until),
+            "lambda": monitoring.lambda_metrics(since, until, 60),
+            "alarms": alarms.stack_alarms(),
+        }
+
+    before = shown()
+    assert len({line.function for line in before["logs"]}) == 4  # every function of the pipeline logged it
+    assert before["report"].kpis.succeeded >= 1
+    assert before["order"].timeline
+    assert before["order"].history_note is None
+    assert journaled(own_local_aws, "SELECT count(*) FROM alarm_states WHERE state = 'ALARM'") >= 1
+    os.kill(first.pid, signal.SIGKILL)
+    poll(lambda: not instance.running(), timeout=10, what="the local AWS to die")
+
+    aws.reset()
+    aws.connection()
+    second = instance.running()
+    assert second is not None
+    assert (
+        min(second.restored[what] for what in ("log_events", "datapoints", "alarm_states", "executions_finished")) > 0
+    )
+    assert shown() == before
 
 
 def test_a_charge_that_died_mid_way_holds_the_order_until_its_timeout_then_is_retried(local_aws: Any) -> None:

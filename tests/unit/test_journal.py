@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ class LocalAws:
         boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name="workflow", definition=json.dumps(WAIT_MACHINE), roleArn=ROLE
         )
+        boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(
+            AlarmName="latency", Namespace="Test", MetricName="Latency", Statistic="Average", Period=60,
+            EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.journal.close()  # first: the old process's executions running on must not write any more
@@ -217,6 +222,80 @@ def test_an_execution_that_cannot_continue_ends_failed_saying_the_local_aws_rest
     described = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=arn)
     assert (described["status"], described["error"]) == ("FAILED", stepfunctions.RESTARTED_ERROR)
     assert "restarted" in described["cause"]
+
+
+def test_a_finished_execution_keeps_its_output_and_history_until_it_is_compacted(local_aws: LocalAws) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="kept", input='{"n": 1}')["executionArn"]
+    before = poll(lambda: (d := sfn.describe_execution(executionArn=arn))["status"] == "SUCCEEDED" and d,
+                  timeout=10, what="the execution to end")  # fmt: skip
+    history = sfn.get_execution_history(executionArn=arn)["events"]
+
+    assert local_aws.restart()["finished"] == 1
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    assert sfn.describe_execution(executionArn=arn) | {"ResponseMetadata": None} == before | {"ResponseMetadata": None}
+    assert sfn.get_execution_history(executionArn=arn)["events"] == history
+
+    stepfunctions.compact_finished_executions(keep_detail=0, keep_records=10, keep_seconds=DAY)
+    local_aws.journal.flush()
+    assert on_disk(local_aws, "SELECT output, history FROM executions") == [(None, None)]
+    local_aws.restart()
+    described = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=arn)
+    assert (described["status"], "output" in described) == ("SUCCEEDED", False)
+
+
+def test_log_events_datapoints_and_alarm_states_are_on_disk_when_acknowledged_and_come_back(
+    local_aws: LocalAws,
+) -> None:
+    logs_api, cloudwatch_api = boto3.client("logs", region_name=REGION), boto3.client("cloudwatch", region_name=REGION)
+    logs_api.create_log_group(logGroupName="/aws/lambda/f")
+    logs_api.create_log_stream(logGroupName="/aws/lambda/f", logStreamName="s")
+    now_ms = int(time.time() * 1000)
+    events = [{"timestamp": now_ms - 1000 + n, "message": f"line {n}"} for n in range(5)]
+    logs_api.put_log_events(logGroupName="/aws/lambda/f", logStreamName="s", logEvents=events)
+    assert len(on_disk(local_aws, "SELECT message FROM log_events")) == 5
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    cloudwatch_api.put_metric_data(Namespace="Test", MetricData=[
+        {"MetricName": "Latency", "Values": [1.0, 9.0], "Counts": [90, 10], "Timestamp": minute},
+        {"MetricName": "Latency", "Value": 9.0, "Timestamp": minute},
+        {"MetricName": "Calls", "StatisticValues": {"SampleCount": 3, "Sum": 6, "Minimum": 1, "Maximum": 3}},
+    ])  # fmt: skip
+    assert len(on_disk(local_aws, "SELECT value FROM metric_values")) == 2  # 9.0 counted 11 times in one row
+    cloudwatch_api.set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="by hand")
+    assert on_disk(local_aws, "SELECT state FROM alarm_states") == [("ALARM",)]
+
+    def figures() -> Any:
+        queries = [
+            {"Id": f"m{n}", "MetricStat": {"Metric": {"Namespace": "Test", "MetricName": name}, "Period": 60,
+                                          "Stat": stat}}
+            for n, (name, stat) in enumerate([("Latency", "p95"), ("Latency", "SampleCount"), ("Calls", "Sum")])
+        ]  # fmt: skip
+        answer = boto3.client("cloudwatch", region_name=REGION).get_metric_data(
+            MetricDataQueries=queries, StartTime=minute - timedelta(hours=1), EndTime=minute + timedelta(minutes=2)
+        )
+        return [(result["Id"], result["Values"]) for result in answer["MetricDataResults"]]
+
+    def alarm() -> Any:
+        (made,) = boto3.client("cloudwatch", region_name=REGION).describe_alarms(AlarmNames=["latency"])["MetricAlarms"]
+        return {key: value for key, value in made.items() if key.startswith("State")}  # made again at each start
+
+    shown, alarm_before = figures(), alarm()
+    assert shown == [("m0", [9.0]), ("m1", [101.0]), ("m2", [6.0])]
+
+    local_aws.restart()
+    stored = boto3.client("logs", region_name=REGION).get_log_events(logGroupName="/aws/lambda/f", logStreamName="s")
+    assert [(e["timestamp"], e["message"]) for e in stored["events"]] == [
+        (e["timestamp"], e["message"]) for e in events
+    ]
+    assert figures() == shown
+    assert alarm() == alarm_before
+
+    assert logs.prune_log_events(keep_per_stream=2) == 3
+    local_aws.journal.flush()
+    assert on_disk(local_aws, "SELECT message FROM log_events ORDER BY timestamp") == [("line 3",), ("line 4",)]
+    assert cloudwatch.retain_metrics(keep_seconds=0) == 3
+    local_aws.journal.flush()
+    assert on_disk(local_aws, "SELECT count(*) FROM metric_values") == on_disk(local_aws, "SELECT 0")
 
 
 def test_reset_deletes_the_journal_and_records_when(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
