@@ -205,9 +205,12 @@ def test_a_running_execution_continues_from_its_last_state_and_finished_ones_are
                  timeout=15, what="the continued execution to end")  # fmt: skip
     assert ended["status"] == "SUCCEEDED"
     assert json.loads(ended["output"]) == {"step": 1}  # W's input, as saved: Start did not run again
-    entered = [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=running)["events"]
-               if e["type"].endswith("StateEntered")]  # fmt: skip
+    events = sfn.get_execution_history(executionArn=running)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
     assert entered == ["W", "Done"]
+    # Its events before the restart are not journaled: its start, then the continuation, as after a redrive.
+    assert [e["type"] for e in events[:2]] == ["ExecutionStarted", "ExecutionRedriven"]
+    assert events[0]["executionStartedEventDetails"]["input"] == '{"n": 2}'
     names = [e["name"] for e in sfn.list_executions(stateMachineArn=machine_arn())["executions"]]
     assert names == ["running", "done"]
 
