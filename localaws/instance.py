@@ -37,7 +37,7 @@ class LocalAwsInfo(BaseModel):
     region: str
     stack_name: str
     boot_id: str = ""  # new on every start: a reader that saw another one knows the local AWS restarted
-    restored: dict[str, int] = {}  # what this start brought back from the journal (messages, items, executions)
+    restored: dict[str, int] = {}  # what this start brought back from the journal, counted by kind
 
 
 def state_dir() -> Path:

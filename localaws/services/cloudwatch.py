@@ -9,7 +9,6 @@ import functools
 import hashlib
 import importlib
 import json
-import logging
 import math
 import re
 import time
@@ -19,7 +18,6 @@ from typing import Any
 from localaws.services import _cloudformation
 from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params, rewrite_prefix
 
-LOG = logging.getLogger(__name__)
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
 
 # PutMetricAlarm takes the properties of AWS::CloudWatch::Alarm by the same names.

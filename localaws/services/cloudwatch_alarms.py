@@ -461,6 +461,8 @@ def restore(journal: Any) -> dict[str, int]:
         alarm = alarms.get(row["arn"])
         if alarm is None:
             continue  # made through the API, not by the stack: not made again at start
+        if row["updated"] == alarm.state_updated_timestamp.replace(tzinfo=UTC).timestamp():
+            continue  # journaled as it was made at this start: nothing came back
         alarm.state_value, alarm.state_reason, alarm.state_reason_data = row["state"], row["reason"], row["reason_data"]
         alarm.state_updated_timestamp = datetime.fromtimestamp(row["updated"], UTC).replace(tzinfo=None)
         restored += 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import functools
 import importlib
-import logging
 import threading
 import time
 from collections import defaultdict
@@ -13,7 +12,6 @@ from typing import Any
 
 from localaws.services._patching import is_ours, iter_backends, mark, require_params, rewrite_prefix
 
-LOG = logging.getLogger(__name__)
 _prune_lock = threading.Lock()
 
 

@@ -855,7 +855,6 @@ def _journal_started(execution: Any) -> None:
 def _journal_finished(execution: Any) -> None:
     if not _journal or type(execution).__name__ == "SyncExecution":
         return
-
     output = execution.output
     if output is not None and not isinstance(output, str):
         output = json.dumps(output)  # as DescribeExecution answers it
