@@ -270,7 +270,7 @@ def retain_metrics(keep_seconds: float) -> int:
         if len(kept) != len(snapshot):
             rewrite_prefix(data, len(snapshot), kept)
             dropped += len(snapshot) - len(kept)
-    if dropped and _journal:
+    if _journal:  # also what a restart left out as too old: a range of an index, usually empty
         deletes = [(f"DELETE FROM {table} WHERE at < ?", [(oldest,)]) for table in _METRIC_TABLES]  # noqa: S608
         _journal[0].write(deletes)
     return dropped

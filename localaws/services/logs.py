@@ -46,10 +46,16 @@ def prune_log_events(keep_per_stream: int, keep_seconds: float | None = None) ->
                     dropped += excess
                     oldest_kept = snapshot[by_age[excess]].timestamp if excess < len(snapshot) else float("inf")
                     cutoffs.append((group.name, stream.log_stream_name, group.account_id, group.region, oldest_kept))
-    if cutoffs and _journal:
-        # Events as old as the oldest kept one stay in the journal too: a restart trims them again.
+    if _journal:
+        # Events as old as the oldest kept one stay in the journal too: a restart trims them again. Too old ones go
+        # also where a restart left them out (a range of an index, usually empty).
         where = "log_group = ? AND stream = ? AND account = ? AND region = ? AND timestamp < ?"
-        _journal[0].write([(f"DELETE FROM log_events WHERE {where}", cutoffs)])  # noqa: S608 - constant text
+        _journal[0].write(
+            [
+                (f"DELETE FROM log_events WHERE {where}", cutoffs),  # noqa: S608 - constant text
+                ("DELETE FROM log_events WHERE timestamp < ?", [(oldest_ms,)]),
+            ]
+        )
     return dropped
 
 
