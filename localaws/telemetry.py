@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from localaws.journal import unacknowledged
 from localaws.services.awslambda.invocation import InvocationResult
 
 _log = logging.getLogger(__name__)
@@ -151,8 +152,6 @@ class Telemetry:
 
     def flush(self) -> None:
         """Send what was buffered."""
-        from localaws.journal import unacknowledged
-
         with self._lock:
             buffer, self._buffer = self._buffer, _Buffer()
         # Journaled in the writer's next batch: no client waits for these, so they do not wait for the disk.
