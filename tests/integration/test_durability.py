@@ -122,7 +122,7 @@ def test_after_a_kill_9_an_orders_logs_history_the_metrics_and_the_alarms_are_wh
     aws.client("cloudwatch").put_metric_data(Namespace="AWS/SQS", MetricData=[
         {"MetricName": "ApproximateNumberOfMessagesVisible", "Dimensions": [{"Name": "QueueName", "Value": dlq}],
          "Value": 1.0, "Timestamp": now + timedelta(minutes=offset)}
-        for offset in range(-3, 4)
+        for offset in range(-3, 7)
     ])  # fmt: skip
     placed = orders.submit_orders(random_requests(4, random.Random(3)), caller=operator_caller())
     orders.wait_for_orders([order.order_id for order in placed], timeout_seconds=120)
