@@ -26,11 +26,13 @@ CONFIG: Any = {
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 SERVICES = (sqs, dynamodb, stepfunctions, logs, cloudwatch, cloudwatch_alarms)
 DAY = 24 * 3600
+# W waits until the input's time, not for a number of seconds: a loaded machine must not let it end before the
+# restart it is there to span, and after the restart it waits only for what is left.
 WAIT_MACHINE = {
     "StartAt": "Start",
     "States": {
-        "Start": {"Type": "Pass", "Result": {"step": 1}, "Next": "W"},
-        "W": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
+        "Start": {"Type": "Pass", "Parameters": {"step": 1, "until.$": "$.until"}, "Next": "W"},
+        "W": {"Type": "Wait", "TimestampPath": "$.until", "Next": "Done"},
         "Done": {"Type": "Pass", "End": True},
     },
 }
@@ -124,7 +126,7 @@ def test_messages_come_back_with_ids_and_counts_and_in_flight_ones_only_after_th
     client = boto3.client("sqs", region_name=REGION)
     sent = client.send_message(QueueUrl=queue_url(), MessageBody="in flight")["MessageId"]
     waiting = client.send_message(QueueUrl=queue_url(), MessageBody="waiting", DelaySeconds=0)["MessageId"]
-    received = client.receive_message(QueueUrl=queue_url(), MaxNumberOfMessages=1, VisibilityTimeout=2)["Messages"]
+    received = client.receive_message(QueueUrl=queue_url(), MaxNumberOfMessages=1, VisibilityTimeout=8)["Messages"]
     assert [m["MessageId"] for m in received] == [sent]
     received_at = time.time()
 
@@ -133,8 +135,8 @@ def test_messages_come_back_with_ids_and_counts_and_in_flight_ones_only_after_th
     first = client.receive_message(QueueUrl=queue_url(), MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
     assert [(m["MessageId"], m["Body"]) for m in first] == [(waiting, "waiting")]  # the other is still in flight
     back = poll(lambda: client.receive_message(QueueUrl=queue_url(), AttributeNames=["All"]).get("Messages"),
-                timeout=10, what="the in-flight message to come back")  # fmt: skip
-    assert time.time() - received_at >= 2
+                timeout=20, what="the in-flight message to come back")  # fmt: skip
+    assert time.time() - received_at >= 8
     assert (back[0]["MessageId"], back[0]["Body"]) == (sent, "in flight")
     assert back[0]["Attributes"]["ApproximateReceiveCount"] == "2"
 
@@ -186,13 +188,20 @@ def machine_arn() -> str:
     return f"arn:aws:states:{REGION}:123456789012:stateMachine:workflow"
 
 
+def waiting(seconds: float, **fields: Any) -> str:
+    """An execution input that makes W wait that long from now."""
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
+    return json.dumps({**fields, "until": until.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
 def test_a_running_execution_continues_from_its_last_state_and_finished_ones_are_still_described(
     local_aws: LocalAws,
 ) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    done = sfn.start_execution(stateMachineArn=machine_arn(), name="done", input='{"n": 1}')["executionArn"]
+    done = sfn.start_execution(stateMachineArn=machine_arn(), name="done", input=waiting(0, n=1))["executionArn"]
     poll(lambda: sfn.describe_execution(executionArn=done)["status"] == "SUCCEEDED", timeout=10, what="done")
-    running = sfn.start_execution(stateMachineArn=machine_arn(), name="running", input='{"n": 2}')["executionArn"]
+    running_input = waiting(10, n=2)
+    running = sfn.start_execution(stateMachineArn=machine_arn(), name="running", input=running_input)["executionArn"]
     assert on_disk(local_aws, "SELECT status FROM executions WHERE arn = ?", running) == [("RUNNING",)]
     poll(lambda: on_disk(local_aws, "SELECT state FROM executions WHERE arn = ?", running) == [("W",)], what="W")
 
@@ -202,22 +211,22 @@ def test_a_running_execution_continues_from_its_last_state_and_finished_ones_are
     finished = sfn.describe_execution(executionArn=done)
     assert (finished["status"], finished["name"]) == ("SUCCEEDED", "done")
     ended = poll(lambda: (d := sfn.describe_execution(executionArn=running))["status"] != "RUNNING" and d,
-                 timeout=15, what="the continued execution to end")  # fmt: skip
+                 timeout=30, what="the continued execution to end")  # fmt: skip
     assert ended["status"] == "SUCCEEDED"
-    assert json.loads(ended["output"]) == {"step": 1}  # W's input, as saved: Start did not run again
+    assert json.loads(ended["output"]) == {"step": 1, "until": json.loads(running_input)["until"]}  # W's saved input
     events = sfn.get_execution_history(executionArn=running)["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
     assert entered == ["W", "Done"]
     # Its events before the restart are not journaled: its start, then the continuation, as after a redrive.
     assert [e["type"] for e in events[:2]] == ["ExecutionStarted", "ExecutionRedriven"]
-    assert events[0]["executionStartedEventDetails"]["input"] == '{"n": 2}'
+    assert events[0]["executionStartedEventDetails"]["input"] == running_input
     names = [e["name"] for e in sfn.list_executions(stateMachineArn=machine_arn())["executions"]]
     assert names == ["running", "done"]
 
 
 def test_an_execution_that_cannot_continue_ends_failed_saying_the_local_aws_restarted(local_aws: LocalAws) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="orphan")["executionArn"]
+    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="orphan", input=waiting(30))["executionArn"]
     poll(lambda: on_disk(local_aws, "SELECT state FROM executions WHERE arn = ?", arn) == [("W",)], what="W")
     local_aws.journal.write([("UPDATE executions SET state = 'Gone' WHERE arn = ?", [(arn,)])])  # a changed workflow
 
@@ -229,7 +238,7 @@ def test_an_execution_that_cannot_continue_ends_failed_saying_the_local_aws_rest
 
 def test_a_finished_execution_keeps_its_output_and_history_until_it_is_compacted(local_aws: LocalAws) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="kept", input='{"n": 1}')["executionArn"]
+    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="kept", input=waiting(0, n=1))["executionArn"]
     before = poll(lambda: (d := sfn.describe_execution(executionArn=arn))["status"] == "SUCCEEDED" and d,
                   timeout=10, what="the execution to end")  # fmt: skip
     history = sfn.get_execution_history(executionArn=arn)["events"]
@@ -313,7 +322,7 @@ def test_reset_deletes_the_journal_and_records_when(tmp_path: Path, monkeypatch:
 
 def test_a_stopped_execution_is_aborted_on_disk_when_stop_answers_and_stays_so(local_aws: LocalAws) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="stopped")["executionArn"]
+    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="stopped", input=waiting(30))["executionArn"]
     poll(lambda: on_disk(local_aws, "SELECT state FROM executions WHERE arn = ?", arn) == [("W",)], what="W")
     sfn.stop_execution(executionArn=arn, error="Ops", cause="by hand")
     assert on_disk(local_aws, "SELECT status, error FROM executions WHERE arn = ?", arn) == [("ABORTED", "Ops")]
