@@ -24,6 +24,9 @@ SEND_BATCH_SIZE = 10  # SendMessageBatch's limit
 SEND_ATTEMPTS = 3
 MAX_ORDERS_PER_SUBMIT = 10_000
 CLOCK_SKEW = timedelta(minutes=5)  # between the placing machine's clock and AWS's
+# An execution can reach the listing after a newer one (start dates are taken before concurrent starts are listed,
+# and ListExecutions is eventually consistent): each poll reads back this far behind the newest start seen.
+LISTING_LAG = timedelta(seconds=30)
 
 Progress = Callable[[int, int], None]
 
@@ -205,14 +208,16 @@ def wait_for_executions(
 ) -> dict[str, dict[str, Any]]:
     """Poll until every named execution (started at since or later) is terminal or the timeout passes.
 
-    Each poll reads only what changed: the executions started since the previous poll (newest first, down to the
-    newest one already seen) and the list of those still running; one that left that list is described.
+    Each poll reads only what changed: the executions started since the previous poll (newest first, down to
+    LISTING_LAG before the newest one already seen) and the list of those still running; one that left that list is
+    described.
     """
     latest: dict[str, dict[str, Any]] = {}
     newest_seen = since
     deadline = time.monotonic() + timeout_seconds
     while True:
-        started = list(_executions(sfn, state_machine_arn, newest_seen))
+        read_from = newest_seen - LISTING_LAG if newest_seen else None
+        started = [item for item in _executions(sfn, state_machine_arn, read_from) if item["name"] not in latest]
         newest_seen = max((item["startDate"] for item in started), default=newest_seen)
         latest |= {item["name"]: item for item in started if item["name"] in names}
         running = {item["name"] for item in _executions(sfn, state_machine_arn, None, status="RUNNING")}
