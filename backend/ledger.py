@@ -21,10 +21,9 @@ _NAMES = {"#queue": PARTITION_KEY, "#id": SORT_KEY, "#expires": EXPIRES, "#purge
 
 
 class Row(BaseModel):
-    """An order's row: when it stops counting (its message's retention), and when a purge took its message."""
+    """An order's row, and when a purge took its message (None while it is queued)."""
 
     order_id: str
-    expires_at: int
     purged_at: datetime | None = None
 
 
@@ -56,11 +55,7 @@ def find(order_id: str) -> Row | None:
     if not item or int(item[EXPIRES]["N"]) <= time.time():
         return None
     purged = item.get(PURGED)
-    return Row(
-        order_id=order_id,
-        expires_at=int(item[EXPIRES]["N"]),
-        purged_at=datetime.fromtimestamp(float(purged["N"]), UTC) if purged else None,
-    )
+    return Row(order_id=order_id, purged_at=datetime.fromtimestamp(float(purged["N"]), UTC) if purged else None)
 
 
 def ahead_of(order_id: str) -> int:

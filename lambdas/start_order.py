@@ -23,8 +23,6 @@ def record_handler(record: SQSRecord) -> None:
     """Start one order's execution, then strike its queued-orders row; a malformed message ends in the DLQ."""
     order = parse_strict(Order, record.body)
     started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)
-    # Once the execution exists a lookup finds it: the row (written before the message was sent) has done its job.
-    dynamodb.delete_item(TableName=os.environ["QUEUED_ORDERS_TABLE_NAME"], Key=ledger.key(order.order_id))
     # One invocation starts many orders: each line carries its own order's correlation id.
     logger.info(
         "order workflow started",
@@ -35,6 +33,9 @@ def record_handler(record: SQSRecord) -> None:
     metrics.add_metric(
         name="DuplicateDeliveries" if started.duplicate else "OrdersStarted", unit=MetricUnit.Count, value=1
     )
+    # Once the execution exists a lookup finds it: the row (written before the message was sent) has done its job.
+    # Should this fail, the message comes back, the start is a duplicate, and the row goes then.
+    dynamodb.delete_item(TableName=os.environ["QUEUED_ORDERS_TABLE_NAME"], Key=ledger.key(order.order_id))
 
 
 @logger.inject_lambda_context(clear_state=True)
