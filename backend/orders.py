@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -10,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, ValidationError
 
 from backend import aws, ledger
@@ -83,7 +84,15 @@ def submit_orders(
         # Ledger rows go in before their messages (the starter never strikes a row not written yet), and those of
         # what SQS refused come out: an order is acknowledged when both held.
         not_queued = ledger.add([order.order_id for order in batch], expires_at)
-        not_sent = _send_batch(sqs, queue_url, [order for order in batch if order.order_id not in not_queued])
+        recorded = [order for order in batch if order.order_id not in not_queued]
+        try:
+            not_sent = _send_batch(sqs, queue_url, recorded)
+        except (ClientError, BotoCoreError):
+            # Rows without their messages would say "queued" until they expire; a message that did get in without
+            # its row is only unknown until it starts.
+            with contextlib.suppress(BackendError, ClientError, BotoCoreError):
+                ledger.remove(order.order_id for order in recorded)
+            raise
         ledger.remove(not_sent)
         not_queued |= not_sent
         if not_queued:

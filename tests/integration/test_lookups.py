@@ -43,6 +43,8 @@ def order_id_placed_at(at: datetime) -> str:
 def test_queued_orders_say_how_many_are_ahead_and_start_once_the_starter_polls_again(local_aws: Any) -> None:
     with starter_paused():
         placed = orders.submit_orders([order_request()] * 3, caller=operator_caller())
+        # Ids sort by placing time; within one millisecond, at random (as SQS delivers a standard queue's messages).
+        placed.sort(key=lambda order: order.order_id)
         found = [lookup.locate(order.order_id) for order in placed]
         assert [type(answer) for answer in found] == [lookup.Queued] * 3
         first = found[0].ahead
