@@ -101,6 +101,16 @@ def test_an_unknown_order_id_says_so_and_a_malformed_one_names_the_rule(app: App
     assert "An order id must be 'ord_' and a 26-character lower-case ULID" in texts(app)
 
 
+def test_the_executions_search_says_why_an_order_id_has_no_execution(app: AppTest) -> None:
+    from lambdas.domain.order import new_order_id
+
+    order_id = new_order_id()
+    app.switch_page("pages/executions.py").run()
+    app.text_input(key="exec_order_id").input(order_id).run()
+    assert not app.exception
+    assert f"Unknown order id {order_id}: it has no workflow execution" in texts(app)
+
+
 def _terminal(order_id: str) -> bool:
     import backend
 
