@@ -74,7 +74,7 @@ def render(detail: backend.OrderDetail) -> None:
 def no_execution(found: backend.lookup.NoExecution) -> None:
     """What is known of an order id without an execution: queued, purged, lost in a reset, expired or unknown."""
     badge(found.kind.upper())
-    icon = ":material/hourglass_empty:" if found.kind == "queued" else ":material/search_off:"
+    icon = ":material/hourglass_empty:" if isinstance(found, backend.lookup.Queued) else ":material/search_off:"
     st.info(plain(found.describe(_time.zone())), icon=icon)
 
 
@@ -128,10 +128,10 @@ def live() -> None:
         return
     if isinstance(found, backend.lookup.NoExecution):
         no_execution(found)
+        final = not isinstance(found, backend.lookup.Queued)  # only a queued one changes
     else:
         render(found)
-    # Only a queued order or a running execution changes: stop refreshing for any other answer.
-    final = found.kind != "queued" if isinstance(found, backend.lookup.NoExecution) else found.outcome.terminal
+        final = found.outcome.terminal
     if final and not st.session_state.get(f"final:{order_id}"):
         st.session_state[f"final:{order_id}"] = True
         st.rerun()

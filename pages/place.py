@@ -204,7 +204,7 @@ def render_single(order_id: str) -> bool:
     if isinstance(detail, backend.lookup.NoExecution):  # queued (N ahead), or purged or lost meanwhile
         badge(detail.kind.upper())
         st.caption(plain(detail.describe(_time.zone())))
-        return detail.kind != "queued"
+        return not isinstance(detail, backend.lookup.Queued)
     badge(detail.outcome.value)
     steps = [f"{run.name}: {run.status.lower()}" for run in detail.timeline]
     st.caption(" → ".join(steps) or "starting…")
