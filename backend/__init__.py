@@ -1,11 +1,12 @@
 """The pipeline's API for the app and the CLI: the same calls whether it runs on the local AWS or on AWS."""
 
 # Operator modules, reached as backend.queues, backend.operations, backend.monitoring, backend.audit.
-from backend import audit, identity, monitoring, operations, queues
+from backend import audit, identity, lookup, monitoring, operations, queues
 from backend.aws import connection, reset
 from backend.errors import BackendError, NotFound
 from backend.executions import OrderSummary, Outcome, StateRun
 from backend.identity import Caller, Forbidden, Role
+from backend.lookup import InvalidOrderId, Located, locate
 from backend.orders import (
     InvalidOrders,
     OrderDetail,
@@ -21,7 +22,9 @@ __all__ = [
     "BackendError",
     "Caller",
     "Forbidden",
+    "InvalidOrderId",
     "InvalidOrders",
+    "Located",
     "NotFound",
     "OrderDetail",
     "OrderSummary",
@@ -33,6 +36,8 @@ __all__ = [
     "get_order",
     "identity",
     "list_orders",
+    "locate",
+    "lookup",
     "monitoring",
     "operations",
     "queue_depth",

@@ -1,5 +1,6 @@
-"""Command line: python -m backend {local,submit,status,orders,demo}. Exit codes: 0 ok, 1 AWS error, 2 bad input, 3 not
-found, 4 timed out waiting."""
+"""Command line: python -m backend {local,submit,status,orders,demo}. Exit codes: 0 ok, 1 AWS error, 2 bad input (a
+malformed order id too), 3 no execution (status: queued, purged, lost in a reset, expired or unknown), 4 timed out
+waiting."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from backend import identity, orders
+from backend import identity, lookup, orders
 from backend.errors import BackendError, NotFound
 from backend.samples import expected_outcome, random_requests
 from backend.stats import percentile
@@ -46,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--timeout", type=float, default=600, help="seconds to wait with --wait (default 600)")
     submit.add_argument("--json", action="store_true", help="print JSON")
 
-    status = commands.add_parser("status", help="an order's status and per-state timeline")
+    status = commands.add_parser(
+        "status", help="an order's status and timeline; without an execution, whether it is queued, or why not"
+    )
     status.add_argument("order_id")
     status.add_argument("--json", action="store_true", help="print JSON")
 
@@ -196,10 +199,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    detail = orders.get_order(args.order_id)
+    found = lookup.locate(args.order_id)
     if args.json:
-        print(detail.model_dump_json(indent=2))
-        return EXIT_OK
+        print(found.model_dump_json(indent=2))
+    elif isinstance(found, lookup.NoExecution):
+        print(found.describe())
+    else:
+        _print_detail(found)
+    return EXIT_NOT_FOUND if isinstance(found, lookup.NoExecution) else EXIT_OK
+
+
+def _print_detail(detail: orders.OrderDetail) -> None:
     print(f"{detail.order_id}: {detail.outcome.value}")
     if detail.error:
         print(f"  error: {detail.error}: {detail.cause or ''}")
@@ -208,7 +218,6 @@ def _status(args: argparse.Namespace) -> int:
         retries = f", attempts {run.attempts}" if run.attempts > 1 else ""
         error = f"  [{run.error}]" if run.error else ""
         print(f"  {run.entered_at:%H:%M:%S.%f}"[:-3] + f"  {run.name:<18} {run.status:<9} {took}{retries}{error}")
-    return EXIT_OK
 
 
 def _orders(args: argparse.Namespace) -> int:
@@ -233,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"local": _local, "submit": _submit, "status": _status, "orders": _orders, "demo": _demo}
     try:
         return handlers[args.command](args)
-    except orders.InvalidOrders as exc:
+    except (orders.InvalidOrders, lookup.InvalidOrderId) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except NotFound as exc:

@@ -26,6 +26,7 @@ STACK_OUTPUTS = {
     "OrderWorkflowArn": "state_machine_arn",
     "NotificationsTopicArn": "notifications_topic_arn",
     "PaymentsTableName": "payments_table_name",
+    "QueuedOrdersTableName": "queued_orders_table_name",
     "AuditLogGroupName": "audit_log_group",
 }
 STACK_FUNCTION_OUTPUTS = {
@@ -44,6 +45,7 @@ class Resources(BaseModel):
     state_machine_arn: str
     notifications_topic_arn: str | None = None
     payments_table_name: str | None = None
+    queued_orders_table_name: str | None = None  # None: a stack deployed before the ledger existed
     audit_log_group: str = "/order-pipeline/audit"
     function_names: dict[str, str] = {}
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, ValidationError
 
-from backend import aws
+from backend import aws, ledger
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
 from backend.identity import Caller, Role, require
@@ -43,6 +44,7 @@ class InvalidOrders(BackendError):
 class OrderDetail(OrderSummary):
     """One order in full: its execution, input and output, and the per-state timeline."""
 
+    kind: Literal["execution"] = "execution"  # what backend.locate found (see backend/lookup.py for the others)
     execution_arn: str
     cause: str | None = None
     input: Any = None
@@ -76,9 +78,26 @@ def submit_orders(
     valid = validate_requests(requests)
     sqs = aws.client("sqs")
     queue_url = aws.resources().orders_queue_url
+    # A row stops counting when its message would have left the queue unread.
+    retention = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod"])["Attributes"]
+    expires_at = int(time.time()) + int(retention["MessageRetentionPeriod"])
     orders = [Order.place(request) for request in valid]
     for start in range(0, len(orders), SEND_BATCH_SIZE):
-        not_queued = _send_batch(sqs, queue_url, orders[start : start + SEND_BATCH_SIZE])
+        batch = orders[start : start + SEND_BATCH_SIZE]
+        # Ledger rows go in before their messages (the starter never strikes a row not written yet), and those of
+        # what SQS refused come out: an order is acknowledged when both held.
+        not_queued = ledger.add([order.order_id for order in batch], expires_at)
+        recorded = [order for order in batch if order.order_id not in not_queued]
+        try:
+            not_sent = _send_batch(sqs, queue_url, recorded)
+        except (ClientError, BotoCoreError):
+            # Rows without their messages would say "queued" until they expire; a message that did get in without
+            # its row is only unknown until it starts.
+            with contextlib.suppress(BackendError, ClientError, BotoCoreError):
+                ledger.remove(order.order_id for order in recorded)
+            raise
+        ledger.remove(not_sent)
+        not_queued |= not_sent
         if not_queued:
             queued = [o.order_id for o in orders[start : start + SEND_BATCH_SIZE] if o.order_id not in not_queued]
             queued = [o.order_id for o in orders[:start]] + queued
@@ -94,6 +113,8 @@ def submit_orders(
 
 def _send_batch(sqs: Any, queue_url: str, batch: list[Order]) -> dict[str, str]:
     """Send one batch, retrying entries SQS failed on its side; return order id -> reason for what never got in."""
+    if not batch:
+        return {}
     pending = {str(index): order for index, order in enumerate(batch)}
     failures: list[dict[str, Any]] = []
     for _ in range(SEND_ATTEMPTS):
@@ -112,15 +133,21 @@ def execution_arn(order_id: str) -> str:
 
 @translated
 def get_order(order_id: str) -> OrderDetail:
-    """The order's status, input/output and per-state timeline; NotFound if no execution exists (yet)."""
+    """The order's status, input/output and per-state timeline; NotFound if it has no execution (locate says why)."""
+    detail = execution_detail(order_id)
+    if detail is None:
+        raise NotFound(f"No workflow execution for {order_id}.")
+    return detail
+
+
+def execution_detail(order_id: str) -> OrderDetail | None:
+    """The order's execution in full, or None when there is none."""
     sfn = aws.client("stepfunctions")
     arn = execution_arn(order_id)
     try:
         execution = sfn.describe_execution(executionArn=arn)
     except sfn.exceptions.ExecutionDoesNotExist:
-        raise NotFound(
-            f"No workflow execution for {order_id}: it is still queued, or the order id is unknown."
-        ) from None
+        return None
     try:
         events, history_note = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"], None
     except ClientError as exc:  # an old execution whose history the local AWS no longer keeps

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from backend import audit, aws
+from backend import audit, aws, ledger
 from backend.errors import BackendError, translated
 from backend.identity import Caller, Role, require
 from backend.metrics import MetricQuery, metric_series
@@ -257,6 +257,9 @@ def purge(role: QueueRole, caller: Caller, confirmation: str) -> int:
     if confirmation.strip() != name:
         raise BackendError(f"Type the queue name {name} to purge it.")
     stats = queue_stats(role)
+    purged_at = datetime.now(UTC)
     aws.client("sqs").purge_queue(QueueUrl=url)
+    if role == "orders":  # the orders it held will not start: a lookup says so instead of "queued"
+        ledger.mark_purged(purged_at)
     audit.record(caller, "purge", name, stats.depth, "PurgeQueue")
     return stats.depth

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -10,6 +11,9 @@ from backend import aws
 from backend.errors import BackendError, translated
 from backend.identity import Caller, Role, require
 from backend.settings import settings
+
+if TYPE_CHECKING:
+    from localaws.instance import LocalAwsInfo
 
 
 class SandboxStatus(BaseModel):
@@ -27,13 +31,20 @@ def status() -> SandboxStatus | None:
     return _current() if settings().embedded else None
 
 
-def _current() -> SandboxStatus:
+def _running() -> LocalAwsInfo:
     from localaws import instance
 
     aws.connection()  # starts it when nothing runs, as every other read does
     info = instance.running()
     if info is None:
         raise BackendError("The local AWS stopped answering; the next read starts it again.")
+    return info
+
+
+def _current() -> SandboxStatus:
+    from localaws import instance
+
+    info = _running()
     resets = instance.resets()
     return SandboxStatus(
         boot_id=info.boot_id,
@@ -41,6 +52,39 @@ def _current() -> SandboxStatus:
         restored=info.restored,
         last_reset=datetime.fromisoformat(resets[-1]) if resets else None,
     )
+
+
+class HistoryKept(BaseModel):
+    """What the local AWS still knows: execution records started since a time, and the rule that sets it."""
+
+    since: datetime
+    rule: str
+
+
+def reset_after(at: datetime) -> datetime | None:
+    """The first deliberate reset of the local sandbox after a time (None on AWS, or when there was none)."""
+    if not settings().embedded:
+        return None
+    from localaws import instance
+
+    return next((when for when in map(datetime.fromisoformat, instance.resets()) if when > at), None)
+
+
+def history_kept() -> HistoryKept | None:
+    """Since when the local AWS keeps execution records, by age or by number (None on AWS)."""
+    if not settings().embedded:
+        return None
+    from localaws import instance
+
+    info = _running()
+    by_age = datetime.now(UTC) - timedelta(hours=info.retention_hours)
+    dropped = instance.forgotten_through()
+    if dropped is not None and datetime.fromtimestamp(dropped, UTC) > by_age:
+        return HistoryKept(
+            since=datetime.fromtimestamp(dropped, UTC),
+            rule=f"the local AWS keeps the newest {info.max_execution_records:,} execution records",
+        )
+    return HistoryKept(since=by_age, rule=f"the local AWS keeps execution records for {info.retention_hours:g} h")
 
 
 @translated

@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             stack_name=options.stack_name,
             boot_id=uuid.uuid4().hex,
             restored=local_aws.restored,
+            retention_hours=options.retention_hours,
+            max_execution_records=options.max_execution_records,
         )
     )
     print(

@@ -38,6 +38,8 @@ class LocalAwsInfo(BaseModel):
     stack_name: str
     boot_id: str = ""  # new on every start: a reader that saw another one knows the local AWS restarted
     restored: dict[str, int] = {}  # what this start brought back from the journal, counted by kind
+    retention_hours: float = 24  # how long it keeps execution records (ORDERS_LOCAL_RETENTION_HOURS)
+    max_execution_records: int = 50_000  # how many it keeps at most (ORDERS_LOCAL_MAX_EXECUTION_RECORDS)
 
 
 def state_dir() -> Path:
@@ -165,6 +167,26 @@ def stop_running(timeout_seconds: float = 15) -> int | None:
     return info.pid
 
 
+def forgotten_file() -> Path:
+    """Where the local AWS records the start time of the newest execution record it dropped."""
+    return state_dir() / "forgotten.json"
+
+
+def record_forgotten(started_through: float) -> None:
+    """Record that every execution started at or before this time (epoch seconds) is gone (atomically)."""
+    tmp = forgotten_file().with_suffix(".tmp")
+    tmp.write_text(json.dumps({"started_through": started_through}))
+    tmp.replace(forgotten_file())
+
+
+def forgotten_through() -> float | None:
+    """The start time of the newest execution record dropped, by age or by number (None when none was)."""
+    try:
+        return float(json.loads(forgotten_file().read_text())["started_through"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def resets_file() -> Path:
     """The record of deliberate resets (ISO times, oldest first): state lost on purpose, not in a crash."""
     return state_dir() / "resets.json"
@@ -184,7 +206,7 @@ def reset() -> int | None:
     stopped pid, or None if none was running."""
     with _start_lock():  # no start in between: it would restore the journal being deleted
         pid = stop_running()
-        for path in journal_files(state_dir()):
+        for path in [*journal_files(state_dir()), forgotten_file()]:
             path.unlink(missing_ok=True)
         tmp = resets_file().with_suffix(".tmp")
         tmp.write_text(json.dumps([*resets(), datetime.datetime.now(datetime.UTC).isoformat()]))

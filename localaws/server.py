@@ -148,16 +148,21 @@ class LocalAws:
 
     def _janitor(self) -> None:
         """Keep memory bounded (moto keeps every execution, datapoint and log event forever); publish queue ages."""
+        from localaws import instance
         from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sns, sqs, stepfunctions
 
         retention = self.options.retention_hours * 3600
         passes = 0
+        forgotten = instance.forgotten_through() or 0.0
         while not self._stop.wait(5):
             passes += 1
             try:
                 stepfunctions.compact_finished_executions(
                     self.options.max_finished_executions, self.options.max_execution_records, retention
                 )
+                if stepfunctions.forgotten_through() > forgotten:  # lookups tell an expired order from an unknown one
+                    forgotten = stepfunctions.forgotten_through()
+                    instance.record_forgotten(forgotten)
                 self._journal.prune(self.options.max_execution_records, retention)
                 logs.prune_log_events(self.options.max_log_events_per_stream, retention)
                 cloudwatch.retain_metrics(retention)

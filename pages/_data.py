@@ -52,6 +52,11 @@ def order_detail(order_id: str) -> backend.OrderDetail:
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def locate(order_id: str) -> backend.Located:
+    return backend.locate(order_id)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def history(order_id: str) -> list[operations.HistoryRow]:
     return operations.history(order_id)
 

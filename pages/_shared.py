@@ -47,6 +47,8 @@ OUTCOME_COLORS = {
     "FAILED": "red",
     "TIMED_OUT": "red",
     "ABORTED": "gray",
+    "PURGED": "orange",  # an order id without an execution (backend/lookup.py)
+    "LOST": "orange",
 }
 
 

@@ -54,10 +54,15 @@ page = guarded(
 
 if not page.rows:
     if order_id:
-        st.info(
-            f"No execution for {plain(order_id)}: it may still be queued, or the id is unknown.",
-            icon=":material/search_off:",
-        )
+        try:
+            found = _data.locate(order_id)
+        except backend.BackendError as exc:  # a malformed id names the rule
+            st.error(plain(str(exc)), icon=":material/error:")
+        else:
+            if isinstance(found, backend.lookup.NoExecution):
+                st.info(plain(found.describe(_time.zone())), icon=":material/search_off:")
+            else:  # started between the two reads
+                st.info(f"{plain(order_id)} has just started: refresh to see it.", icon=":material/refresh:")
     elif len(tokens) == 1:
         st.info(
             "No executions match: widen the window or status, or send test orders on Place order.",

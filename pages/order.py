@@ -71,6 +71,13 @@ def render(detail: backend.OrderDetail) -> None:
     execution_io(detail)
 
 
+def no_execution(found: backend.lookup.NoExecution) -> None:
+    """What is known of an order id without an execution: queued, purged, lost in a reset, expired or unknown."""
+    badge(found.kind.upper())
+    icon = ":material/hourglass_empty:" if isinstance(found, backend.lookup.Queued) else ":material/search_off:"
+    st.info(plain(found.describe(_time.zone())), icon=icon)
+
+
 def sections(detail: backend.OrderDetail) -> None:
     """The workflow graph with each state's status, what the customer was told, and the functions' log lines."""
     st.subheader("Workflow")
@@ -115,16 +122,17 @@ def sections(detail: backend.OrderDetail) -> None:
 
 def live() -> None:
     try:
-        detail = backend.get_order(order_id)
-    except backend.NotFound as exc:
-        badge("QUEUED")
-        st.info(plain(str(exc)), icon=":material/hourglass_empty:")
-        return
+        found = backend.locate(order_id)
     except backend.BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return
-    render(detail)
-    if detail.outcome.terminal and not st.session_state.get(f"final:{order_id}"):
+    if isinstance(found, backend.lookup.NoExecution):
+        no_execution(found)
+        final = not isinstance(found, backend.lookup.Queued)  # only a queued one changes
+    else:
+        render(found)
+        final = found.outcome.terminal
+    if final and not st.session_state.get(f"final:{order_id}"):
         st.session_state[f"final:{order_id}"] = True
         st.rerun()
 

@@ -20,6 +20,7 @@ from lambdas.domain.order import (
     PaymentMethod,
     format_money,
 )
+from pages import _time
 from pages._shared import allowed, badge, caller, guarded, needs_role, plain
 
 st.title("Place an order")
@@ -196,14 +197,14 @@ def render_single(order_id: str) -> bool:
         "pages/order.py", label=f"Open {order_id}", icon=":material/open_in_new:", query_params={"order": order_id}
     )
     try:
-        detail = backend.get_order(order_id)
-    except backend.NotFound:
-        badge("QUEUED")
-        st.caption("Waiting in the queue for the workflow to start…")
-        return False
+        detail = backend.locate(order_id)
     except backend.BackendError as exc:
         st.error(plain(str(exc)))
         return False
+    if isinstance(detail, backend.lookup.NoExecution):  # queued (N ahead), or purged or lost meanwhile
+        badge(detail.kind.upper())
+        st.caption(plain(detail.describe(_time.zone())))
+        return not isinstance(detail, backend.lookup.Queued)
     badge(detail.outcome.value)
     steps = [f"{run.name}: {run.status.lower()}" for run in detail.timeline]
     st.caption(" → ".join(steps) or "starting…")

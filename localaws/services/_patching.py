@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,6 +32,20 @@ def mark(func: Callable[..., Any], tag: str = MARK) -> Callable[..., Any]:
     setattr(func, MARK, True)
     setattr(func, tag, True)
     return func
+
+
+def acknowledged(answer: Callable[[Any], Any], journal: list[Any], tag: str) -> Callable[[Any], Any]:
+    """A moto response handler that answers once what it wrote to the journal (journal: [] or [Journal]) is on disk:
+    one sync per request, however many items or messages it wrote."""
+
+    @functools.wraps(answer)
+    def synced(self: Any) -> Any:
+        result = answer(self)
+        if journal:
+            journal[0].sync()
+        return result
+
+    return mark(synced, tag)
 
 
 def require_params(correction: str, func: object, expected: list[str]) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params
+from localaws.services._patching import acknowledged, fail, is_ours, iter_backends, mark, require_params
 
 LOG = logging.getLogger(__name__)
 
@@ -435,16 +435,6 @@ def journal_messages() -> None:
             _record([("INSERT OR REPLACE INTO queue_attributes VALUES (?, ?)", [(queue.queue_arn, dumps(merged))])])
         return queue
 
-    def acknowledged(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        @functools.wraps(original)
-        def answer(self: Any) -> Any:
-            result = original(self)
-            if _journal:
-                _journal[0].sync()
-            return result
-
-        return mark(answer, JOURNALED)
-
     queue_cls.add_message = mark(add_message, JOURNALED)
     queue_cls.delete_message = mark(delete_message, JOURNALED)
     backend_cls.receive_message = mark(receive_message, JOURNALED)
@@ -452,8 +442,8 @@ def journal_messages() -> None:
     backend_cls.purge_queue = mark(purge_queue, JOURNALED)
     backend_cls.delete_queue = mark(delete_queue, JOURNALED)
     backend_cls.set_queue_attributes = mark(set_queue_attributes, JOURNALED)
-    responses.send_message = acknowledged(responses.__dict__["send_message"])
-    responses.send_message_batch = acknowledged(responses.__dict__["send_message_batch"])
+    responses.send_message = acknowledged(responses.__dict__["send_message"], _journal, JOURNALED)
+    responses.send_message_batch = acknowledged(responses.__dict__["send_message_batch"], _journal, JOURNALED)
 
 
 def restore(journal: Any) -> dict[str, int]:

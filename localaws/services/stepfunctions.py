@@ -561,6 +561,14 @@ class RestoredExecution(CompactExecution):
         return {"events": _history_events(self._history)}
 
 
+_forgotten_through = 0.0  # the start time (epoch seconds) of the newest execution dropped so far
+
+
+def forgotten_through() -> float:
+    """The start time of the newest execution whose record was dropped (0 when none was): older ones are gone too."""
+    return _forgotten_through
+
+
 def compact_finished_executions(keep_detail: int, keep_records: int, keep_seconds: float) -> tuple[int, int]:
     """Keep full detail for the newest keep_detail finished executions, a compact record of the other finished ones
     up to keep_records in all that started in the last keep_seconds, and nothing else; return (compacted, dropped)."""
@@ -589,6 +597,10 @@ def compact_finished_executions(keep_detail: int, keep_records: int, keep_second
             for _, _, execution in beyond
             if id(execution) not in doomed and type(execution) is not CompactExecution
         }
+        global _forgotten_through
+        _forgotten_through = max(
+            [_forgotten_through, *(started for started, _, execution in beyond if id(execution) in doomed)]
+        )
         for items, snapshot in snapshots:
             if not any(id(execution) in doomed or id(execution) in shrink for execution in snapshot):
                 continue

@@ -6,15 +6,39 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from backend import aws
+from tests.conftest import _APP_SETTINGS
 
 FUNCTIONS_DIR = Path(__file__).with_name("functions")
+
+
+@pytest.fixture
+def own_local_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A local AWS of this test only (it gets killed or reset): its own state folder and port; the session's is left
+    alone."""
+    from backend.settings import settings
+    from localaws import instance
+
+    for name in _APP_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ORDERS_LOCAL_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("ORDERS_LOCAL_PORT", "0")
+    monkeypatch.setenv("ORDERS_LOCAL_PARAMETERS", "StartOrderBatchingWindowSeconds=0")
+    settings.cache_clear()
+    aws.reset()
+    try:
+        yield tmp_path
+    finally:
+        instance.stop_running()
+        monkeypatch.undo()
+        settings.cache_clear()
+        aws.reset()
 
 
 @pytest.fixture(scope="session")

@@ -86,11 +86,29 @@ def test_the_order_page_shows_the_timeline_of_a_deep_linked_order(app: AppTest) 
     assert all("<b>" not in str(element.value) for element in app.markdown)
 
 
-def test_an_unknown_order_id_says_so(app: AppTest) -> None:
+def test_an_unknown_order_id_says_so_and_a_malformed_one_names_the_rule(app: AppTest) -> None:
+    from lambdas.domain.order import new_order_id
+
+    order_id = new_order_id()
+    app.query_params["order"] = order_id
+    app.switch_page("pages/order.py").run()
+    assert not app.exception
+    assert "UNKNOWN" in texts(app)
+    assert f"Unknown order id {order_id}: it has no workflow execution, is not queued" in texts(app)
     app.query_params["order"] = "ord_nosuchorder"
     app.switch_page("pages/order.py").run()
     assert not app.exception
-    assert "No workflow execution for ord_nosuchorder" in texts(app)
+    assert "An order id must be 'ord_' and a 26-character lower-case ULID" in texts(app)
+
+
+def test_the_executions_search_says_why_an_order_id_has_no_execution(app: AppTest) -> None:
+    from lambdas.domain.order import new_order_id
+
+    order_id = new_order_id()
+    app.switch_page("pages/executions.py").run()
+    app.text_input(key="exec_order_id").input(order_id).run()
+    assert not app.exception
+    assert f"Unknown order id {order_id}: it has no workflow execution" in texts(app)
 
 
 def _terminal(order_id: str) -> bool:

@@ -67,11 +67,17 @@ def test_submit_prints_ids_and_status_shows_the_timeline(local_aws: Any) -> None
     assert order_id in [row["order_id"] for row in json.loads(listed.stdout)]
 
 
-def test_unknown_order_exits_3_with_a_message(local_aws: Any) -> None:
-    run = cli("status", "ord_doesnotexist")
+def test_an_unknown_order_exits_3_and_a_malformed_id_2(local_aws: Any) -> None:
+    from lambdas.domain.order import new_order_id
+
+    order_id = new_order_id()
+    run = cli("status", order_id)
     assert run.returncode == 3
-    assert "No workflow execution for ord_doesnotexist" in run.stderr
-    assert "Traceback" not in run.stderr
+    assert run.stdout.startswith(f"Unknown order id {order_id}: it has no workflow execution, is not queued")
+    malformed = cli("status", "ord_doesnotexist")
+    assert malformed.returncode == 2
+    assert "An order id must be 'ord_' and a 26-character lower-case ULID" in malformed.stderr
+    assert "Traceback" not in run.stderr + malformed.stderr
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import random
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,9 @@ import backend
 from backend import alarms, aws, monitoring, order_logs, orders
 from backend.executions import Outcome
 from backend.samples import expected_outcome, random_requests
-from backend.settings import settings
 from lambdas.domain.order import Order
 from localaws import instance, journal
 from tests.conftest import (
-    _APP_SETTINGS,
     TEST_VISIBILITY_TIMEOUT,
     operator_caller,
     order_request,
@@ -34,25 +31,6 @@ from tests.conftest import (
 )
 
 BURST = 200
-
-
-@pytest.fixture
-def own_local_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A local AWS of this test only (it gets killed): its own state folder and port; the session's is left alone."""
-    for name in _APP_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ORDERS_LOCAL_STATE_DIR", str(tmp_path))
-    monkeypatch.setenv("ORDERS_LOCAL_PORT", "0")
-    monkeypatch.setenv("ORDERS_LOCAL_PARAMETERS", "StartOrderBatchingWindowSeconds=0")
-    settings.cache_clear()
-    aws.reset()
-    try:
-        yield tmp_path
-    finally:
-        instance.stop_running()
-        monkeypatch.undo()
-        settings.cache_clear()
-        aws.reset()
 
 
 def journaled(state_dir: Path, sql: str) -> Any:

@@ -37,6 +37,18 @@ def moto_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        boto3.client("dynamodb").create_table(
+            TableName="queued-orders",
+            KeySchema=[
+                {"AttributeName": "queue", "KeyType": "HASH"},
+                {"AttributeName": "order_id", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "queue", "AttributeType": "S"},
+                {"AttributeName": "order_id", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
         state_machine_arn = boto3.client("stepfunctions").create_state_machine(
             name="order-workflow",
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
@@ -45,6 +57,7 @@ def moto_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         env = {
             "ORDERS_STATE_MACHINE_ARN": state_machine_arn,
             "PAYMENTS_TABLE_NAME": "order-payments",
+            "QUEUED_ORDERS_TABLE_NAME": "queued-orders",
             "NOTIFICATIONS_TOPIC_ARN": topic_arn,
             "POWERTOOLS_SERVICE_NAME": "order-pipeline",
             "POWERTOOLS_METRICS_NAMESPACE": "OrderPipeline",

@@ -46,14 +46,22 @@ def executions(state_machine_arn: str) -> list[dict[str, Any]]:
     return boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine_arn)["executions"]
 
 
-def test_start_order_starts_one_execution_named_by_the_order_id(moto_resources: dict) -> None:
+def test_start_order_starts_one_execution_named_by_the_order_id_and_strikes_its_queued_row(
+    moto_resources: dict,
+) -> None:
     from lambdas import start_order
+    from lambdas.domain import ledger
 
-    order = placed()
+    order, other = placed(), placed()
+    dynamodb = boto3.client("dynamodb")
+    for oid in (order.order_id, other.order_id):
+        dynamodb.put_item(TableName="queued-orders", Item=ledger.key(oid) | {ledger.EXPIRES: {"N": "9999999999"}})
     response = start_order.handler(sqs_event(messages(order.model_dump_json()), QUEUE_ARN), Context())
     assert response == {"batchItemFailures": []}
     started = executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])
     assert [e["name"] for e in started] == [order.order_id]
+    rows = dynamodb.scan(TableName="queued-orders")["Items"]
+    assert [row[ledger.SORT_KEY]["S"] for row in rows] == [other.order_id]
 
 
 def test_start_order_treats_a_duplicate_delivery_as_done(moto_resources: dict, capsys: pytest.CaptureFixture) -> None:

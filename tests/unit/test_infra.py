@@ -281,7 +281,10 @@ def test_function_settings(template: dict[str, Any]) -> None:
         assert "Runtime" not in resource["Properties"]
         assert "Tracing" not in resource["Properties"]
     env = {fid: props(template, fid).get("Environment", {}).get("Variables", {}) for fid in FUNCTION_IDS}
-    assert env["StartOrderFunction"] == {"ORDERS_STATE_MACHINE_ARN": {"Ref": "OrderWorkflow"}}
+    assert env["StartOrderFunction"] == {
+        "ORDERS_STATE_MACHINE_ARN": {"Ref": "OrderWorkflow"},
+        "QUEUED_ORDERS_TABLE_NAME": {"Ref": "QueuedOrdersTable"},
+    }
     assert env["ProcessPaymentFunction"]["PAYMENTS_TABLE_NAME"] == {"Ref": "PaymentsTable"}
     assert env["SendNotificationFunction"] == {"NOTIFICATIONS_TOPIC_ARN": {"Ref": "NotificationsTopic"}}
 
@@ -339,6 +342,15 @@ def test_payments_table_and_topics(template: dict[str, Any]) -> None:
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    # The queued-orders ledger: one partition sorted by order id, rows expire with their messages.
+    ledger = props(template, "QueuedOrdersTable")
+    assert ledger["BillingMode"] == "PAY_PER_REQUEST"
+    assert ledger["KeySchema"] == [
+        {"AttributeName": "queue", "KeyType": "HASH"},
+        {"AttributeName": "order_id", "KeyType": "RANGE"},
+    ]
+    assert ledger["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert ledger["SSESpecification"] == {"SSEEnabled": True}
     subscriptions = resources_of_type(template, "AWS::SNS::Subscription")
     assert {s["Condition"] for s in subscriptions.values()} == {"HasNotificationEmail", "HasAlarmEmail"}
     topics = {s["Properties"]["TopicArn"]["Ref"] for s in subscriptions.values()}
@@ -455,6 +467,8 @@ def test_start_order_role_is_scoped(template: dict[str, Any]) -> None:
     assert by_sid["WriteOwnLogs"]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${StartOrderLogGroup}:*"
     }
+    assert by_sid["StrikeStartedOrders"]["Action"] == "dynamodb:DeleteItem"  # nothing else on the ledger
+    assert by_sid["StrikeStartedOrders"]["Resource"] == {"Fn::GetAtt": ["QueuedOrdersTable", "Arn"]}
     assert props(template, "StartOrderFunction")["Role"] == {"Fn::GetAtt": ["StartOrderRole", "Arn"]}
 
 
@@ -470,6 +484,7 @@ def grants_of(template: dict[str, Any], logical_id: str) -> dict[str, list[str]]
 
 
 QUEUE = json.dumps({"Fn::GetAtt": ["OrdersQueue", "Arn"]}, sort_keys=True)
+LEDGER = json.dumps({"Fn::GetAtt": ["QueuedOrdersTable", "Arn"]}, sort_keys=True)
 DLQ = json.dumps({"Fn::GetAtt": ["OrdersDeadLetterQueue", "Arn"]}, sort_keys=True)
 LOG_GROUP_PREFIX = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
 AUDIT_LOG = sorted(json.dumps({"Fn::Sub": f"{LOG_GROUP_PREFIX}${{AuditLogGroup}}{suffix}"}) for suffix in ("", ":*"))
@@ -495,6 +510,8 @@ def test_dashboard_read_only_policy_changes_nothing(template: dict[str, Any]) ->
     )
     assert sorted(grants.pop("logs:FilterLogEvents")) == sorted(log_groups + AUDIT_LOG)
     assert sorted(grants.pop("logs:GetLogEvents")) == log_groups
+    for action in ("GetItem", "Query"):  # is an order queued, and behind how many
+        assert grants.pop(f"dynamodb:{action}") == [LEDGER]
     (stack,) = grants.pop("cloudformation:DescribeStacks")
     assert ":stack/${AWS::StackName}/*" in stack
     assert grants == {}, f"unexpected grants: {grants}"
@@ -503,6 +520,7 @@ def test_dashboard_read_only_policy_changes_nothing(template: dict[str, Any]) ->
 def test_dashboard_operator_policy_grants_only_the_actions_of_staff_and_operators(template: dict[str, Any]) -> None:
     grants = grants_of(template, "DashboardOperatorPolicy")
     assert grants.pop("sqs:SendMessage") == [QUEUE]
+    assert grants.pop("dynamodb:BatchWriteItem") == [LEDGER]  # ledger rows of placed and purged orders
     assert sorted(grants.pop("sqs:PurgeQueue")) == sorted([QUEUE, DLQ])
     # A bounded redrive is receive + send + delete by the dashboard itself: no message-move task rights.
     for action in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"):

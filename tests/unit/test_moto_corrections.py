@@ -491,10 +491,14 @@ def test_compaction_keeps_detail_for_the_newest_an_outcome_for_the_rest_and_drop
     assert stepfunctions.compact_finished_executions(keep_detail=10, keep_records=1000, keep_seconds=3600) == (0, 0)
 
     # Beyond the record limit the oldest go; beyond the retention nothing is kept; a running one is never touched.
+    # What went is known by the start time of the newest one dropped (a lookup tells "expired" from "unknown").
+    started = {e["executionArn"]: e["startDate"].timestamp() for e in listed}
     assert stepfunctions.compact_finished_executions(keep_detail=10, keep_records=25, keep_seconds=3600) == (0, 5)
+    assert stepfunctions.forgotten_through() == pytest.approx(started[arns[4]], abs=0.001)
     listed = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert [e["executionArn"] for e in listed] == arns[:4:-1]
     assert stepfunctions.compact_finished_executions(keep_detail=0, keep_records=1000, keep_seconds=0) == (0, 25)
+    assert stepfunctions.forgotten_through() == pytest.approx(started[arns[-1]], abs=0.001)
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         sfn.describe_execution(executionArn=arns[0])

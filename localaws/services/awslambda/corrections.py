@@ -113,7 +113,8 @@ def sqs_event_sources() -> None:
 
 def mapping_answers_without_tags() -> None:
     """moto puts the mapping's Tags into every event-source mapping it returns; Lambda's
-    EventSourceMappingConfiguration has no such member (tags come from ListTags)."""
+    EventSourceMappingConfiguration has no such member (tags come from ListTags). And moto answers "Disabled" at
+    once where Lambda answers "Disabling" until its pollers have stopped."""
     correction = "Lambda event-source mapping answers"
     mapping_cls = importlib.import_module("moto.awslambda.models").EventSourceMapping
     original = mapping_cls.__dict__["get_configuration"]
@@ -123,8 +124,12 @@ def mapping_answers_without_tags() -> None:
 
     @functools.wraps(original)
     def get_configuration(self: Any) -> dict[str, Any]:
+        from localaws.services.awslambda.event_source import still_polling
+
         configuration = original(self)
         configuration.pop("Tags", None)
+        if configuration.get("State") == "Disabled" and still_polling(self.uuid):
+            configuration["State"] = "Disabling"
         return configuration
 
     mapping_cls.get_configuration = mark(get_configuration)

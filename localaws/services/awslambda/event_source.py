@@ -2,7 +2,8 @@
 at most MaximumConcurrency at a time, and delete what succeeded (all of the batch, or what ReportBatchItemFailures
 did not name). Failed messages return after the visibility timeout; the queue's redrive policy then moves them
 to the DLQ. The mappings are read from the Lambda API, so CreateEventSourceMapping, UpdateEventSourceMapping
-(including Enabled) and the template's mappings all take effect within a second.
+(including Enabled) and the template's mappings all take effect within a second; a disabled mapping answers
+State "Disabling" until its pollers have finished their last batch, then "Disabled" (nothing is invoked after that).
 """
 
 from __future__ import annotations
@@ -22,6 +23,20 @@ from localaws.services.awslambda.runtime import LambdaRuntime
 _log = logging.getLogger(__name__)
 RECONCILE_SECONDS = 1.0
 _IDLE_POLL_SECONDS = 1  # long-poll length while nothing is gathered: also how quickly a poller notices a stop
+# Mapping UUID -> its poller threads, until they have ended: a disabled mapping is "Disabling" until then, as on AWS.
+_threads: dict[str, list[threading.Thread]] = {}
+_threads_lock = threading.Lock()
+
+
+def still_polling(uuid: str) -> bool:
+    """Whether a poller of the mapping is still receiving or invoking (after a disable: until its last batch)."""
+    with _threads_lock:
+        alive = [thread for thread in _threads.get(uuid, []) if thread.is_alive()]
+        if alive:
+            _threads[uuid] = alive
+        else:
+            _threads.pop(uuid, None)
+        return bool(alive)
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,8 @@ class _Pollers:
             threading.Thread(target=self._run, name=f"esm-{mapping.uuid[:8]}-{index}", daemon=True)
             for index in range(threads)
         ]
+        with _threads_lock:
+            _threads.setdefault(mapping.uuid, []).extend(self._threads)
         for thread in self._threads:
             thread.start()
 
