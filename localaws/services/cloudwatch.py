@@ -287,6 +287,7 @@ def metric_statistics() -> None:
         return
     require_params(correction, original, ["self", "queries", "start_time", "end_time", "scan_by"])
     raw_cls, set_cls = models.MetricDatum, models.MetricAggregatedDatum
+    validation_error = importlib.import_module("moto.cloudwatch.exceptions").ValidationError
     weighted_cls = _weighted_datum_class()
 
     @functools.wraps(original)
@@ -294,8 +295,15 @@ def metric_statistics() -> None:
         self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any, scan_by: str = "TimestampAscending"
     ) -> list[dict[str, Any]]:
         insights = [q for q in queries if q.get("Expression", "").startswith("SELECT")]
-        answers = original(self, insights, start_time, end_time, scan_by)  # also validates the times
         start, end = _epoch(start_time.replace(microsecond=0)), _epoch(end_time.replace(microsecond=0))
+        # moto's own reads every datapoint kept before it looks at a query: called for Insights queries only.
+        answers = original(self, insights, start_time, end_time, scan_by) if insights else []
+        if start >= end:  # moto's checks, in its words
+            raise validation_error(
+                "The parameter EndTime must be greater than StartTime."
+                if start > end
+                else "The parameter StartTime must not equal parameter EndTime."
+            )
         provided: dict[SeriesKey, list[tuple[float, Any]]] = defaultdict(list)  # S3's, made on each call
         for datum in self.aws_metric_data:
             if start <= (at := _epoch(datum.timestamp)) < end:
