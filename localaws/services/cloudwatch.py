@@ -229,18 +229,35 @@ class MetricStore(list[Any]):
         series = self._series.get(key, {})
         return [(at, datum) for at, data in series.items() if start <= at < end for datum in data]
 
+    def extend(self, data: Any) -> None:
+        for datum in data:
+            self.append(datum)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        with self.lock:
+            super().__setitem__(index, value)
+            self._reindex()
+
+    def __delitem__(self, index: Any) -> None:
+        with self.lock:
+            super().__delitem__(index)
+            self._reindex()
+
+    def _reindex(self) -> None:
+        self._series, self._merged, self._oldest = {}, {}, math.inf
+        for datum in self:
+            key, at = _series_key(datum), _epoch(datum.timestamp)
+            self._add(datum, key, at, self._merge_key(datum, key, at))
+
     def drop_older(self, oldest: float) -> int:
         """Drop datapoints older than the unix time oldest; return how many were dropped."""
         with self.lock:
             if self._oldest >= oldest:
                 return 0
-            indexed = [(datum, _series_key(datum), _epoch(datum.timestamp)) for datum in self]
-            kept = [row for row in indexed if row[2] >= oldest]
-            super().__setitem__(slice(None), [datum for datum, _, _ in kept])
-            self._series, self._merged, self._oldest = {}, {}, math.inf
-            for datum, key, at in kept:
-                self._add(datum, key, at, self._merge_key(datum, key, at))
-            return len(indexed) - len(kept)
+            held = len(self)
+            super().__setitem__(slice(None), [datum for datum in self if _epoch(datum.timestamp) >= oldest])
+            self._reindex()
+            return held - len(self)
 
 
 def _merge(held: Any, datum: Any) -> None:

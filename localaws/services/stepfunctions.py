@@ -1074,10 +1074,11 @@ class IndexedExecutions(list[Any]):
             removed = self[index] if isinstance(index, slice) else [self[index]]
             added = list(value) if isinstance(index, slice) else [value]
             super().__setitem__(index, added if isinstance(index, slice) else value)
+            # Readers look names up without the lock: a name kept must never be missing, even for a moment.
+            self.by_name.update((execution.name, execution) for execution in added)
             for execution in removed:
                 if self.by_name.get(execution.name) is execution:
                     del self.by_name[execution.name]
-            self.by_name.update((execution.name, execution) for execution in added)
 
     def unsettle(self) -> None:
         """Count no execution as settled (before the oldest are dropped)."""
