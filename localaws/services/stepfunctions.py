@@ -1076,8 +1076,9 @@ class IndexedExecutions(list[Any]):
             super().__setitem__(index, added if isinstance(index, slice) else value)
             # Readers look names up without the lock: a name kept must never be missing, even for a moment.
             self.by_name.update((execution.name, execution) for execution in added)
+            kept = {id(execution) for execution in added}
             for execution in removed:
-                if self.by_name.get(execution.name) is execution:
+                if id(execution) not in kept and self.by_name.get(execution.name) is execution:
                     del self.by_name[execution.name]
 
     def unsettle(self) -> None:
