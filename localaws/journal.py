@@ -182,16 +182,20 @@ class Journal:
     def prune(self, keep_records: int, keep_seconds: float) -> None:
         """Drop finished executions beyond what the local AWS keeps (see compact_finished_executions)."""
         oldest = time.time() - keep_seconds
-        self.write(
-            [
-                ("DELETE FROM executions WHERE status != 'RUNNING' AND start < ?", [(oldest,)]),
+        statements: list[tuple[str, Iterable[Any]]] = [
+            ("DELETE FROM executions WHERE status != 'RUNNING' AND start < ?", [(oldest,)])
+        ]
+        # Ranking every finished execution costs ~25 ms of CPU at 20,000: done only when there are too many.
+        counted = self.rows("SELECT count(*) FROM executions")
+        if counted and counted[0][0] > keep_records:
+            statements.append(
                 (
                     "DELETE FROM executions WHERE arn IN (SELECT arn FROM executions WHERE status != 'RUNNING' "
                     "ORDER BY start DESC LIMIT -1 OFFSET ?)",
                     [(keep_records,)],
-                ),
-            ]
-        )
+                )
+            )
+        self.write(statements)
 
     def close(self) -> None:
         """Commit what is queued and stop recording (the rest of a shutdown is not the state to come back to)."""

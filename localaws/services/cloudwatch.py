@@ -8,15 +8,17 @@ import datetime
 import functools
 import hashlib
 import importlib
+import inspect
 import json
 import math
 import re
+import threading
 import time
 from collections import defaultdict
 from typing import Any
 
 from localaws.services import _cloudformation
-from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params, rewrite_prefix
+from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params
 
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
 
@@ -143,6 +145,11 @@ def _statistic(stat: str, values: list[tuple[float, float]], sets: list[Any]) ->
 
 
 @functools.cache
+def _statistic_set_class() -> type:
+    return importlib.import_module("moto.cloudwatch.models").MetricAggregatedDatum  # type: ignore[no-any-return]
+
+
+@functools.cache
 def _weighted_datum_class() -> type:
     models = importlib.import_module("moto.cloudwatch.models")
 
@@ -186,6 +193,117 @@ def weighted_values() -> None:
     backend_cls.put_metric_data = mark(put_metric_data)
 
 
+SeriesKey = tuple[str, str, frozenset[tuple[str, str]]]  # namespace, name, dimensions
+
+
+def _series_key(datum: Any) -> SeriesKey:
+    return datum.namespace, datum.name, frozenset((d.name, d.value) for d in datum.dimensions)
+
+
+class MetricStore(list[Any]):
+    """moto's list of a backend's datapoints, indexed by series and time. A statistic set, or a value with counts,
+    for a series, unit and time already held is merged into the one held: the telemetry sends each active series
+    every 5 s for the current minute, and each query and each alarm scanned every datapoint kept (24 hours)."""
+
+    def __init__(self, data: Any = ()) -> None:
+        super().__init__()
+        self.lock = threading.Lock()  # held while datapoints are read: a merge changes a datapoint in place
+        self._series: dict[SeriesKey, dict[float, list[Any]]] = {}
+        self._merged: dict[tuple[Any, ...], Any] = {}
+        self._oldest = math.inf
+        for datum in data:
+            self.append(datum)
+
+    def append(self, datum: Any) -> None:
+        key, at = _series_key(datum), _epoch(datum.timestamp)
+        merge_key = self._merge_key(datum, key, at)
+        with self.lock:
+            held = self._merged.get(merge_key) if merge_key else None
+            if held is not None:
+                _merge(held, datum)
+                return
+            self._add(datum, key, at, merge_key)
+            super().append(datum)
+
+    def _add(self, datum: Any, key: SeriesKey, at: float, merge_key: tuple[Any, ...] | None) -> None:
+        if merge_key:
+            self._merged[merge_key] = datum
+        self._series.setdefault(key, {}).setdefault(at, []).append(datum)
+        self._oldest = min(self._oldest, at)
+
+    @staticmethod
+    def _merge_key(datum: Any, key: SeriesKey, at: float) -> tuple[Any, ...] | None:
+        if type(datum) is _weighted_datum_class():
+            return key, datum.unit, at, datum.value
+        if type(datum) is _statistic_set_class():
+            return key, datum.unit, at
+        return None  # a single value stays as moto keeps it
+
+    def points(self, key: SeriesKey, start: float, end: float) -> list[tuple[float, Any]]:
+        """The series' datapoints (time, datum) with start <= time < end; call with the lock held."""
+        series = self._series.get(key, {})
+        return [(at, datum) for at, data in series.items() if start <= at < end for datum in data]
+
+    def extend(self, data: Any) -> None:
+        for datum in data:
+            self.append(datum)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        with self.lock:
+            super().__setitem__(index, value)
+            self._reindex()
+
+    def __delitem__(self, index: Any) -> None:
+        with self.lock:
+            super().__delitem__(index)
+            self._reindex()
+
+    def _reindex(self) -> None:
+        self._series, self._merged, self._oldest = {}, {}, math.inf
+        for datum in self:
+            key, at = _series_key(datum), _epoch(datum.timestamp)
+            self._add(datum, key, at, self._merge_key(datum, key, at))
+
+    def drop_older(self, oldest: float) -> int:
+        """Drop datapoints older than the unix time oldest; return how many were dropped."""
+        with self.lock:
+            if self._oldest >= oldest:
+                return 0
+            held = len(self)
+            super().__setitem__(slice(None), [datum for datum in self if _epoch(datum.timestamp) >= oldest])
+            self._reindex()
+            return held - len(self)
+
+
+def _merge(held: Any, datum: Any) -> None:
+    """Fold a statistic set or a value's count into the one held for the same series, unit and time."""
+    if type(held) is _weighted_datum_class():
+        held.count += datum.count
+        held.sample_count, held.sum = held.count, held.value * held.count
+        return
+    held.min, held.max = min(held.min, datum.min), max(held.max, datum.max)
+    held.sample_count += datum.sample_count
+    held.sum += datum.sum
+
+
+def indexed_metric_data() -> None:
+    """Each CloudWatch backend keeps its datapoints in a MetricStore (moto appends to a plain list)."""
+    correction = "CloudWatch metric store"
+    backend_cls = importlib.import_module("moto.cloudwatch.models").CloudWatchBackend
+    init = backend_cls.__dict__["__init__"]
+    if is_ours(init):
+        return
+    if "self.metric_data: list[MetricDatumBase] = []" not in inspect.getsource(init):
+        raise fail(correction, "CloudWatchBackend.__init__ no longer starts an empty metric_data list")
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.metric_data = MetricStore(self.metric_data)
+
+    backend_cls.__init__ = mark(__init__)
+
+
 def metric_statistics() -> None:
     """moto's GetMetricData has no percentiles (a pNN query fails with HTTP 500), matches a query without dimensions
     to every series of the name and a query with dimensions in any namespace, and scans every datapoint of the
@@ -201,6 +319,7 @@ def metric_statistics() -> None:
         return
     require_params(correction, original, ["self", "queries", "start_time", "end_time", "scan_by"])
     raw_cls, set_cls = models.MetricDatum, models.MetricAggregatedDatum
+    validation_error = importlib.import_module("moto.cloudwatch.exceptions").ValidationError
     weighted_cls = _weighted_datum_class()
 
     @functools.wraps(original)
@@ -208,30 +327,41 @@ def metric_statistics() -> None:
         self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any, scan_by: str = "TimestampAscending"
     ) -> list[dict[str, Any]]:
         insights = [q for q in queries if q.get("Expression", "").startswith("SELECT")]
-        answers = original(self, insights, start_time, end_time, scan_by)  # also validates the times
         start, end = _epoch(start_time.replace(microsecond=0)), _epoch(end_time.replace(microsecond=0))
-        series: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-        for datum in self.get_all_metrics():
-            if start <= _epoch(datum.timestamp) < end:
-                dimensions = frozenset((d.name, d.value) for d in datum.dimensions)
-                series[(datum.namespace, datum.name, dimensions)].append(datum)
+        # moto's own reads every datapoint kept before it looks at a query: called for Insights queries only.
+        answers = original(self, insights, start_time, end_time, scan_by) if insights else []
+        if start >= end:  # moto's checks, in its words
+            raise validation_error(
+                "The parameter EndTime must be greater than StartTime."
+                if start > end
+                else "The parameter StartTime must not equal parameter EndTime."
+            )
+        provided: dict[SeriesKey, list[tuple[float, Any]]] = defaultdict(list)  # S3's, made on each call
+        for datum in self.aws_metric_data:
+            if start <= (at := _epoch(datum.timestamp)) < end:
+                provided[_series_key(datum)].append((at, datum))
         results: list[dict[str, Any]] = []
         for query in (q for q in queries if "MetricStat" in q):
             stat_spec, metric = query["MetricStat"], query["MetricStat"]["Metric"]
-            dimensions = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            key = (
+                metric["Namespace"],
+                metric["MetricName"],
+                frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])),
+            )
             period = int(stat_spec["Period"])
             buckets: dict[int, tuple[list[tuple[float, float]], list[Any]]] = defaultdict(lambda: ([], []))
-            for datum in series.get((metric["Namespace"], metric["MetricName"], dimensions), []):
-                if stat_spec.get("Unit") and datum.unit != stat_spec["Unit"]:
-                    continue
-                values, sets = buckets[int((_epoch(datum.timestamp) - start) // period)]
-                if isinstance(datum, weighted_cls):
-                    values.append((datum.value, datum.count))
-                elif isinstance(datum, raw_cls):
-                    values.append((datum.value, 1.0))
-                elif isinstance(datum, set_cls):
-                    sets.append(datum)
-            points = [(index, _statistic(stat_spec["Stat"], *buckets[index])) for index in sorted(buckets)]
+            with self.metric_data.lock:
+                for at, datum in self.metric_data.points(key, start, end) + provided.get(key, []):
+                    if stat_spec.get("Unit") and datum.unit != stat_spec["Unit"]:
+                        continue
+                    values, sets = buckets[int((at - start) // period)]
+                    if isinstance(datum, weighted_cls):
+                        values.append((datum.value, datum.count))
+                    elif isinstance(datum, raw_cls):
+                        values.append((datum.value, 1.0))
+                    elif isinstance(datum, set_cls):
+                        sets.append(datum)
+                points = [(index, _statistic(stat_spec["Stat"], *buckets[index])) for index in sorted(buckets)]
             points = [(index, value) for index, value in points if value is not None]
             if scan_by == "TimestampDescending":
                 points.reverse()
@@ -262,14 +392,7 @@ def retain_metrics(keep_seconds: float) -> int:
     from moto.cloudwatch.models import cloudwatch_backends
 
     oldest = time.time() - keep_seconds
-    dropped = 0
-    for backend in iter_backends(cloudwatch_backends):
-        data = backend.metric_data
-        snapshot = data[:]
-        kept = [datum for datum in snapshot if _epoch(datum.timestamp) >= oldest]
-        if len(kept) != len(snapshot):
-            rewrite_prefix(data, len(snapshot), kept)
-            dropped += len(snapshot) - len(kept)
+    dropped = sum(backend.metric_data.drop_older(oldest) for backend in iter_backends(cloudwatch_backends))
     if _journal:  # also what a restart left out as too old: a range of an index, usually empty
         deletes = [(f"DELETE FROM {table} WHERE at < ?", [(oldest,)]) for table in _METRIC_TABLES]  # noqa: S608
         _journal[0].write(deletes)
@@ -380,6 +503,7 @@ def restore(journal: Any, keep_seconds: float) -> dict[str, int]:
 
 CORRECTIONS = (
     ("CloudFormation alarms", cloudformation_alarms),
+    ("CloudWatch metric store", indexed_metric_data),
     ("CloudWatch values with counts", weighted_values),
     ("CloudWatch statistics", metric_statistics),
     ("CloudWatch journal", journal_metrics),

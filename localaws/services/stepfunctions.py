@@ -9,6 +9,7 @@ import importlib
 import inspect
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -508,7 +509,17 @@ def _execution_lists() -> list[list[Any]]:
 class CompactExecution:
     """What remains of a finished execution once its detail is dropped: enough to list and describe it."""
 
-    __slots__ = ("cause", "error", "exec_arn", "exec_status", "name", "start_date", "state_machine_arn", "stop_date")
+    __slots__ = (
+        "cause",
+        "error",
+        "exec_arn",
+        "exec_status",
+        "name",
+        "start_date",
+        "start_ts",
+        "state_machine_arn",
+        "stop_date",
+    )
     compacted = True
     execution_input = output = None  # dropped with the detail; DescribeExecution says so (inputDetails)
     input_details = output_details = {"included": False}  # noqa: RUF012 - shared, never changed
@@ -519,6 +530,7 @@ class CompactExecution:
         self.state_machine_arn = execution.state_machine_arn
         self.exec_status = execution.exec_status
         self.start_date = execution.start_date
+        self.start_ts = _start_ts(execution.start_date)
         self.stop_date = execution.stop_date
         self.error = execution.error
         self.cause = execution.cause
@@ -576,45 +588,101 @@ def compact_finished_executions(keep_detail: int, keep_records: int, keep_second
         raise ValueError(f"limits must be >= 0, got {keep_detail}, {keep_records}, {keep_seconds}")
     oldest_kept = time.time() - keep_seconds
     with _prune_lock:
-        snapshots = [(items, items[:]) for items in _execution_lists()]
-        finished = [
-            (_start_ts(execution.start_date), position, execution)
-            for _items, snapshot in snapshots
-            for position, execution in enumerate(snapshot)
-            if _is_finished(execution)
-        ]
-        # Newest first by start date, as list_executions orders them; later in a list breaks ties.
-        finished.sort(key=lambda row: (row[0], row[1]), reverse=True)
-        beyond = finished[keep_detail:]
-        records_left = max(keep_records - keep_detail, 0)
-        doomed = {
-            id(execution)
-            for rank, (started, _, execution) in enumerate(beyond)
-            if started < oldest_kept or rank >= records_left
-        }
-        shrink = {
-            id(execution): execution.exec_arn
-            for _, _, execution in beyond
-            if id(execution) not in doomed and type(execution) is not CompactExecution
-        }
-        global _forgotten_through
-        _forgotten_through = max(
-            [_forgotten_through, *(started for started, _, execution in beyond if id(execution) in doomed)]
-        )
-        for items, snapshot in snapshots:
-            if not any(id(execution) in doomed or id(execution) in shrink for execution in snapshot):
-                continue
+        lists = _execution_lists()
+        compacted = _compact_tails(lists, keep_detail, keep_records, oldest_kept)
+        if compacted is None:
+            compacted = _compact_all(lists, keep_detail, keep_records, oldest_kept)
+        _prune_finished_threads()
+        shrunk, dropped = compacted
+        if shrunk and _journal:
+            rows = [(arn,) for arn in shrunk]
+            _journal[0].write([("UPDATE executions SET output = NULL, history = NULL WHERE arn = ?", rows)])
+        return len(shrunk), dropped
+
+
+def _row(position: int, execution: Any) -> tuple[float, int, Any] | None:
+    """(start time, position, execution) of a finished execution, None for a running one."""
+    if isinstance(execution, CompactExecution):
+        return execution.start_ts, position, execution
+    return (_start_ts(execution.start_date), position, execution) if _is_finished(execution) else None
+
+
+def _newest_first(rows: list[tuple[float, int, Any]]) -> None:
+    # As list_executions orders them; later in a list breaks ties.
+    rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
+
+
+def _shrinkable(rows: list[tuple[float, int, Any]], doomed: set[int]) -> dict[int, str]:
+    """id -> ARN of the executions among rows that still hold full detail (a restored one does too) and stay."""
+    return {
+        id(execution): execution.exec_arn
+        for _, _, execution in rows
+        if id(execution) not in doomed and type(execution) is not CompactExecution
+    }
+
+
+def _compact_all(lists: list[Any], keep_detail: int, keep_records: int, oldest_kept: float) -> tuple[list[str], int]:
+    snapshots = [(items, items[:]) for items in lists]
+    finished = [row for _, snapshot in snapshots for row in map(_row, range(len(snapshot)), snapshot) if row]
+    _newest_first(finished)
+    beyond = finished[keep_detail:]
+    records_left = max(keep_records - keep_detail, 0)
+    doomed = {
+        id(execution)
+        for rank, (started, _, execution) in enumerate(beyond)
+        if started < oldest_kept or rank >= records_left
+    }
+    shrink = _shrinkable(beyond, doomed)
+    global _forgotten_through
+    _forgotten_through = max(
+        [_forgotten_through, *(started for started, _, execution in beyond if id(execution) in doomed)]
+    )
+    indexed = [items for items in lists if isinstance(items, IndexedExecutions)]
+    for items in indexed:
+        items.unsettle()
+    for items, snapshot in snapshots:
+        if any(id(execution) in doomed or id(execution) in shrink for execution in snapshot):
             kept = [
                 CompactExecution(execution) if id(execution) in shrink else execution
                 for execution in snapshot
                 if id(execution) not in doomed
             ]
             rewrite_prefix(items, len(snapshot), kept)
-        _prune_finished_threads()
-        if shrink and _journal:
-            rows = [(arn,) for arn in shrink.values()]
-            _journal[0].write([("UPDATE executions SET output = NULL, history = NULL WHERE arn = ?", rows)])
-        return len(shrink), len(doomed)
+    for items in indexed:
+        items.settle()
+    return list(shrink.values()), len(doomed)
+
+
+def _compact_tails(
+    lists: list[Any], keep_detail: int, keep_records: int, oldest_kept: float
+) -> tuple[list[str], int] | None:
+    """compact_finished_executions' answer found by reading only what follows each list's compact records (those
+    change only by being dropped), or None when the whole lists must be read: something is due to be dropped, or the
+    compact records are not all older than the rest. Each pass read every execution kept (up to 50,000)."""
+    if not all(isinstance(items, IndexedExecutions) and items.settled <= len(items) for items in lists):
+        return None
+    tails = [(items, items.settled, items[items.settled :]) for items in lists]
+    finished = [row for _, first, tail in tails for row in map(_row, range(first, first + len(tail)), tail) if row]
+    _newest_first(finished)
+    settled = [items for items in lists if items.settled]
+    total = len(finished) + sum(items.settled for items in settled)
+    if settled and (
+        (finished and max(items.settled_newest for items in settled) >= finished[-1][0])
+        or min(items.settled_oldest for items in settled) < oldest_kept
+    ):
+        return None
+    if total - keep_detail > max(keep_records - keep_detail, 0) or any(
+        started < oldest_kept for started, _, _ in finished[keep_detail:]
+    ):
+        return None
+    shrink = _shrinkable(finished[keep_detail:], set())
+    for items, first, tail in tails:
+        if any(id(execution) in shrink for execution in tail):
+            items[first : first + len(tail)] = [
+                CompactExecution(execution) if id(execution) in shrink else execution for execution in tail
+            ]
+        items.settle()
+    return list(shrink.values()), 0
 
 
 def _prune_finished_threads() -> None:
@@ -1096,12 +1164,14 @@ def _started_event(execution: Any) -> dict[str, Any]:
 
 
 class IndexedExecutions(list[Any]):
-    """A state machine's executions in start order, with an index by execution name."""
+    """A state machine's executions in start order, with an index by execution name, and how many of the oldest
+    are compact records (settled: those change only by being dropped) with their oldest and newest start."""
 
     def __init__(self, executions: Any = ()) -> None:
         super().__init__(executions)
         self._lock = threading.Lock()
         self.by_name = {execution.name: execution for execution in self}
+        self.unsettle()
 
     def append(self, execution: Any) -> None:
         with self._lock:
@@ -1110,8 +1180,26 @@ class IndexedExecutions(list[Any]):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         with self._lock:
-            super().__setitem__(index, value)
-            self.by_name = {execution.name: execution for execution in self}
+            removed = self[index] if isinstance(index, slice) else [self[index]]
+            added = list(value) if isinstance(index, slice) else [value]
+            super().__setitem__(index, added if isinstance(index, slice) else value)
+            # Readers look names up without the lock: a name kept must never be missing, even for a moment.
+            self.by_name.update((execution.name, execution) for execution in added)
+            kept = {id(execution) for execution in added}
+            for execution in removed:
+                if id(execution) not in kept and self.by_name.get(execution.name) is execution:
+                    del self.by_name[execution.name]
+
+    def unsettle(self) -> None:
+        """Count no execution as settled (before the oldest are dropped)."""
+        self.settled, self.settled_oldest, self.settled_newest = 0, math.inf, -math.inf
+
+    def settle(self) -> None:
+        """Count the compact records that follow the settled ones."""
+        while self.settled < len(self) and type(record := self[self.settled]) is CompactExecution:
+            self.settled_oldest = min(self.settled_oldest, record.start_ts)
+            self.settled_newest = max(self.settled_newest, record.start_ts)
+            self.settled += 1
 
     def find(self, execution_arn: str) -> Any:
         """The execution with this ARN, or None."""
@@ -1146,8 +1234,8 @@ def _resume_position(executions: IndexedExecutions, token: str) -> int:
     return position
 
 
-def _older(executions: IndexedExecutions, position: int) -> Iterator[Any]:
-    for index in range(position, -1, -1):
+def _older(executions: IndexedExecutions, position: int, lowest: int) -> Iterator[Any]:
+    for index in range(position, lowest - 1, -1):
         yield executions[index]
 
 
@@ -1227,12 +1315,14 @@ def indexed_executions() -> None:
         limit = max_results or 100
         page: list[Any] = []
         position = start
-        while position >= 0 and len(page) < limit:
+        # The settled executions are compact records of finished ones: none is RUNNING.
+        lowest = executions.settled if status_filter == "RUNNING" else 0
+        while position >= lowest and len(page) < limit:
             execution = executions[position]
             if not status_filter or execution.status == status_filter:
                 page.append(execution)
             position -= 1
-        more = any(not status_filter or e.status == status_filter for e in _older(executions, position))
+        more = any(not status_filter or e.status == status_filter for e in _older(executions, position, lowest))
         return page, (_page_token(page[-1]) if page and more else None)
 
     instance_cls.__init__ = mark(__init__)

@@ -489,6 +489,11 @@ def test_compaction_keeps_detail_for_the_newest_an_outcome_for_the_rest_and_drop
         sfn.get_execution_history(executionArn=arns[0])
     assert len(sfn.get_execution_history(executionArn=arns[-1])["events"]) > 2
     assert stepfunctions.compact_finished_executions(keep_detail=10, keep_records=1000, keep_seconds=3600) == (0, 0)
+    # A RUNNING listing reads no compact record; a listing of another status reads them all.
+    assert sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"] == []
+    succeeded = sfn.list_executions(stateMachineArn=machine, statusFilter="SUCCEEDED", maxResults=7)
+    assert [e["executionArn"] for e in succeeded["executions"]] == arns[:-8:-1]
+    assert succeeded["nextToken"]
 
     # Beyond the record limit the oldest go; beyond the retention nothing is kept; a running one is never touched.
     # What went is known by the start time of the newest one dropped (a lookup tells "expired" from "unknown").
@@ -528,6 +533,47 @@ def test_compaction_loses_nothing_under_concurrent_starts(sfn: Any) -> None:
     assert sorted(e["executionArn"] for e in remaining()) == sorted(started)
     detailed = [arn for arn in started if "input" in sfn.describe_execution(executionArn=arn)]
     assert detailed == started[-5:]
+
+
+def test_metric_store_merges_a_series_minute_and_drops_old_datapoints(aws: None) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    from localaws.services import cloudwatch as cloudwatch_corrections
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    machine = [{"Name": "StateMachineArn", "Value": "m"}]
+    for values, counts, low, high in (([100, 200], [3, 1], 1, 4), ([200, 300], [2, 1], 0.5, 2)):
+        cloudwatch.put_metric_data(
+            Namespace="AWS/States",
+            MetricData=[
+                {"MetricName": "ExecutionTime", "Dimensions": machine, "Timestamp": minute, "Values": values,
+                 "Counts": counts, "Unit": "Milliseconds"},
+                {"MetricName": "Started", "Dimensions": machine, "Timestamp": minute, "Unit": "Count",
+                 "StatisticValues": {"SampleCount": 2, "Sum": 3, "Minimum": low, "Maximum": high}},
+            ],
+        )  # fmt: skip
+    store = cloudwatch_backends[DEFAULT_ACCOUNT_ID][REGION].metric_data
+    assert len(store) == 4  # one statistic set, three distinct values
+
+    def query(name: str, stat: str) -> list[float]:
+        metric = {"Namespace": "AWS/States", "MetricName": name, "Dimensions": machine}
+        answer = cloudwatch.get_metric_data(
+            MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
+            StartTime=minute - timedelta(minutes=5),
+            EndTime=minute + timedelta(minutes=5),
+        )
+        return answer["MetricDataResults"][0]["Values"]
+
+    assert [query("ExecutionTime", s)[0] for s in ("SampleCount", "Sum", "p50", "p90", "Maximum")] == [
+        7.0, 1200.0, 200.0, 300.0, 300.0,
+    ]  # fmt: skip
+    assert [query("Started", s)[0] for s in ("SampleCount", "Sum", "Minimum", "Maximum")] == [4.0, 6.0, 0.5, 4.0]
+    assert cloudwatch_corrections.retain_metrics(3600) == 0
+    assert cloudwatch_corrections.retain_metrics(60) == 4
+    assert (len(store), query("Started", "Sum")) == (0, [])
 
 
 def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
