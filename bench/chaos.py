@@ -276,12 +276,14 @@ def run(
     stall_seconds: float = 20,
     seed: int = 7,
     timeout_seconds: float | None = None,
+    keep_in: Path | None = None,
 ) -> ChaosReport:
-    """Put orders_count orders through the local pipeline under every fault; count what survived."""
+    """Put orders_count orders through the local pipeline under every fault; count what survived. The local AWS's
+    state (journal, log, the gateway's ledger) stays in keep_in if given, else in a folder deleted at the end."""
     rng = random.Random(seed)
     timeout = timeout_seconds or max(240.0, orders_count * 0.4)
     with tempfile.TemporaryDirectory(prefix="chaos-") as state:
-        state_dir = Path(state)
+        state_dir = keep_in or Path(state)
         ledger = state_dir / "payment-ledger.jsonl"
         parameters = (
             f"StartOrderBatchingWindowSeconds=0 PaymentTransientFailureRate={PAYMENT_TRANSIENT_FAILURE_RATE} "
@@ -430,9 +432,10 @@ def main() -> None:
     parser.add_argument("--stall", type=float, default=20, help="seconds the event source is disabled")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, help="seconds to wait for the orders (default: 0.4 per order)")
+    parser.add_argument("--keep-in", type=Path, help="an empty folder to keep the local AWS's state and log in")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    report = run(args.orders, args.kills, args.stall, args.seed, args.timeout)
+    report = run(args.orders, args.kills, args.stall, args.seed, args.timeout, args.keep_in)
     print(report.model_dump_json(), flush=True)
     sys.exit(0 if report.goal_met else 1)
 
