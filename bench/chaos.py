@@ -182,10 +182,17 @@ class _Bench:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local endpoint
             answer.read()
 
-    def finished_executions(self) -> int:
-        """How many executions have ended, from the local AWS's journal (cheap at any size, and outlives a kill)."""
+    def progress(self) -> tuple[int, int]:
+        """Executions ended, and what can still change: executions running and messages on the orders queue. From
+        the local AWS's journal: cheap at any size, and readable while it restarts."""
+        queue = aws.resources().orders_queue_url.rsplit("/", 1)[1]
         with contextlib.closing(sqlite3.connect(self.state_dir / journal.FILE_NAME, timeout=5)) as reader:
-            return reader.execute("SELECT count(*) FROM executions WHERE status != 'RUNNING'").fetchone()[0]
+            ended, running = reader.execute(
+                "SELECT count(*) FILTER (WHERE status != 'RUNNING'), count(*) FILTER (WHERE status = 'RUNNING') "
+                "FROM executions"
+            ).fetchone()
+            queued = reader.execute("SELECT count(*) FROM messages WHERE queue_arn LIKE ?", [f"%:{queue}"])
+            return ended, running + queued.fetchone()[0]
 
     def started_executions(self) -> int:
         with contextlib.closing(sqlite3.connect(self.state_dir / journal.FILE_NAME, timeout=5)) as reader:
@@ -325,9 +332,10 @@ def _run(
     settled_at: float | None = None
     stalled_from = 0
     while time.monotonic() < deadline:
-        done = bench.finished_executions() / total
-        if done >= 1:
-            break
+        ended, pending = bench.progress()
+        if not pending:
+            break  # nothing runs and the queue is empty (poison dead-lettered): nothing more can happen
+        done = ended / total
         now = time.monotonic()
         if not stall_done and done >= stall_at:
             _log.info("%.0f %% finished: the event source stalls for %.0f s", done * 100, stall_seconds)
@@ -358,7 +366,7 @@ def _run(
     if bench.stalled_until is not None:
         bench.stall_event_source(enabled=True)
     bench.set_rules([])  # the counting below must not be failed by the run's own rules
-    _log.info("executions finished after %.1f s; %s", time.monotonic() - began, dict(bench.injected))
+    _log.info("settled after %.1f s; %s", time.monotonic() - began, dict(bench.injected))
 
     ids = [order.order_id for order in placed]
     results = orders.wait_for_orders(ids, timeout_seconds=max(10.0, deadline - time.monotonic()))
@@ -375,16 +383,6 @@ def _count(
     ledger: Path,
     seconds: float,
 ) -> ChaosReport:
-    # Poison needs three receives a visibility timeout apart; the queue is empty once every one has moved.
-    def drained() -> bool:
-        attributes = aws.client("sqs").get_queue_attributes(
-            QueueUrl=aws.resources().orders_queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return all(value == "0" for value in attributes.values())
-
-    with contextlib.suppress(TimeoutError):
-        _wait(drained, 4 * VISIBILITY_TIMEOUT + 30, "the orders queue to drain")
     poison_digests = {_digest(body) for body in poison}
     dead = [_digest(body) for body in bench.dead_letters()]
     sfn = aws.client("stepfunctions")

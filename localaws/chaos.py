@@ -6,8 +6,9 @@
     DELETE /_localaws/chaos/faults    remove the rules in the body (compared field by field)
 
 A rule: {"service": "lambda", "operation": "Invoke", "region": "us-east-1", "function": "orders-local-start-order",
-"probability": 0.05, "error": {"code": "ServiceException", "statusCode": 500}}; every field but error is optional
-(a missing one matches anything; probability defaults to 1). `function` narrows Lambda Invoke to one function.
+"probability": 0.05, "error": {"code": "ServiceException", "statusCode": 500}}; every field is optional (a missing
+one matches anything; probability defaults to 1, the error to ServiceUnavailable, 503). `function` narrows Lambda
+Invoke to one function.
 Every call through the endpoint is checked, and so are the Invokes the endpoint does not see: Step Functions' Task
 states (answered in-process) and the SQS event sources (they call the runtime). Rules live in memory: a restart
 starts with none.
