@@ -182,9 +182,9 @@ class _Bench:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local endpoint
             answer.read()
 
-    def progress(self) -> tuple[int, int]:
-        """Executions ended, and what can still change: executions running and messages on the orders queue. From
-        the local AWS's journal: cheap at any size, and readable while it restarts."""
+    def progress(self) -> tuple[int, int, int]:
+        """Executions ended and running, and messages on the orders queue, from the local AWS's journal: cheap at
+        any size, and readable while it restarts."""
         queue = aws.resources().orders_queue_url.rsplit("/", 1)[1]
         with contextlib.closing(sqlite3.connect(self.state_dir / journal.FILE_NAME, timeout=5)) as reader:
             ended, running = reader.execute(
@@ -192,11 +192,7 @@ class _Bench:
                 "FROM executions"
             ).fetchone()
             queued = reader.execute("SELECT count(*) FROM messages WHERE queue_arn LIKE ?", [f"%:{queue}"])
-            return ended, running + queued.fetchone()[0]
-
-    def started_executions(self) -> int:
-        with contextlib.closing(sqlite3.connect(self.state_dir / journal.FILE_NAME, timeout=5)) as reader:
-            return reader.execute("SELECT count(*) FROM executions").fetchone()[0]
+            return ended, running, queued.fetchone()[0]
 
     def send(self, bodies: list[str]) -> None:
         sqs, url = aws.client("sqs"), aws.resources().orders_queue_url
@@ -332,8 +328,8 @@ def _run(
     settled_at: float | None = None
     stalled_from = 0
     while time.monotonic() < deadline:
-        ended, pending = bench.progress()
-        if not pending:
+        ended, running, queued = bench.progress()
+        if not running + queued:
             break  # nothing runs and the queue is empty (poison dead-lettered): nothing more can happen
         done = ended / total
         now = time.monotonic()
@@ -343,9 +339,9 @@ def _run(
             bench.stalled_until, stall_done = now + stall_seconds, True
             settled_at = now + STALL_GRACE_SECONDS
         elif settled_at is not None and now >= settled_at:
-            stalled_from, settled_at = bench.started_executions(), None
+            stalled_from, settled_at = ended + running, None
         elif bench.stalled_until is not None and now >= bench.stalled_until:
-            bench.injected["started_while_stalled"] = bench.started_executions() - stalled_from
+            bench.injected["started_while_stalled"] = ended + running - stalled_from
             bench.stall_event_source(enabled=True)
             bench.stalled_until = None
             bench.injected["stalled_seconds"] = round(stall_seconds)
