@@ -1,6 +1,6 @@
 """Chaos bench: orders through the whole local pipeline while faults are injected; ends with one JSON line.
 
-    .venv/bin/python bench/chaos.py --orders 10000 --kills 2      # the full run (about 15 to 20 min on 2 cores)
+    .venv/bin/python bench/chaos.py --orders 10000 --kills 2      # the full run (67 min on 2 loaded cores)
     .venv/bin/python bench/chaos.py --orders 500 --stall 5        # what tests/integration/test_chaos.py runs
 
 Faults, each through a real mechanism on a local AWS of the bench's own (state folder, port):
