@@ -117,9 +117,9 @@ def _finished(order_id: str) -> Any:
     return detail if detail.outcome.terminal else None
 
 
-@pytest.mark.timeout(600)  # about 2 min alone on 2 cores; a loaded machine takes longer (restarts included)
+@pytest.mark.timeout(600)  # about 2 min on 2 cores at load 5; 4 to 5 min at load 25
 def test_a_short_chaos_run_loses_repeats_and_double_charges_nothing() -> None:
-    report = chaos_bench.run(orders_count=500, kills=1, stall_seconds=5, seed=3)
+    report = chaos_bench.run(orders_count=500, kills=1, stall_seconds=8, seed=3)
     print(report.model_dump_json())  # the figures, with -s
     assert report.acknowledged == 500
     assert (report.lost, report.duplicated_executions, report.double_charged) == (0, 0, 0)
@@ -128,4 +128,5 @@ def test_a_short_chaos_run_loses_repeats_and_double_charges_nothing() -> None:
     assert report.unexpected_outcomes == 0
     assert report.injected["local_aws_kills"] == 1
     assert report.injected["worker_kills"] > 0
-    assert report.injected["started_while_stalled"] == 0  # Enabled=false stops the event source
+    # Enabled=false stops the event source: at most the batch a poller had received, not the pipeline's ~40 in 6 s.
+    assert report.injected["started_while_stalled"] <= 10
