@@ -31,7 +31,7 @@ idempotency = IdempotencyConfig(event_key_jmespath="order_id", expires_after_sec
 def charge_once(*, order: Order, attempt: int) -> PaymentResult:
     """Charge the order unless this order was already charged."""
     rate = float(os.environ.get("PAYMENT_TRANSIENT_FAILURE_RATE", "0"))
-    result = charge(order, attempt, transient_failure_rate=rate)
+    result = charge(order, attempt, transient_failure_rate=rate, ledger=os.environ.get("PAYMENT_LEDGER_PATH", ""))
     metrics.add_metric(name=f"Payments{result.status.value.title()}", unit=MetricUnit.Count, value=1)
     return result
 

@@ -27,6 +27,7 @@ class LocalAws:
         self._telemetry: Any = None
         self._runtime: Any = None
         self._journal: Any = None
+        self._faults: Any = None
         self.restored: dict[str, int] = {}
 
     def start(self, state_dir: Any) -> None:
@@ -41,7 +42,8 @@ class LocalAws:
 
         # Made while the template is still being prepared: each client loads its service model.
         cloudformation, s3 = boto3.client("cloudformation", endpoint_url=self.endpoint), boto3.client("s3")
-        sources = EventSources(boto3.client("lambda", endpoint_url=self.endpoint), boto3.client("sqs"), self._runtime)
+        lambda_api = boto3.client("lambda", endpoint_url=self.endpoint)
+        sources = EventSources(lambda_api, boto3.client("sqs"), self._runtime, self._faults)
         self.stack = stack.deploy(prepared(), self.options.stack_name, s3, cloudformation)
         self.restored = self._restore()
         sources.start()
@@ -59,7 +61,7 @@ class LocalAws:
             del os.environ[name]  # this process's own clients talk to moto in-process, not to some other endpoint
         from moto import mock_aws
 
-        from localaws import gateway, journal, services
+        from localaws import chaos, gateway, journal, services
         from localaws.journal import Journal
         from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sqs, stepfunctions
         from localaws.services.awslambda.invoke_api import InvokeApi
@@ -89,11 +91,13 @@ class LocalAws:
             on_throttle=telemetry.record_throttle,
             account_id=ACCOUNT_ID,
         )
-        invoke_api = InvokeApi(runtime, REGION)
+        self._faults = chaos.Faults()
+        invoke_api = InvokeApi(runtime, REGION, self._faults)
         self._journal = Journal(state_dir / journal.FILE_NAME)
         for service in (sqs, dynamodb, stepfunctions, logs, cloudwatch, cloudwatch_alarms):
             service.record_to(self._journal)
-        endpoint = gateway.Gateway(self.options.host, self.options.port, [invoke_api])
+        # The chaos route after the Invoke API: an Invoke is checked there, once, whoever calls it.
+        endpoint = gateway.Gateway(self.options.host, self.options.port, [invoke_api, self._faults.route])
         self.endpoint = endpoint.endpoint
         runtime.endpoint = self.endpoint
         endpoint.start()

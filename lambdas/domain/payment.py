@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
+import time
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,9 +49,13 @@ class PaymentGatewayTimeout(Exception):
 
 
 def charge(
-    order: Order, attempt: int, transient_failure_rate: float, rng: random.Random | None = None
+    order: Order,
+    attempt: int,
+    transient_failure_rate: float,
+    rng: random.Random | None = None,
+    ledger: str = "",
 ) -> PaymentResult:
-    """Ask the simulated gateway to charge the order's total."""
+    """Ask the simulated gateway to charge the order's total; it records each answer in its ledger file, if any."""
     method = order.payment_method
     rng = rng or random.Random()
     times_out = (
@@ -61,4 +68,18 @@ def charge(
     payment_id = "pay_" + hashlib.sha256(order.order_id.encode()).hexdigest()[:20]
     reason = DECLINE_REASONS.get(method)
     status = PaymentStatus.DECLINED if reason else PaymentStatus.APPROVED
-    return PaymentResult(status=status, payment_id=payment_id, amount_cents=order.total_cents, decline_reason=reason)
+    result = PaymentResult(status=status, payment_id=payment_id, amount_cents=order.total_cents, decline_reason=reason)
+    if ledger:
+        _record(ledger, order, result)
+    return result
+
+
+def _record(ledger: str, order: Order, result: PaymentResult) -> None:
+    """Append one line to the gateway's ledger: one write with O_APPEND, so lines from concurrent workers never mix
+    and the line outlives a crash of this process the instant the call returns."""
+    line = {"order_id": order.order_id, "status": result.status.value, "amount_cents": result.amount_cents}
+    handle = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(handle, (json.dumps(line | {"pid": os.getpid(), "at": time.time()}) + "\n").encode())
+    finally:
+        os.close(handle)

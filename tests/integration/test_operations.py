@@ -106,10 +106,10 @@ def test_a_poison_message_shows_in_the_dlq_and_peeking_loses_nothing(local_aws: 
     drain_dlq()
     body = "poison: not an order"
     aws.client("sqs").send_message(QueueUrl=aws.resources().orders_queue_url, MessageBody=body)
-    poll(lambda: dlq_visible() == 1, timeout=30, what="the poison message in the DLQ")
+    poll(lambda: dlq_visible() == 1, timeout=60, what="the poison message in the DLQ")
     peeked = queues.peek_dlq(ACTOR, 10)
     assert [m.body for m in peeked] == [body]
-    assert peeked[0].receive_count >= 3
+    assert peeked[0].receive_count >= 5
     assert dlq_visible() == 1  # still there, visible again
     dlq_name = queues.queue_name(aws.resources().dead_letter_queue_url or "")
     with pytest.raises(backend.BackendError, match="Type the queue name"):

@@ -141,8 +141,8 @@ def test_poison_message_ends_in_the_dead_letter_queue(local_aws: Any, body: str)
         ).get("Messages", [])
         return [m for m in found if m["Body"] == body]
 
-    moved = poll(in_dlq, timeout=30, what="the poison message in the DLQ")
-    assert int(moved[0]["Attributes"]["ApproximateReceiveCount"]) >= 3
+    moved = poll(in_dlq, timeout=60, what="the poison message in the DLQ")
+    assert int(moved[0]["Attributes"]["ApproximateReceiveCount"]) >= 5
     sqs.delete_message(QueueUrl=aws.resources().dead_letter_queue_url, ReceiptHandle=moved[0]["ReceiptHandle"])
 
 

@@ -293,7 +293,7 @@ def test_queue_and_event_source(template: dict[str, Any]) -> None:
     queue, dlq = props(template, "OrdersQueue"), props(template, "OrdersDeadLetterQueue")
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["OrdersDeadLetterQueue", "Arn"]},
-        "maxReceiveCount": 3,
+        "maxReceiveCount": 5,
     }
     assert queue["SqsManagedSseEnabled"] is True
     assert dlq["SqsManagedSseEnabled"] is True

@@ -1,6 +1,8 @@
 """The simulated gateway's deterministic rules."""
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,20 @@ def test_payment_id_is_stable_per_order() -> None:
     placed = order(PaymentMethod.VISA)
     assert charge(placed, 0, 0).payment_id == charge(placed, 1, 0).payment_id
     assert charge(placed, 0, 0).payment_id != charge(order(PaymentMethod.VISA), 0, 0).payment_id
+
+
+def test_the_gateway_ledger_has_one_line_per_answer_and_none_for_a_timeout(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    approved, declined = order(PaymentMethod.VISA), order(PaymentMethod.DECLINED)
+    charge(approved, 0, 0.0, ledger=str(ledger))
+    charge(declined, 0, 0.0, ledger=str(ledger))
+    with pytest.raises(PaymentGatewayTimeout):
+        charge(order(PaymentMethod.TIMEOUT_ALWAYS), 0, 0.0, ledger=str(ledger))
+    charge(approved, 1, 0.0, ledger=str(ledger))  # the gateway itself does not deduplicate: the caller must
+    lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert [(line["order_id"], line["status"]) for line in lines] == [
+        (approved.order_id, "APPROVED"),
+        (declined.order_id, "DECLINED"),
+        (approved.order_id, "APPROVED"),
+    ]
+    assert lines[0]["amount_cents"] == approved.total_cents

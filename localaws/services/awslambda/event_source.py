@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from localaws import chaos
 from localaws.services.awslambda.functions import FunctionNotFound
 from localaws.services.awslambda.runtime import LambdaRuntime
 
@@ -120,10 +121,13 @@ def failed_message_ids(
 class _Pollers:
     """The polling threads of one mapping."""
 
-    def __init__(self, mapping: SqsMapping, sqs: Any, runtime: LambdaRuntime, threads: int) -> None:
+    def __init__(
+        self, mapping: SqsMapping, sqs: Any, runtime: LambdaRuntime, threads: int, faults: chaos.Faults | None
+    ) -> None:
         self.mapping = mapping
         self._sqs = sqs
         self._runtime = runtime
+        self._faults = faults
         self._stop = threading.Event()
         self._queue_url = sqs.get_queue_url(QueueName=mapping.queue_name)["QueueUrl"]
         self._threads = [
@@ -182,6 +186,9 @@ class _Pollers:
         messages = self._gather()
         if not messages:
             return 0
+        function = chaos.function_name(self.mapping.function_arn)
+        if self._faults and self._faults.fault_for("lambda", "Invoke", self.mapping.region, function):
+            return len(messages)  # the Invoke failed: the batch becomes visible again after the visibility timeout
         event = json.dumps(sqs_event(messages, self.mapping.queue_arn)).encode()
         result = self._runtime.invoke(self.mapping.function_arn, self.mapping.region, event)
         if result is None:
@@ -200,10 +207,11 @@ class _Pollers:
 class EventSources:
     """Runs every enabled SQS event-source mapping; re-reads the mappings every second."""
 
-    def __init__(self, lambda_api: Any, sqs: Any, runtime: LambdaRuntime) -> None:
+    def __init__(self, lambda_api: Any, sqs: Any, runtime: LambdaRuntime, faults: chaos.Faults | None = None) -> None:
         self._lambda = lambda_api
         self._sqs = sqs
         self._runtime = runtime
+        self._faults = faults
         self._running: dict[str, _Pollers] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="event-sources", daemon=True)
@@ -240,7 +248,7 @@ class EventSources:
                 except FunctionNotFound:
                     continue
                 threads = min(mapping.max_concurrency or limit, limit)
-                self._running[uuid] = _Pollers(mapping, self._sqs, self._runtime, max(1, threads))
+                self._running[uuid] = _Pollers(mapping, self._sqs, self._runtime, max(1, threads), self._faults)
 
     def stop(self) -> None:
         """Stop polling after the current receives."""

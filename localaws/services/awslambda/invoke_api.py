@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from localaws import chaos
 from localaws.gateway import HttpRequest, HttpResponse
 from localaws.services.awslambda.functions import FunctionNotFound
 from localaws.services.awslambda.runtime import LambdaRuntime
@@ -31,9 +32,10 @@ _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/
 class InvokeApi:
     """Answers Lambda invocations; every other request is left to the next route."""
 
-    def __init__(self, runtime: LambdaRuntime, default_region: str) -> None:
+    def __init__(self, runtime: LambdaRuntime, default_region: str, faults: chaos.Faults | None = None) -> None:
         self._runtime = runtime
         self._default_region = default_region
+        self._faults = faults
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
 
     def __call__(self, request: HttpRequest) -> HttpResponse | None:
@@ -86,6 +88,10 @@ class InvokeApi:
         except FunctionNotFound:
             arn_hint = name if name.startswith("arn:") else f"function {name}"
             return _error(404, "ResourceNotFoundException", f"Function not found: {arn_hint}")
+        # Checked here rather than at the endpoint: Step Functions' Task states reach this method without it.
+        fault = self._faults and self._faults.fault_for("lambda", "Invoke", region, chaos.function_name(name))
+        if fault:
+            return chaos.error_response(fault)
         if invocation_type == "DryRun":
             return _respond(204, b"", {})
         if invocation_type == "Event":

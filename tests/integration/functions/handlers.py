@@ -41,6 +41,15 @@ def die(event, context):
     raise MemoryError("out of memory")
 
 
+def die_once(event, context):
+    """Dies in its first invocation for an order (a crashed environment), then answers as SendNotification does."""
+    marker = os.path.join(os.environ["MARKER_DIR"], event["order"]["order_id"])
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return {"message_id": "m-1", "kind": event["kind"]}
+
+
 def batch(event, context):
     """An SQS consumer that fails the records whose body is "fail", and dies on one whose body is "crash"."""
     if any(r["body"] == "crash" for r in event["Records"]):
