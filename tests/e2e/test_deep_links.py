@@ -87,6 +87,7 @@ def test_pages_opened_at_once_as_the_first_requests(browser: Any, fresh_app_url:
     # Their first runs import the pages' shared modules at the same time, while one of them reruns its session.
     paths = ["metrics", "queues", "order?order=ORDER"]
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in paths]
+    expect.set_options(timeout=90_000)  # three first runs at once take longer on a loaded 2-core machine
     try:
         tabs = [context.new_page() for context in contexts]
         for tab, path in zip(tabs, paths, strict=True):
@@ -94,6 +95,7 @@ def test_pages_opened_at_once_as_the_first_requests(browser: Any, fresh_app_url:
         for tab, path in zip(tabs, paths, strict=True):
             check_page(tab, f"{fresh_app_url}/{path.replace('ORDER', order_id)}", PAGES[path], order_id, path)
     finally:
+        expect.set_options(timeout=30_000)  # the browser fixture's
         for context in contexts:
             context.close()
 
