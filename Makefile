@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 ADDRESS ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test lint local stop-local deploy delete clean browser
+.PHONY: run test lint local stop-local deploy delete clean browser screenshots
 
 $(VENV)/.app: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,13 @@ infra/node_modules/.installed: infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's chromium and its driver, for the real-browser tests (Playwright drives /usr/bin/chromium).
+# Debian's chromium and its driver, for the real-browser tests (Playwright drives /usr/bin/chromium), and an emoji
+# font: the pages' status marks (🔴 ALARM, 🟩 succeeded) are emoji, blank squares without one.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && dpkg -s fonts-noto-color-emoji; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji; }
 
 run: $(VENV)/.app
 	$(BIN)/streamlit run streamlit_app.py --server.address $(ADDRESS) --server.port $(PORT)
@@ -50,6 +52,10 @@ lint: $(VENV)/.dev
 
 test: $(VENV)/.dev $(TOOLS)/.tools infra/node_modules/.installed browser lint
 	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The README's screenshots, taken in the real browser along a demo run (tests/e2e/test_demo_walk.py, ~4 min).
+screenshots: $(VENV)/.dev browser
+	ORDERS_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/e2e/test_demo_walk.py
 
 deploy delete: $(TOOLS)/.tools
 	$(MAKE) -C infra $@ SAM=$(CURDIR)/$(TOOLS)/bin/sam $(if $(STACK),STACK=$(STACK)) $(if $(REGION),REGION=$(REGION))

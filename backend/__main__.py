@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from backend import identity, lookup, orders
+from backend.demo import PACES, pace_text
 from backend.errors import BackendError, NotFound
 from backend.samples import expected_outcome, random_requests
 from backend.stats import percentile
@@ -59,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the 2-minute demo: steady orders, an outage that trips an alarm")
     demo.add_argument("--speed", type=float, default=1.0, help="run the timeline X times faster (default 1)")
+    demo.add_argument(
+        "--pace",
+        choices=list(PACES),
+        default="full",
+        help=f"the phases' lengths: full {pace_text('full')}, quick {pace_text('quick')} (in real time, so the "
+        "alarms still trip; default full)",
+    )
     return parser
 
 
@@ -233,7 +241,7 @@ def _orders(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from backend.demo import run_cli
 
-    return run_cli(args.speed)
+    return run_cli(args.speed, args.pace)
 
 
 def main(argv: list[str] | None = None) -> int:

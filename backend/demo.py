@@ -1,9 +1,10 @@
 """A scripted demo of about two minutes: a steady stream of orders, then a spike of declines and a payment-gateway
 outage that trips the failed-executions alarm, then recovery. It runs on a background thread (one per process), so
-every page stays live meanwhile; status() says where it is."""
+every page stays live meanwhile; status() says where it is. The quick pace plays the same phases in 35 s."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import sys
@@ -26,6 +27,9 @@ ORDERS_PER_SECOND = 3
 # ends; the demo waits for those (an alarm over five minutes, like p99 latency, clears minutes later).
 CLEAR_SECONDS = 150
 _WAITED_FOR_PERIOD = 60
+# However short the outage, the demo runs until the one-minute alarms have judged it: its last failures end within
+# ~15 s (the retries), their minute ends within 60 s, the alarm is evaluated 10 s later and read 5 s after that.
+JUDGED_SECONDS = 90
 _ALARM_CHECK_SECONDS = 5
 _MOST_PER_SEND = 30  # after a slow call, catch up in bounded batches
 
@@ -55,17 +59,40 @@ TIMELINE = (
     Phase("incident", 45, "A spike of declined cards, and the payment gateway is down: charges time out.", INCIDENT),
     Phase("recovery", 45, "The gateway answers again: orders are approved.", APPROVED),
 )
-SCRIPT_SECONDS = sum(phase.seconds for phase in TIMELINE)
+# The same phases, shorter: 15 s of outage still fails a dozen orders, enough to trip the one-minute alarms. Unlike
+# --speed, it keeps real time, so the alarms judge their real minutes (for the browser test and the screenshots).
+QUICK = tuple(dataclasses.replace(phase, seconds=s) for phase, s in zip(TIMELINE, (10, 15, 10), strict=True))
+PACES = {"full": TIMELINE, "quick": QUICK}
 CLEARING = Phase(
     "clearing", CLEAR_SECONDS, "Approved orders while the tripped alarms return to OK (they judge whole minutes).",
     APPROVED,
 )  # fmt: skip
 
 
-def phase_at(elapsed: float) -> Phase | None:
-    """The scripted phase at that many seconds into the script; None once it is over."""
+def script_seconds(timeline: Sequence[Phase]) -> float:
+    """How long the timeline's phases last in all, in seconds."""
+    return sum(phase.seconds for phase in timeline)
+
+
+def outage_end(timeline: Sequence[Phase]) -> float:
+    """Seconds into the timeline when its last phase with gateway timeouts ends (0 if none has)."""
+    end = start = 0.0
+    for phase in timeline:
+        start += phase.seconds
+        if PaymentMethod.TIMEOUT_ALWAYS in phase.cards:
+            end = start
+    return end
+
+
+def pace_text(pace: str) -> str:
+    """The pace's phase lengths, e.g. "10 + 15 + 10 s"."""
+    return " + ".join(f"{phase.seconds:.0f}" for phase in PACES[pace]) + " s"
+
+
+def phase_at(elapsed: float, timeline: Sequence[Phase] = TIMELINE) -> Phase | None:
+    """The timeline's phase at that many seconds into the script; None once it is over."""
     start = 0.0
-    for phase in TIMELINE:
+    for phase in timeline:
         if elapsed < start + phase.seconds:
             return phase
         start += phase.seconds
@@ -77,7 +104,7 @@ class DemoStatus(BaseModel):
 
     phase: str
     description: str
-    step: int  # 1-based position in TIMELINE, then len(TIMELINE) + 1 while clearing
+    step: int  # 1-based position in the timeline, then one more while clearing
     orders_sent: int
     seconds_left: int
     speed: float
@@ -105,10 +132,12 @@ class Demo:
         read_alarms: Callable[[], list[alarms.Alarm]] | None = None,
         on_event: Callable[[str], None] | None = None,
         seed: int | None = None,
+        pace: str = "full",
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be more than 0, got {speed}")
         self.speed = speed
+        self.timeline = PACES[pace]
         self._send = send
         self._read_alarms = read_alarms or alarms.stack_alarms
         self._on_event = on_event or (lambda text: None)
@@ -120,8 +149,8 @@ class Demo:
         self._already_firing: set[str] | None = None
         self._minute_alarms: set[str] = set()
         self._status = DemoStatus(
-            phase=TIMELINE[0].name, description=TIMELINE[0].description, step=1, orders_sent=0,
-            seconds_left=int(SCRIPT_SECONDS), speed=speed, started_at=datetime.now(UTC),
+            phase=self.timeline[0].name, description=self.timeline[0].description, step=1, orders_sent=0,
+            seconds_left=int(script_seconds(self.timeline) / speed), speed=speed, started_at=datetime.now(UTC),
         )  # fmt: skip
 
     def status(self) -> DemoStatus:
@@ -160,31 +189,33 @@ class Demo:
         self._check_alarms()
         self._started = time.monotonic()
         sent, next_check = 0, _ALARM_CHECK_SECONDS / self.speed
+        script, judged = script_seconds(self.timeline), outage_end(self.timeline) + JUDGED_SECONDS
         current: Phase | None = None
         while not self._stop.is_set():
             wall = time.monotonic() - self._started
             scripted = wall * self.speed
-            phase = phase_at(scripted)
+            phase = phase_at(scripted, self.timeline)
             if wall >= next_check or (phase is None and current is not CLEARING):
                 self._check_alarms()
                 next_check = wall + _ALARM_CHECK_SECONDS / self.speed
             if phase is None:
                 status = self.status()
                 waiting = [name for name in status.tripped if name in status.firing and name in self._minute_alarms]
-                if not waiting or scripted >= SCRIPT_SECONDS + CLEAR_SECONDS or self._already_firing is None:
+                cleared = not waiting and scripted >= judged
+                if cleared or scripted >= script + CLEAR_SECONDS or self._already_firing is None:
                     self._on_event(_summary(status, sent))
                     return
                 phase = CLEARING
             if phase is not current:
                 current = phase
-                step = TIMELINE.index(phase) + 1 if phase in TIMELINE else len(TIMELINE) + 1
+                step = self.timeline.index(phase) + 1 if phase in self.timeline else len(self.timeline) + 1
                 self._update(phase=phase.name, description=phase.description, step=step)
                 self._on_event(f"{phase.name}: {phase.description}")
             due = min(_MOST_PER_SEND, int(wall * ORDERS_PER_SECOND) - sent)
             if due > 0:
                 self._send(random_requests(due, self._rng, cards=phase.cards, over_stock_rate=0))
                 sent += due
-            left = SCRIPT_SECONDS - scripted if phase is not CLEARING else 0
+            left = script - scripted if phase is not CLEARING else 0
             self._update(orders_sent=sent, seconds_left=max(0, round(left / self.speed)))
             self._stop.wait(0.25)
 
@@ -219,13 +250,14 @@ _current_lock = threading.Lock()
 _current: Demo | None = None
 
 
-def start(send: Send, speed: float = 1.0, on_event: Callable[[str], None] | None = None) -> Demo:
-    """Start the demo, placing orders through send, on a background thread; DemoRunning if one is running."""
+def start(send: Send, speed: float = 1.0, on_event: Callable[[str], None] | None = None, pace: str = "full") -> Demo:
+    """Start the demo at that pace (a key of PACES), placing orders through send, on a background thread;
+    DemoRunning if one is running."""
     global _current
     with _current_lock:
         if _current is not None and not _current.status().finished:
             raise DemoRunning("A demo is already running: wait for it to end.")
-        _current = Demo(send, speed, on_event=on_event)
+        _current = Demo(send, speed, on_event=on_event, pace=pace)
         _current.run_in_background()
         return _current
 
@@ -235,7 +267,7 @@ def current() -> Demo | None:
     return _current
 
 
-def run_cli(speed: float) -> int:
+def run_cli(speed: float, pace: str = "full") -> int:
     """Run the demo in the foreground, printing each phase and alarm change; 0 at the end, 1 if it failed, 2 for a
     bad speed."""
     if speed <= 0:
@@ -248,7 +280,7 @@ def run_cli(speed: float) -> int:
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", flush=True)
 
     # The command line places orders with its user's own AWS credentials, as `submit` does.
-    demo = start(functools.partial(orders.submit_orders, caller=identity.cli_caller()), speed, on_event=say)
+    demo = start(functools.partial(orders.submit_orders, caller=identity.cli_caller()), speed, say, pace)
     try:
         while not demo.join(timeout=0.5):
             pass

@@ -54,9 +54,11 @@ class RedriveResult(BaseModel):
 
 
 class SqsActivity(BaseModel):
-    """AWS/SQS sent/received/deleted per period for one queue (source: CloudWatch)."""
+    """AWS/SQS sent/received/deleted per period of [since, until] for one queue (source: CloudWatch)."""
 
     queue_name: str
+    since: datetime
+    until: datetime
     timestamps: list[datetime]
     sent: list[float]
     received: list[float]
@@ -133,6 +135,8 @@ def sqs_activity(role: QueueRole, since: datetime, until: datetime, period_secon
     lookup = {key: dict(values) for key, values in series.items()}
     return SqsActivity(
         queue_name=name,
+        since=since,
+        until=until,
         timestamps=timestamps,
         **{key: [lookup[key].get(at, 0.0) for at in timestamps] for key in names},
     )

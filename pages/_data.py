@@ -25,11 +25,17 @@ def queue_stats(role: queues.QueueRole) -> queues.QueueStats:
     return queues.queue_stats(role)
 
 
-@st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
-def sqs_activity(role: queues.QueueRole, window: str) -> queues.SqsActivity:
+def _window(window: str) -> tuple[datetime, datetime, int]:
+    """A window's start (that of its first minute: metrics are kept per minute, so buckets fall on whole minutes),
+    its end (now) and its bucket in seconds."""
     span = monitoring.WINDOWS[window]
     until = datetime.now(UTC)
-    return queues.sqs_activity(role, until - span, until, monitoring.bucket_seconds(span))
+    return monitoring.minute_floor(until - span), until, monitoring.bucket_seconds(span)
+
+
+@st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
+def sqs_activity(role: queues.QueueRole, window: str) -> queues.SqsActivity:
+    return queues.sqs_activity(role, *_window(window))
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
@@ -70,9 +76,7 @@ def window_report(window: str) -> monitoring.WindowReport:
 
 @st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
 def lambda_metrics(window: str) -> list[monitoring.LambdaSeries]:
-    span = monitoring.WINDOWS[window]
-    until = datetime.now(UTC)
-    return monitoring.lambda_metrics(until - span, until, monitoring.bucket_seconds(span))
+    return monitoring.lambda_metrics(*_window(window))
 
 
 def clear() -> None:

@@ -33,8 +33,6 @@ def _leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
-_leave_legacy_pages_mode()
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -292,7 +290,7 @@ def format_ms(value: float | None) -> str:
     """Milliseconds as a short duration."""
     if value is None:
         return "–"
-    return f"{value:.0f} ms" if value < 10_000 else f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms" if value < 1_000 else f"{value / 1000:.1f} s"
 
 
 def format_rate(value: float | None) -> str:
@@ -327,7 +325,9 @@ def state_gantt(detail: backend.OrderDetail) -> None:
         color="Status",
         color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
     )
-    chart.update_yaxes(autorange="reversed", title=None)
+    # States top to bottom in the order they ran (plotly would group them by the colour's trace).
+    order = list(dict.fromkeys(frame["State"]))
+    chart.update_yaxes(autorange="reversed", title=None, categoryorder="array", categoryarray=order)
     chart.update_xaxes(title=_time.header("Time"))
     chart.update_layout(height=120 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
     st.plotly_chart(chart, width="stretch")
@@ -343,3 +343,8 @@ def execution_io(detail: backend.OrderDetail) -> None:
         st.markdown("**Output**")
         st.json(detail.output or {}, expanded=False)
     st.caption(f"Execution: `{detail.execution_arn}`")
+
+
+# Last: its rerun aborts this import, and a session that waited for the import meanwhile gets this very module
+# object, not a new one (CPython), so it must be whole by then (a call at the top gave them "cannot import name").
+_leave_legacy_pages_mode()

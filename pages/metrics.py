@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from backend import monitoring
 from backend.monitoring import WINDOWS, bucket_seconds
@@ -19,6 +20,7 @@ window = window_col.segmented_control("Window", list(WINDOWS), default="1 h", ke
 auto = refresh_col.toggle("Auto-refresh (15 s)", value=True, key="metrics_autorefresh")
 
 PLOT_COLORS = {"green": "#2e7d32", "orange": "#ef6c00", "red": "#c62828", "blue": "#1565c0", "gray": "#757575"}
+LAMBDA_COLORS = ["#1565c0", "#ef6c00", "#6a1b9a", "#00897b"]  # one per function, the same in every panel
 
 
 @st.fragment(run_every="15s" if auto else None)
@@ -106,28 +108,32 @@ def report() -> None:
     if not any(s.timestamps for s in series):
         st.caption("No Lambda metrics in this window yet.")
         return
-    columns = st.columns(3)
-    for column, (title, values, unit) in zip(
-        columns,
-        (
-            ("Invocations", "invocations", "Invocations per period"),
-            ("Errors", "errors", "Errors per period"),
-            ("Average duration", "duration_avg_ms", "Average duration (ms)"),
-        ),
-        strict=True,
-    ):
-        with column:
-            chart = go.Figure()
-            for s in series:
-                chart.add_scatter(
-                    x=_time.wall(s.timestamps),
-                    y=getattr(s, values),
-                    name=s.function,
-                    mode="lines+markers",
-                    hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:,.1f}}<extra>{s.function}</extra>",
-                )
-            chart.update_layout(title=title, showlegend=False, **_layout(280, unit, report))
-            st.plotly_chart(chart, width="stretch")
+    # One figure of three panels, so one legend names the functions for all of them.
+    panels = (
+        ("Invocations", "invocations", "Invocations per period"),
+        ("Errors", "errors", "Errors per period"),
+        ("Average duration", "duration_avg_ms", "Average duration (ms)"),
+    )
+    chart = make_subplots(rows=1, cols=3, subplot_titles=[title for title, _, _ in panels], horizontal_spacing=0.08)
+    for column, (_, values, unit) in enumerate(panels, start=1):
+        for s in series:
+            chart.add_scatter(
+                x=_time.wall(s.timestamps),
+                y=getattr(s, values),
+                name=s.function,
+                legendgroup=s.function,
+                showlegend=column == 1,
+                mode="lines+markers",
+                marker_color=LAMBDA_COLORS[series.index(s) % len(LAMBDA_COLORS)],
+                hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:,.1f}}<extra>{s.function}</extra>",
+                row=1,
+                col=column,
+            )
+        xaxis, yaxis = _axes(unit, report)
+        chart.update_xaxes(xaxis, row=1, col=column)
+        chart.update_yaxes(yaxis, row=1, col=column)
+    chart.update_layout(height=340, margin={"l": 0, "r": 0, "t": 30, "b": 0}, legend={"orientation": "h", "y": -0.3})
+    st.plotly_chart(chart, width="stretch")
     totals = pd.DataFrame(
         {
             "Function": [s.function for s in series],
@@ -136,18 +142,25 @@ def report() -> None:
             "Max duration (ms)": [max((m for m in s.duration_max_ms if m is not None), default=None) for s in series],
         }
     )
-    st.dataframe(totals, width="stretch", hide_index=True, key="lambda_totals")
+    st.dataframe(
+        totals,
+        width="stretch",
+        hide_index=True,
+        key="lambda_totals",
+        column_config={"Max duration (ms)": st.column_config.NumberColumn(format="%.0f")},
+    )
     st.caption("Source: CloudWatch AWS/Lambda (Sum, Average, Maximum per period).")
 
 
 def _layout(height: int, y_title: str, report: monitoring.WindowReport) -> dict[str, object]:
+    """A chart's height, margins and axes."""
+    xaxis, yaxis = _axes(y_title, report)
+    return {"height": height, "margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "xaxis": xaxis, "yaxis": yaxis}
+
+
+def _axes(y_title: str, report: monitoring.WindowReport) -> tuple[dict[str, object], dict[str, object]]:
     """Axes with titles and units; the x axis spans the whole window, so one bucket of data reads right."""
-    return {
-        "height": height,
-        "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
-        "xaxis": _time.axis(report.since, report.until),
-        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
-    }
+    return _time.axis(report.since, report.until), {"title": {"text": y_title}, "rangemode": "tozero"}
 
 
 report()

@@ -142,21 +142,31 @@ with st.expander("Send test orders", icon=":material/bolt:"):
         st.session_state.watched = [order.order_id for order in placed]
         st.rerun()
 
-with st.expander("Run the 2-minute demo", icon=":material/play_circle:"):
+with st.expander("Run the demo", icon=":material/play_circle:"):
+    pace = (
+        st.segmented_control(
+            "Pace",
+            options=list(demo.PACES),
+            default="full",
+            format_func=lambda name: f"{name.title()} ({demo.pace_text(name)})",
+            key="demo_pace",
+            help="Quick plays the same phases, shorter, in real time: the alarms still judge whole minutes.",
+        )
+        or "full"
+    )
+    timeline = demo.PACES[pace]
     st.caption(
-        f"{demo.ORDERS_PER_SECOND} orders a second for {demo.SCRIPT_SECONDS:.0f} s: "
-        + " Then ".join(f"{phase.description[:-1].lower()} ({phase.seconds:.0f} s)." for phase in demo.TIMELINE)
+        f"{demo.ORDERS_PER_SECOND} orders a second for {demo.script_seconds(timeline):.0f} s: "
+        + " Then ".join(f"{phase.description[:-1].lower()} ({phase.seconds:.0f} s)." for phase in timeline)
         + " The outage trips the failed-executions alarm (see Overview); it clears a minute or two after the outage "
         "ends, and the demo keeps sending approved orders until it has (at most "
         f"{demo.CLEAR_SECONDS // 60} min {demo.CLEAR_SECONDS % 60} s more). Every page stays live meanwhile."
     )
     running = demo.current() is not None and not demo.current().status().finished
-    start = st.button(
-        "Run the 2-minute demo", key="run_demo", icon=":material/play_arrow:", disabled=running or not may_place
-    )
+    start = st.button("Run the demo", key="run_demo", icon=":material/play_arrow:", disabled=running or not may_place)
     if start:
         try:
-            demo.start(functools.partial(backend.submit_orders, caller=caller()))
+            demo.start(functools.partial(backend.submit_orders, caller=caller()), pace=pace)
         except backend.BackendError as exc:
             st.error(plain(str(exc)), icon=":material/error:")
 
@@ -179,7 +189,7 @@ with st.expander("Run the 2-minute demo", icon=":material/play_circle:"):
             left = f"{status.seconds_left} s left" if status.seconds_left else "waiting for the alarms to clear"
             st.info(
                 plain(
-                    f"Step {status.step} of {len(demo.TIMELINE) + 1} ({status.phase}): {status.description} "
+                    f"Step {status.step} of {len(running.timeline) + 1} ({status.phase}): {status.description} "
                     f"{status.orders_sent} orders sent, {left}. Alarms tripped: {tripped}."
                 ),
                 icon=":material/play_circle:",

@@ -8,7 +8,7 @@ import streamlit as st
 
 import backend
 from backend.identity import Role
-from backend.monitoring import WINDOWS
+from backend.monitoring import WINDOWS, bucket_seconds
 from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
 from pages import _data, _time
 from pages._shared import allowed, caller, guarded, needs_role, order_link_column
@@ -16,6 +16,7 @@ from pages._shared import allowed, caller, guarded, needs_role, order_link_colum
 st.title("Queues")
 _time.setting()
 HAS_DLQ = guarded(_data.has_dlq)
+ACTIVITY = ("sent", "received", "deleted")
 
 
 def age_text(seconds: float | None) -> str:
@@ -58,7 +59,7 @@ window = st.segmented_control("Window", list(WINDOWS), default="1 h", key="queue
 frames = []
 for role in ("orders", "dlq") if HAS_DLQ else ("orders",):
     activity = guarded(_data.sqs_activity, role, window)
-    for kind in ("sent", "received", "deleted"):
+    for kind in ACTIVITY:
         frames.append(
             pd.DataFrame(
                 {
@@ -73,10 +74,15 @@ activity_frame = pd.concat(frames) if frames else pd.DataFrame()
 if activity_frame.empty or activity_frame["Messages"].sum() == 0:
     st.info("No queue activity in this window: send test orders on Place order to see traffic.", icon=":material/info:")
 else:
-    # Counts per period: bars, which also read right when the window holds a single period.
-    chart = px.bar(activity_frame, x="Time", y="Messages", color="Metric", barmode="group", facet_row="Queue")
+    # Counts per period: bars, which also read right when the window holds a single period. The axis spans the
+    # window, and each metric's bar is a quarter of a period wide (a lone bar on a time axis is otherwise 1 ms).
+    chart = px.bar(activity_frame, x="Time", y="Messages", color="Metric", facet_row="Queue")
     chart.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
-    chart.update_xaxes(title=_time.header("Time"))
+    period_ms = bucket_seconds(WINDOWS[window]) * 1000
+    chart.for_each_trace(
+        lambda bar: bar.update(width=period_ms / 4, offset=period_ms * (ACTIVITY.index(bar.name) / 4 - 3 / 8))
+    )
+    chart.update_xaxes(**_time.axis(activity.since, activity.until))
     chart.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     st.plotly_chart(chart, width="stretch")
 st.caption("Source: CloudWatch AWS/SQS NumberOfMessagesSent/Received/Deleted (Sum per period).")

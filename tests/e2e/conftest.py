@@ -54,7 +54,11 @@ def serve_app(
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a busy server (a demo's thread sending) may not stop in time
+            server.kill()
+            server.wait(timeout=10)
         log.close()
 
 
@@ -95,8 +99,15 @@ def page(browser: Any, app_url: str) -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot for the README and for debugging."""
+    """Save what the tab shows down to the end of the page's content, for the README and for debugging (Streamlit
+    scrolls inside its main area, so a full-page screenshot is the window: a tall tab shows a long page whole)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    bottom = page.evaluate(
+        """() => Math.max(0, ...['stMainBlockContainer', 'stSidebarUserContent'].map(
+            (id) => document.querySelector(`[data-testid="${id}"]`)?.getBoundingClientRect().bottom ?? 0))"""
+    )
+    size = page.viewport_size
+    height = min(size["height"], int(bottom) + 48) if bottom else size["height"]
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": size["width"], "height": height})
     return path

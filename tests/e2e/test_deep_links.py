@@ -51,6 +51,7 @@ def check_page(tab: Any, url: str, heading: str, order_id: str, name: str) -> No
             expect(tab.get_by_test_id("stDataFrame").first).to_contain_text(order_id)
         expect(tab).to_have_url(url)
         expect(tab.get_by_text("Page not found")).to_have_count(0)
+        expect(tab.get_by_test_id("stException")).to_have_count(0)
     except AssertionError:
         screenshot(tab, f"deep-link-{re.sub(r'[^a-z]+', '-', name or 'overview')}")
         raise
@@ -80,6 +81,23 @@ def fresh_app_url(local_aws: Any) -> Iterator[str]:
 @pytest.mark.parametrize("path", COLD)
 def test_deep_link_as_the_first_request(browser: Any, fresh_app_url: str, order_id: str, path: str) -> None:
     open_and_reload(browser, fresh_app_url, path, order_id)
+
+
+def test_pages_opened_at_once_as_the_first_requests(browser: Any, fresh_app_url: str, order_id: str) -> None:
+    # Their first runs import the pages' shared modules at the same time, while one of them reruns its session.
+    paths = ["metrics", "queues", "order?order=ORDER"]
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in paths]
+    expect.set_options(timeout=90_000)  # three first runs at once take longer on a loaded 2-core machine
+    try:
+        tabs = [context.new_page() for context in contexts]
+        for tab, path in zip(tabs, paths, strict=True):
+            tab.goto(f"{fresh_app_url}/{path.replace('ORDER', order_id)}", wait_until="commit")
+        for tab, path in zip(tabs, paths, strict=True):
+            check_page(tab, f"{fresh_app_url}/{path.replace('ORDER', order_id)}", PAGES[path], order_id, path)
+    finally:
+        expect.set_options(timeout=30_000)  # the browser fixture's
+        for context in contexts:
+            context.close()
 
 
 def test_the_other_page_urls_survive_a_reload(browser: Any, app_url: str, order_id: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,8 +27,21 @@ def test_phase_at(elapsed: float, phase: str) -> None:
 
 
 def test_the_script_lasts_two_minutes_and_nothing_after() -> None:
-    assert demo.SCRIPT_SECONDS == 120
+    assert demo.script_seconds(demo.TIMELINE) == 120
     assert demo.phase_at(120) is None
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "phase"), [(9.9, "steady"), (10, "incident"), (24.9, "incident"), (25, "recovery")]
+)
+def test_the_quick_pace_plays_the_same_phases_in_35_seconds(elapsed: float, phase: str) -> None:
+    found = demo.phase_at(elapsed, demo.PACES["quick"])
+    assert found is not None
+    assert found.name == phase
+    assert found.cards == next(p.cards for p in demo.TIMELINE if p.name == phase)
+    assert demo.script_seconds(demo.PACES["quick"]) == 35
+    assert demo.phase_at(35, demo.PACES["quick"]) is None
+    assert demo.pace_text("quick") == "10 + 15 + 10 s"
 
 
 def test_alarm_labels_are_the_templates_logical_ids() -> None:
@@ -79,6 +93,17 @@ def test_a_fast_demo_runs_every_phase_and_waits_for_the_alarm_it_tripped() -> No
     assert cards[PaymentMethod.TIMEOUT_ALWAYS]
     assert cards[PaymentMethod.DECLINED]
     assert len(home.sent) == status.orders_sent >= 3 * 3  # 3 orders a second for the 3 s the script takes
+
+
+def test_a_short_outage_is_judged_by_the_alarms_before_the_demo_ends() -> None:
+    events: list[str] = []
+    run = demo.Demo(lambda requests: None, speed=40, read_alarms=list, on_event=events.append, pace="quick")
+    started = time.monotonic()
+    run.run_in_background()
+    assert run.join(timeout=20)
+    # No alarm tripped by the end of the 35 s script: the demo keeps going until the outage's minutes are judged.
+    assert time.monotonic() - started >= (demo.outage_end(demo.PACES["quick"]) + demo.JUDGED_SECONDS) / 40
+    assert [event.split(":")[0] for event in events] == ["steady", "incident", "recovery", "clearing", "done"]
 
 
 def test_one_demo_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
