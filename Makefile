@@ -30,12 +30,15 @@ infra/node_modules/.installed: infra/package.json infra/package-lock.json
 	touch $@
 
 # Debian's chromium and its driver, for the real-browser tests (Playwright drives /usr/bin/chromium), and an emoji
-# font: the pages' status marks (🔴 ALARM, 🟩 succeeded) are emoji, blank squares without one.
+# font, best effort: the pages' status marks (🔴 ALARM, 🟩 succeeded) are emoji, blank squares in screenshots without.
 browser:
-	@{ command -v chromium && dpkg -s fonts-noto-color-emoji; } >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	  $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+	@dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-color-emoji; } \
+	  || echo "No emoji font installed: the tests pass without it; screenshots show squares for status marks."; }
 
 run: $(VENV)/.app
 	$(BIN)/streamlit run streamlit_app.py --server.address $(ADDRESS) --server.port $(PORT)
