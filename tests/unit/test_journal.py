@@ -226,7 +226,7 @@ def test_a_running_execution_continues_from_its_last_state_and_finished_ones_are
 
 def test_an_execution_that_cannot_continue_ends_failed_saying_the_local_aws_restarted(local_aws: LocalAws) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="orphan", input=waiting(30))["executionArn"]
+    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="orphan", input=waiting(10))["executionArn"]
     poll(lambda: on_disk(local_aws, "SELECT state FROM executions WHERE arn = ?", arn) == [("W",)], what="W")
     local_aws.journal.write([("UPDATE executions SET state = 'Gone' WHERE arn = ?", [(arn,)])])  # a changed workflow
 
@@ -322,7 +322,7 @@ def test_reset_deletes_the_journal_and_records_when(tmp_path: Path, monkeypatch:
 
 def test_a_stopped_execution_is_aborted_on_disk_when_stop_answers_and_stays_so(local_aws: LocalAws) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="stopped", input=waiting(30))["executionArn"]
+    arn = sfn.start_execution(stateMachineArn=machine_arn(), name="stopped", input=waiting(10))["executionArn"]
     poll(lambda: on_disk(local_aws, "SELECT state FROM executions WHERE arn = ?", arn) == [("W",)], what="W")
     sfn.stop_execution(executionArn=arn, error="Ops", cause="by hand")
     assert on_disk(local_aws, "SELECT status, error FROM executions WHERE arn = ?", arn) == [("ABORTED", "Ops")]

@@ -786,7 +786,8 @@ def test_dynamodb_time_to_live_comes_from_the_template_and_expires_items(aws: No
 def test_executions_beyond_the_running_limit_wait_their_turn_as_running(
     sfn: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wait_until(lambda: stepfunctions.running_executions.running == 0)  # what earlier tests started has ended
+    # What earlier tests started has ended (the journal tests leave executions of a stopped mock running to their end).
+    wait_until(lambda: stepfunctions.running_executions.running == 0, timeout=60)
     monkeypatch.setattr(stepfunctions.running_executions, "limit", 2)
     short_wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
     machine = make_machine(sfn, "queued", short_wait)
