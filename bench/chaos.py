@@ -83,6 +83,7 @@ class ChaosReport(BaseModel):
     unexpected_outcomes: int  # differ from expected_outcome other than a fault ending the order FAILED
     # Ended FAILED where expected_outcome says otherwise, by the failed task's error (retries exhausted, a crash).
     failed_by_faults: dict[str, int]
+    replayed_charges: int  # requests the gateway answered from its idempotency key: each one a double charge avoided
     charged_not_succeeded: int  # the gateway approved a charge but the order did not succeed
     orders_in_dlq: int
     injected: dict[str, int]
@@ -387,7 +388,10 @@ def _count(
     runs = collections.Counter(item["name"] for page in pages for item in page["executions"])
     outcomes = {order.order_id: results[order.order_id].outcome for order in placed}
     expected = {order.order_id: expected_outcome(order) for order in placed}
-    approved = collections.Counter(line["order_id"] for line in _ledger(ledger) if line["status"] == "APPROVED")
+    answers = _ledger(ledger)
+    approved = collections.Counter(
+        line["order_id"] for line in answers if line["status"] == "APPROVED" and not line["replayed"]
+    )
     terminal = sum(1 for outcome in outcomes.values() if outcome.terminal)
     differ = [oid for oid, outcome in outcomes.items() if outcome.terminal and outcome is not expected[oid]]
     return ChaosReport(
@@ -402,6 +406,7 @@ def _count(
         seconds=round(seconds, 1),
         unexpected_outcomes=sum(1 for oid in differ if outcomes[oid] is not Outcome.FAILED),
         failed_by_faults=_task_errors(sfn, [results[oid] for oid in differ if outcomes[oid] is Outcome.FAILED]),
+        replayed_charges=sum(1 for line in answers if line["replayed"]),
         charged_not_succeeded=sum(1 for oid in approved if outcomes.get(oid) is not Outcome.SUCCEEDED),
         orders_in_dlq=sum(1 for digest in dead if digest not in poison_digests),
         injected=dict(bench.injected),

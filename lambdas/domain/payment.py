@@ -6,8 +6,10 @@ import hashlib
 import json
 import os
 import random
+import threading
 import time
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,7 +57,8 @@ def charge(
     rng: random.Random | None = None,
     ledger: str = "",
 ) -> PaymentResult:
-    """Ask the simulated gateway to charge the order's total; it records each answer in its ledger file, if any."""
+    """Ask the simulated gateway to charge the order's total, keyed by the order id; given a ledger file, it keeps its
+    keys beside it and records each answer there."""
     method = order.payment_method
     rng = rng or random.Random()
     times_out = (
@@ -69,15 +72,37 @@ def charge(
     reason = DECLINE_REASONS.get(method)
     status = PaymentStatus.DECLINED if reason else PaymentStatus.APPROVED
     result = PaymentResult(status=status, payment_id=payment_id, amount_cents=order.total_cents, decline_reason=reason)
-    if ledger:
-        _record(ledger, order, result)
+    if not ledger:
+        return result
+    result, replayed = _charge_once(Path(f"{ledger}.keys"), order.order_id, result)
+    _record(ledger, order, result, replayed)
     return result
 
 
-def _record(ledger: str, order: Order, result: PaymentResult) -> None:
+def _charge_once(keys: Path, key: str, result: PaymentResult) -> tuple[PaymentResult, bool]:
+    """The gateway's idempotency key (the order id), as real gateways take one: the first request with a key charges
+    and keeps its answer, a later one gets that answer back uncharged; whether this one was such a replay."""
+    keys.mkdir(exist_ok=True)
+    kept, draft = keys / key, keys / f".{key}.{os.getpid()}.{threading.get_ident()}"
+    draft.write_text(result.model_dump_json())
+    try:
+        os.link(draft, kept)  # atomic: one request per key gets to charge, whatever crashed before
+    except FileExistsError:
+        return PaymentResult.model_validate_json(kept.read_text()), True
+    finally:
+        draft.unlink()
+    return result, False
+
+
+def _record(ledger: str, order: Order, result: PaymentResult, replayed: bool) -> None:
     """Append one line to the gateway's ledger: one write with O_APPEND, so lines from concurrent workers never mix
     and the line outlives a crash of this process the instant the call returns."""
-    line = {"order_id": order.order_id, "status": result.status.value, "amount_cents": result.amount_cents}
+    line = {
+        "order_id": order.order_id,
+        "status": result.status.value,
+        "amount_cents": result.amount_cents,
+        "replayed": replayed,
+    }
     handle = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(handle, (json.dumps(line | {"pid": os.getpid(), "at": time.time()}) + "\n").encode())

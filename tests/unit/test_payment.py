@@ -2,6 +2,7 @@
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -66,18 +67,30 @@ def test_payment_id_is_stable_per_order() -> None:
     assert charge(placed, 0, 0).payment_id != charge(order(PaymentMethod.VISA), 0, 0).payment_id
 
 
-def test_the_gateway_ledger_has_one_line_per_answer_and_none_for_a_timeout(tmp_path: Path) -> None:
+def test_the_gateway_ledger_has_one_line_per_answer_none_for_a_timeout_and_charges_a_key_once(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.jsonl"
     approved, declined = order(PaymentMethod.VISA), order(PaymentMethod.DECLINED)
     charge(approved, 0, 0.0, ledger=str(ledger))
     charge(declined, 0, 0.0, ledger=str(ledger))
     with pytest.raises(PaymentGatewayTimeout):
         charge(order(PaymentMethod.TIMEOUT_ALWAYS), 0, 0.0, ledger=str(ledger))
-    charge(approved, 1, 0.0, ledger=str(ledger))  # the gateway itself does not deduplicate: the caller must
+    # A request again with the same key (the order id), as after a crash that lost the first answer: not charged.
+    again = charge(approved, 1, 0.0, ledger=str(ledger))
     lines = [json.loads(line) for line in ledger.read_text().splitlines()]
-    assert [(line["order_id"], line["status"]) for line in lines] == [
-        (approved.order_id, "APPROVED"),
-        (declined.order_id, "DECLINED"),
-        (approved.order_id, "APPROVED"),
+    assert [(line["order_id"], line["status"], line["replayed"]) for line in lines] == [
+        (approved.order_id, "APPROVED", False),
+        (declined.order_id, "DECLINED", False),
+        (approved.order_id, "APPROVED", True),
     ]
     assert lines[0]["amount_cents"] == approved.total_cents
+    assert again == charge(approved, 0, 0.0)
+
+
+def test_concurrent_requests_with_one_key_charge_once(tmp_path: Path) -> None:
+    ledger, placed = tmp_path / "ledger.jsonl", order(PaymentMethod.VISA)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda attempt: charge(placed, attempt, 0.0, ledger=str(ledger)), range(32)))
+    assert len({answer.payment_id for answer in answers}) == 1
+    lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert [line["replayed"] for line in lines].count(False) == 1
+    assert len(lines) == 32
