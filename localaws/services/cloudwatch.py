@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from localaws.services import _cloudformation
-from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params
+from localaws.services._patching import acknowledged, fail, is_ours, iter_backends, mark, require_params
 
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
 
@@ -466,15 +466,8 @@ def journal_metrics() -> None:
 
     answer = responses.__dict__["put_metric_data"]
 
-    @functools.wraps(answer)
-    def acknowledged(self: Any) -> Any:
-        result = answer(self)
-        if _journal:
-            _journal[0].sync()
-        return result
-
     backend_cls.put_metric_data = mark(put_metric_data, JOURNALED)
-    responses.put_metric_data = mark(acknowledged, JOURNALED)
+    responses.put_metric_data = acknowledged(answer, _journal, JOURNALED)
 
 
 def restore(journal: Any, keep_seconds: float) -> dict[str, int]:

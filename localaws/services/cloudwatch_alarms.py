@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params
+from localaws.services._patching import acknowledged, fail, is_ours, iter_backends, mark, require_params
 
 _log = logging.getLogger(__name__)
 SETTLE_SECONDS = 10
@@ -438,16 +438,9 @@ def journal_alarm_states() -> None:
         if _journal:
             _journal[0].write([("DELETE FROM alarm_states WHERE arn = ?", arns)])
 
-    @functools.wraps(answer)
-    def set_alarm_state(self: Any) -> Any:
-        result = answer(self)
-        if _journal:
-            _journal[0].sync()
-        return result
-
     alarm_cls.update_state = mark(update_state, JOURNALED)
     backend_cls.delete_alarms = mark(delete_alarms, JOURNALED)
-    responses.set_alarm_state = mark(set_alarm_state, JOURNALED)
+    responses.set_alarm_state = acknowledged(answer, _journal, JOURNALED)
 
 
 def restore(journal: Any) -> dict[str, int]:

@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from localaws.services._patching import is_ours, iter_backends, mark, require_params, rewrite_prefix
+from localaws.services._patching import acknowledged, is_ours, iter_backends, mark, require_params, rewrite_prefix
 
 _prune_lock = threading.Lock()
 
@@ -114,17 +114,10 @@ def journal_log_events() -> None:
             rows = [(self.account_id, self.region_name, log_group_name)]
             _journal[0].write([("DELETE FROM log_events WHERE account = ? AND region = ? AND log_group = ?", rows)])
 
-    @functools.wraps(answer)
-    def acknowledged(self: Any) -> Any:
-        result = answer(self)
-        if _journal:
-            _journal[0].sync()
-        return result
-
     stream_cls.put_log_events = mark(put_log_events, JOURNALED)
     backend_cls.delete_log_stream = mark(delete_log_stream, JOURNALED)
     backend_cls.delete_log_group = mark(delete_log_group, JOURNALED)
-    responses.put_log_events = mark(acknowledged, JOURNALED)
+    responses.put_log_events = acknowledged(answer, _journal, JOURNALED)
 
 
 def restore(journal: Any, keep_per_stream: int, keep_seconds: float) -> dict[str, int]:
