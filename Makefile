@@ -54,7 +54,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 test: $(VENV)/.dev $(TOOLS)/.tools infra/node_modules/.installed browser lint
-	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest -n 2 --dist loadfile
+	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest -n 3 --dist loadfile
 
 # The README's screenshots, taken in the real browser along a demo run (tests/e2e/test_demo_walk.py, ~4 min).
 screenshots: $(VENV)/.dev browser
