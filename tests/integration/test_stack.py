@@ -274,7 +274,8 @@ def test_the_app_shows_the_same_message_as_the_cli(tmp_path: Path, monkeypatch: 
     aws.reset()
     st.cache_data.clear()
     try:
-        app = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=60).run()
+        # The run starts a local AWS (which refuses the template): a minute or more on a loaded machine.
+        app = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=180).run()
         shown = " ".join(str(element.value) for element in app.error).replace("\\", "")
     finally:
         aws.reset()  # the next test reconnects to the session's local AWS

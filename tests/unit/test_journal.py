@@ -126,9 +126,9 @@ def test_messages_come_back_with_ids_and_counts_and_in_flight_ones_only_after_th
     client = boto3.client("sqs", region_name=REGION)
     sent = client.send_message(QueueUrl=queue_url(), MessageBody="in flight")["MessageId"]
     waiting = client.send_message(QueueUrl=queue_url(), MessageBody="waiting", DelaySeconds=0)["MessageId"]
+    received_at = time.time()  # before the call: its invisibility starts inside it
     received = client.receive_message(QueueUrl=queue_url(), MaxNumberOfMessages=1, VisibilityTimeout=8)["Messages"]
     assert [m["MessageId"] for m in received] == [sent]
-    received_at = time.time()
 
     assert local_aws.restart()["messages"] == 2
     client = boto3.client("sqs", region_name=REGION)
