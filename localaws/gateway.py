@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -64,6 +65,8 @@ class MotoRoutes:
             self._backends[host] = self._application.get_backend_for_host(host)
         if not host or self._backends[host] not in _DIRECT_SERVICES:
             return None
+        if "." not in host:  # moto names DynamoDB's host by service alone; its URL patterns want the regional name
+            host = f"{host}.{_signed_region(request)}.amazonaws.com"
         url = f"https://{host}{request.path}" + (f"?{request.query}" if request.query else "")
         prepared = AWSPreparedRequest(request.method, url, dict(request.headers.items()), request.body, False)
         answer = botocore_stubber.process_request(prepared)
@@ -119,6 +122,12 @@ class MotoRoutes:
             if close:
                 close()
         return answer["status"], dict(answer["headers"]), body
+
+
+def _signed_region(request: HttpRequest) -> str:
+    """The region in the request's SigV4 credential scope (moto's default when unsigned)."""
+    scope = re.search(r"Credential=[^/]*/[^/]*/([^/]+)/", request.headers.get("Authorization", ""))
+    return scope.group(1) if scope else "us-east-1"
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -106,7 +106,7 @@ class LocalAws:
         self._parts += [runtime, invoke_api, self._journal, endpoint]
         # moto's Step Functions call Lambda through boto3: this endpoint, answered in-process.
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.endpoint
-        stepfunctions.route_lambda_invocations(invoke_api.answer_in_process)
+        stepfunctions.route_lambda_invocations(invoke_api.answer_task)
         stepfunctions.running_executions.limit = self.options.max_running_executions
 
         stepfunctions.on_execution_started(

@@ -7,13 +7,14 @@ ours, because moto runs functions in Docker. The same answers serve moto's Step 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode
 
 from localaws import chaos
 from localaws.gateway import HttpRequest, HttpResponse
@@ -26,6 +27,17 @@ MAX_ASYNC_PAYLOAD = 1024 * 1024
 LOG_TAIL_BYTES = 4096
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _UNSUPPORTED = re.compile(r"^/2021-11-15/functions/[^/]+/response-streaming-invocations/?$|^/2014-11-13/functions/")
+# Invoke's parameters that travel as headers, and the headers of its answer that botocore returns as output keys.
+_TASK_HEADERS = {
+    "InvocationType": "X-Amz-Invocation-Type",
+    "LogType": "X-Amz-Log-Type",
+    "ClientContext": "X-Amz-Client-Context",
+}
+_TASK_OUTPUT_HEADERS = {
+    "X-Amz-Function-Error": "FunctionError",
+    "X-Amz-Log-Result": "LogResult",
+    "X-Amz-Executed-Version": "ExecutedVersion",
+}
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/")
 
 
@@ -41,33 +53,52 @@ class InvokeApi:
     def __call__(self, request: HttpRequest) -> HttpResponse | None:
         match = _INVOKE.match(request.path)
         if match and request.method == "POST":
-            return self._invoke(request, unquote(match["name"]))
+            return self._invoke(request, unquote(match["name"]), self._region(request))
         if _UNSUPPORTED.match(request.path):
             message = "The local AWS supports Invoke only (no InvokeAsync or response streaming)."
             return _error(400, "InvalidRequestContentException", message)
         return None
 
-    def answer_in_process(self, request: Any) -> Any:
-        """The same answer for a botocore request made in this process (no HTTP), as a botocore response."""
-        from botocore.awsrequest import AWSResponse
+    def answer_task(self, region: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Invoke's output for a Task state's call in this process, as botocore's client returns it, or its
+        ClientError; no HTTP and no botocore client in between."""
         from botocore.compat import HTTPHeaders
-        from moto.core.botocore_stubber import MockRawResponse
+        from botocore.exceptions import ClientError
 
-        url = urlsplit(request.url)
-        body = request.body or b""
-        body = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else body.read()
         headers = HTTPHeaders()
-        for name, value in request.headers.items():  # botocore keeps some signed values as bytes
-            headers[name] = value.decode() if isinstance(value, bytes) else value
-        answer = self(HttpRequest(request.method, url.path, url.query, headers, body))
-        status, headers, content = answer or _error(404, "ResourceNotFoundException", f"Unknown path {url.path}")
-        return AWSResponse(request.url, status, headers, MockRawResponse(content))
+        for parameter, header in _TASK_HEADERS.items():
+            if parameters.get(parameter):
+                headers[header] = parameters[parameter]
+        payload = parameters.get("Payload") or b""
+        qualifier = parameters.get("Qualifier")
+        request = HttpRequest(
+            "POST", "", urlencode({"Qualifier": qualifier}) if qualifier else "", headers,
+            payload.encode() if isinstance(payload, str) else payload,
+        )  # fmt: skip
+        status, answer_headers, content = self._invoke(request, parameters["FunctionName"], region)
+        metadata = {
+            "RequestId": answer_headers["x-amzn-RequestId"],
+            "HTTPStatusCode": status,
+            "HTTPHeaders": {name.lower(): value for name, value in answer_headers.items()},
+            "RetryAttempts": 0,
+        }
+        if status >= 300:
+            error = json.loads(content)
+            code = answer_headers["x-amzn-ErrorType"].split(":")[0]
+            raise ClientError(
+                {"Error": {"Code": code, "Message": error.get("message", "")}, "ResponseMetadata": metadata}, "Invoke"
+            )
+        output: dict[str, Any] = {"ResponseMetadata": metadata, "StatusCode": status, "Payload": io.BytesIO(content)}
+        for header, key in _TASK_OUTPUT_HEADERS.items():
+            if header in answer_headers:
+                output[key] = answer_headers[header]
+        return output
 
     def _region(self, request: HttpRequest) -> str:
         found = _CREDENTIAL_REGION.search(request.headers.get("Authorization", ""))
         return found["region"] if found else self._default_region
 
-    def _invoke(self, request: HttpRequest, name: str) -> HttpResponse:
+    def _invoke(self, request: HttpRequest, name: str, region: str) -> HttpResponse:
         qualifier = parse_qs(request.query).get("Qualifier", ["$LATEST"])[0]
         if qualifier != "$LATEST":
             name = f"{name}:{qualifier}"
@@ -82,7 +113,6 @@ class InvokeApi:
         except ValueError:
             message = "Could not parse request body into json: the payload is not valid JSON"
             return _error(400, "InvalidRequestContentException", message)
-        region = self._region(request)
         try:
             self._runtime.function(name, region)
         except FunctionNotFound:
