@@ -13,10 +13,8 @@ from ulid import ULID
 
 from backend import aws
 from backend.errors import BackendError
-from lambdas.domain.ledger import EXPIRES, PARTITION_KEY, PURGED, QUEUE, SORT_KEY, key
+from lambdas.domain.ledger import EXPIRES, PARTITION_KEY, PURGED, QUEUE, SORT_KEY, key, write_rows
 
-WRITE_BATCH_SIZE = 25  # BatchWriteItem's limit
-WRITE_ATTEMPTS = 3
 _NAMES = {"#queue": PARTITION_KEY, "#id": SORT_KEY, "#expires": EXPIRES, "#purged": PURGED}
 
 
@@ -111,17 +109,4 @@ def _item(order_id: str, expires_at: int) -> dict[str, Any]:
 
 
 def _write(requests: list[dict[str, Any]]) -> dict[str, str]:
-    """BatchWriteItem in batches, retrying what DynamoDB left unprocessed; return order id -> reason for the rest."""
-    dynamodb, table, failed = aws.client("dynamodb"), table_name(), {}
-    for start in range(0, len(requests), WRITE_BATCH_SIZE):
-        pending = requests[start : start + WRITE_BATCH_SIZE]
-        for attempt in range(WRITE_ATTEMPTS):
-            answer = dynamodb.batch_write_item(RequestItems={table: pending})
-            pending = answer.get("UnprocessedItems", {}).get(table, [])
-            if not pending:
-                break
-            time.sleep(0.05 * 2**attempt)  # unprocessed means throttled: back off before asking again
-        for request in pending:
-            written = request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"]
-            failed[written[SORT_KEY]["S"]] = "DynamoDB left the write unprocessed (throttled) three times"
-    return failed
+    return write_rows(aws.client("dynamodb"), table_name(), requests)

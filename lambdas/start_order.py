@@ -4,7 +4,7 @@ import os
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,8 +19,8 @@ dynamodb = boto3.client("dynamodb")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def record_handler(record: SQSRecord) -> None:
-    """Start one order's execution, then strike its queued-orders row; a malformed message ends in the DLQ."""
+def record_handler(record: SQSRecord) -> str:
+    """Start one order's execution and return its id; a malformed message ends in the DLQ."""
     order = parse_strict(Order, record.body)
     started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)
     # One invocation starts many orders: each line carries its own order's correlation id.
@@ -33,12 +33,21 @@ def record_handler(record: SQSRecord) -> None:
     metrics.add_metric(
         name="DuplicateDeliveries" if started.duplicate else "OrdersStarted", unit=MetricUnit.Count, value=1
     )
-    # Once the execution exists a lookup finds it: the row (written before the message was sent) has done its job.
-    # Should this fail, the message comes back, the start is a duplicate, and the row goes then.
-    dynamodb.delete_item(TableName=os.environ["QUEUED_ORDERS_TABLE_NAME"], Key=ledger.key(order.order_id))
+    return order.order_id
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    with processor(records=event["Records"], handler=record_handler, lambda_context=context):
+        outcomes = processor.process()
+    # Once an execution exists a lookup finds it: the rows (written before the messages were sent) have done their
+    # job, and go in one request for the batch. Should that fail, the batch comes back, its starts are duplicates,
+    # and the rows go then.
+    started = [order_id for status, order_id, _ in outcomes if status == "success"]
+    left = ledger.strike(dynamodb, os.environ["QUEUED_ORDERS_TABLE_NAME"], started)
+    if left:
+        raise RuntimeError(
+            f"the queued-orders rows of {len(left)} started orders were not removed: {next(iter(left.values()))}"
+        )
+    return processor.response()

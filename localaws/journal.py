@@ -104,7 +104,7 @@ class Journal:
         self._changed = threading.Condition()
         self._pending: list[tuple[str, list[Any]]] = []
         self._queued = self._applied = self._synced = self._sync_wanted = 0  # counts of write() calls
-        self._closing = False
+        self._closing = self._exchanging = False
         self._failed_through = -1  # the newest write in a batch that could not be recorded (disk full, ...)
         self._writer = threading.Thread(target=self._write_loop, name="local-aws-journal", daemon=True)
         self._writer.start()
@@ -117,7 +117,8 @@ class Journal:
                 return
             self._pending.extend(statements)
             self._queued += 1
-            self._changed.notify_all()
+            if getattr(_unacknowledged, "active", False):
+                self._changed.notify_all()  # nobody will sync it: the journal's thread takes it now
 
     def sync(self) -> None:
         """Wait until every write so far is committed and on disk: call before acknowledging (not inside
@@ -134,28 +135,44 @@ class Journal:
             target, failed_before = self._queued, self._failed_through
             if durable:
                 self._sync_wanted = max(self._sync_wanted, target)
-                self._changed.notify_all()
             while not self._closing and (self._synced if durable else self._applied) < target:
-                self._changed.wait()
+                # The waiting thread talks to the writer process itself when nobody else is: handing the batch to
+                # the journal's thread cost two more waits for the interpreter lock, each up to its switch interval.
+                if self._exchanging:
+                    self._changed.wait()
+                else:
+                    self._exchange_pending()
             if durable and self._failed_through >= target and self._failed_through != failed_before:
                 raise JournalError("the local AWS could not record this request; see its log")
 
     def _write_loop(self) -> None:
-        # Each batch takes everything queued meanwhile, and one fsync serves every sync() waiting (group commit).
-        while True:
-            with self._changed:
-                while not self._pending and self._sync_wanted <= self._synced and not self._closing:
-                    self._changed.wait()
-                if self._closing and not self._pending:
+        # Commits what nobody waits for (the telemetry's writes) within milliseconds, and what is left at close.
+        with self._changed:
+            while True:
+                if not self._exchanging and (self._pending or self._sync_wanted > self._synced):
+                    self._exchange_pending()
+                elif self._closing and not self._exchanging:
                     return
-                batch, self._pending = self._pending, []
-                upto, durable = self._queued, self._sync_wanted > self._synced
-            recorded = self._exchange((batch, durable)) if batch or durable else True
-            with self._changed:
-                self._failed_through = upto if not recorded else self._failed_through
-                self._applied = upto
-                self._synced = upto if durable else self._synced
-                self._changed.notify_all()
+                else:
+                    # Writes to be synced are not announced: their writer sends them (durably) a moment later.
+                    self._changed.wait(_UNSYNCED_WRITES_SECONDS)
+
+    def _exchange_pending(self) -> None:
+        """With the lock held and no exchange under way: send everything queued (group commit: one transaction, and
+        one fsync for every sync() waiting), releasing the lock meanwhile, and record the answer."""
+        batch, self._pending = self._pending, []
+        upto, durable = self._queued, self._sync_wanted > self._synced
+        self._exchanging = True
+        self._changed.release()
+        try:
+            recorded = self._exchange((batch, durable))
+        finally:
+            self._changed.acquire()
+            self._exchanging = False
+        self._failed_through = upto if not recorded else self._failed_through
+        self._applied = upto
+        self._synced = upto if durable else self._synced
+        self._changed.notify_all()
 
     def _exchange(self, message: Any) -> bool:
         """Send one message to the writer process; whether it recorded it."""
@@ -204,6 +221,9 @@ class Journal:
             self._closing = True
             self._changed.notify_all()
         self._writer.join()
+        with self._changed:
+            while self._exchanging:  # a sync() caller's, begun before the close
+                self._changed.wait()
         with self._db_lock:
             self._db.close()
         self._exchange(_CLOSE)  # the writer process checkpoints the file and ends
@@ -216,6 +236,7 @@ class Journal:
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 _READY, _CLOSE = "ready", "close"
+_UNSYNCED_WRITES_SECONDS = 0.05  # the longest a write nobody syncs waits to be committed
 
 
 def _send(fd: int, message: Any) -> None:

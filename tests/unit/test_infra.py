@@ -467,7 +467,7 @@ def test_start_order_role_is_scoped(template: dict[str, Any]) -> None:
     assert by_sid["WriteOwnLogs"]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${StartOrderLogGroup}:*"
     }
-    assert by_sid["StrikeStartedOrders"]["Action"] == "dynamodb:DeleteItem"  # nothing else on the ledger
+    assert by_sid["StrikeStartedOrders"]["Action"] == "dynamodb:BatchWriteItem"  # nothing else on the ledger
     assert by_sid["StrikeStartedOrders"]["Resource"] == {"Fn::GetAtt": ["QueuedOrdersTable", "Arn"]}
     assert props(template, "StartOrderFunction")["Role"] == {"Fn::GetAtt": ["StartOrderRole", "Arn"]}
 
