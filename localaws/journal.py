@@ -90,6 +90,9 @@ class Journal:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,
+            # Out of the local AWS's process group: a Ctrl-C there must not end it before the last batch; it ends
+            # when the journal closes, or when its pipe does (the local AWS is gone).
+            start_new_session=True,
             env=os.environ | {"PYTHONPATH": os.pathsep.join([str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])},
         )
         try:
