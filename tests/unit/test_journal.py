@@ -356,3 +356,13 @@ def test_a_write_that_cannot_be_recorded_fails_the_request_instead_of_being_ackn
     store.sync()  # a later write that is recorded is acknowledged again
     assert [row["queue_arn"] for row in store.rows("SELECT queue_arn FROM queue_attributes")] == ["arn"]
     store.close()
+
+
+def test_a_writer_process_that_is_gone_fails_the_requests_instead_of_hanging(tmp_path: Path) -> None:
+    store = journal.Journal(tmp_path / journal.FILE_NAME)
+    store._writer_process.kill()
+    store._writer_process.wait()
+    store.write([("INSERT INTO queue_attributes VALUES (?, ?)", [("arn", "{}")])])
+    with pytest.raises(journal.JournalError):
+        store.sync()
+    store.close()

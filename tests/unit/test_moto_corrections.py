@@ -737,6 +737,33 @@ def test_list_pages_stay_valid_while_executions_finish_and_start(sfn: Any) -> No
         sfn.describe_execution(executionArn=arns[3] + "x")
 
 
+def test_list_executions_written_directly_reads_as_moto_serializer_wrote_it(
+    sfn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    machine = make_machine(sfn, "listed", PASS_MACHINE)
+    failing = make_machine(sfn, "failing", FAIL_MACHINE)
+    for index in range(5):
+        final_status(sfn, start(sfn, machine, f"e{index}"))
+    final_status(sfn, start(sfn, failing, "f"))
+    running = make_machine(sfn, "running", WAIT_MACHINE)
+    start(sfn, running, "r")
+    queries = [
+        {"stateMachineArn": machine, "maxResults": 2},
+        {"stateMachineArn": machine, "statusFilter": "SUCCEEDED"},
+        {"stateMachineArn": failing},
+        {"stateMachineArn": running},
+    ]
+    ours = [sfn.list_executions(**query) for query in queries]
+    assert "nextToken" in ours[0]
+    assert all("nextToken" not in page for page in ours[1:])
+    assert {item["status"] for page in ours for item in page["executions"]} == {"SUCCEEDED", "FAILED", "RUNNING"}
+    monkeypatch.setattr(StepFunctionResponse, "list_executions", StepFunctionResponse.list_executions.__wrapped__)
+    for query, page in zip(queries, ours, strict=True):
+        assert sfn.list_executions(**query)["executions"] == page["executions"]
+
+
 def test_sns_keeps_a_bounded_record_of_published_messages(aws: None) -> None:
     from localaws.services import sns as local_sns
 
