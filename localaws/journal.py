@@ -93,7 +93,7 @@ class Journal:
             # Out of the local AWS's process group: a Ctrl-C there must not end it before the last batch; it ends
             # when the journal closes, or when its pipe does (the local AWS is gone).
             start_new_session=True,
-            env=os.environ | {"PYTHONPATH": os.pathsep.join([str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])},
+            env=os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))},
         )
         try:
             ready = _receive(self._writer_process.stdout.fileno()) == _READY
@@ -237,7 +237,7 @@ class Journal:
     stop = close
 
 
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[1]  # where the localaws package is
 _READY, _CLOSE = "ready", "close"
 _UNSYNCED_WRITES_SECONDS = 0.05  # the longest a write nobody syncs waits to be committed
 
