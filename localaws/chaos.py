@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 import uuid
 from urllib.parse import parse_qs
@@ -26,10 +25,9 @@ from xml.sax.saxutils import escape
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from localaws.gateway import HttpRequest, HttpResponse
+from localaws.gateway import HttpRequest, HttpResponse, credential_scope
 
 PATH = "/_localaws/chaos/faults"
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
 
 
 class FaultError(BaseModel):
@@ -110,7 +108,7 @@ class Faults:
         """The endpoint's route: the control API, or an injected error for a matching call, else None."""
         if request.path.rstrip("/") == PATH:
             return self._control(request)
-        scope = _CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
+        scope = credential_scope(request)
         if not scope or not self._rules:
             return None
         fault = self.fault_for(scope["service"], _operation(request), scope["region"])

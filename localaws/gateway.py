@@ -22,6 +22,7 @@ from urllib.parse import unquote
 _log = logging.getLogger(__name__)
 # Services whose calls moto answers through the same path as in-process clients (`mock_aws`).
 _DIRECT_SERVICES = {"dynamodb", "sqs", "sns", "stepfunctions", "logs", "cloudwatch", "cloudformation", "iam", "sts"}
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -66,7 +67,8 @@ class MotoRoutes:
         if not host or self._backends[host] not in _DIRECT_SERVICES:
             return None
         if "." not in host:  # moto names DynamoDB's host by service alone; its URL patterns want the regional name
-            host = f"{host}.{_signed_region(request)}.amazonaws.com"
+            scope = credential_scope(request)
+            host = f"{host}.{scope['region'] if scope else 'us-east-1'}.amazonaws.com"
         url = f"https://{host}{request.path}" + (f"?{request.query}" if request.query else "")
         prepared = AWSPreparedRequest(request.method, url, dict(request.headers.items()), request.body, False)
         answer = botocore_stubber.process_request(prepared)
@@ -124,10 +126,9 @@ class MotoRoutes:
         return answer["status"], dict(answer["headers"]), body
 
 
-def _signed_region(request: HttpRequest) -> str:
-    """The region in the request's SigV4 credential scope (moto's default when unsigned)."""
-    scope = re.search(r"Credential=[^/]*/[^/]*/([^/]+)/", request.headers.get("Authorization", ""))
-    return scope.group(1) if scope else "us-east-1"
+def credential_scope(request: HttpRequest) -> re.Match[str] | None:
+    """The SigV4 credential scope a request was signed with (groups "region" and "service"), if it was signed."""
+    return _CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
 
 
 class _Handler(BaseHTTPRequestHandler):

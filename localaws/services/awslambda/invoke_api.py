@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
 from localaws import chaos
-from localaws.gateway import HttpRequest, HttpResponse
+from localaws.gateway import HttpRequest, HttpResponse, credential_scope
 from localaws.services.awslambda.functions import FunctionNotFound
 from localaws.services.awslambda.runtime import LambdaRuntime
 
@@ -38,7 +38,6 @@ _TASK_OUTPUT_HEADERS = {
     "X-Amz-Log-Result": "LogResult",
     "X-Amz-Executed-Version": "ExecutedVersion",
 }
-_CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/")
 
 
 class InvokeApi:
@@ -95,8 +94,8 @@ class InvokeApi:
         return output
 
     def _region(self, request: HttpRequest) -> str:
-        found = _CREDENTIAL_REGION.search(request.headers.get("Authorization", ""))
-        return found["region"] if found else self._default_region
+        scope = credential_scope(request)
+        return scope["region"] if scope else self._default_region
 
     def _invoke(self, request: HttpRequest, name: str, region: str) -> HttpResponse:
         qualifier = parse_qs(request.query).get("Qualifier", ["$LATEST"])[0]
