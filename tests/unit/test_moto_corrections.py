@@ -350,6 +350,19 @@ def test_sqs_deletes_find_their_message_and_stale_handles_are_refused(sqs: Any) 
 # --- CloudWatch statistics -----------------------------------------------------------------------------------
 
 
+def metric_values(cloudwatch: Any, minute: Any, name: str, stat: str, dimensions: Any) -> list[float]:
+    """One statistic of an AWS/States metric per minute, within five minutes of minute."""
+    from datetime import timedelta
+
+    metric = {"Namespace": "AWS/States", "MetricName": name, "Dimensions": dimensions}
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
+        StartTime=minute - timedelta(minutes=5),
+        EndTime=minute + timedelta(minutes=5),
+    )
+    return answer["MetricDataResults"][0]["Values"]
+
+
 def test_metric_data_has_percentiles_exact_dimensions_and_values_with_counts(aws: None) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -372,13 +385,7 @@ def test_metric_data_has_percentiles_exact_dimensions_and_values_with_counts(aws
     )  # fmt: skip
 
     def query(stat: str, name: str = "ExecutionTime", dimensions: Any = machine) -> list[float]:
-        metric = {"Namespace": "AWS/States", "MetricName": name, "Dimensions": dimensions}
-        answer = cloudwatch.get_metric_data(
-            MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
-            StartTime=minute - timedelta(minutes=5),
-            EndTime=minute + timedelta(minutes=5),
-        )
-        return answer["MetricDataResults"][0]["Values"]
+        return metric_values(cloudwatch, minute, name, stat, dimensions)
 
     assert [query(p) for p in ("p50", "p90", "p99")] == [[100.0], [200.0], [1000.0]]
     assert (query("Sum"), query("SampleCount"), query("Average")) == ([23000.0], [100.0], [230.0])
@@ -559,13 +566,7 @@ def test_metric_store_merges_a_series_minute_and_drops_old_datapoints(aws: None)
     assert len(store) == 4  # one statistic set, three distinct values
 
     def query(name: str, stat: str) -> list[float]:
-        metric = {"Namespace": "AWS/States", "MetricName": name, "Dimensions": machine}
-        answer = cloudwatch.get_metric_data(
-            MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
-            StartTime=minute - timedelta(minutes=5),
-            EndTime=minute + timedelta(minutes=5),
-        )
-        return answer["MetricDataResults"][0]["Values"]
+        return metric_values(cloudwatch, minute, name, stat, machine)
 
     assert [query("ExecutionTime", s)[0] for s in ("SampleCount", "Sum", "p50", "p90", "Maximum")] == [
         7.0, 1200.0, 200.0, 300.0, 300.0,
