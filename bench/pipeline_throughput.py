@@ -8,7 +8,8 @@ Floor: the same workflow.asl.json on the same local Step Functions, with trivial
 state expects, in worker processes like every function) and no SQS: executions started directly. Pipeline: the
 real thing, `python -m backend submit --count N --wait`. Each part gets a fresh local AWS of its own (state folder,
 free port). Throughput is finished executions per second from the first order placed (or execution started) to
-the last one finished.
+the last one finished. The open loop measures the orders placed after a warm-up at the same rate (15 s unless
+--warmup says otherwise: the functions' cold starts fall in it) and prints the warm-up's latency beside.
 """
 
 from __future__ import annotations
@@ -168,38 +169,42 @@ def pipeline(count: int, seed: int, timeout: float, round_size: int) -> list[dic
     return rounds
 
 
-def open_loop(rate: float, seconds: float, seed: int, timeout: float) -> dict[str, Any]:
-    """Orders arrive one at a time at a steady rate; latency from placed to finished."""
+def open_loop(rate: float, seconds: float, warmup: float, seed: int, timeout: float) -> dict[str, Any]:
+    """Orders arrive one at a time at a steady rate; latency from placed to finished, for the orders placed after
+    the warm-up (the functions' cold starts fall in it), and the warm-up's own."""
     with local_aws() as info:
         os.environ.update({k: v for k, v in info["env"].items() if k.startswith("ORDERS_LOCAL_")})
         import backend
         from backend.samples import random_requests
 
         backend.connection()
-        requests = random_requests(int(rate * seconds), random.Random(seed))
-        placed: list[Any] = []
+        warmup_orders = int(rate * warmup)
+        requests = random_requests(warmup_orders + int(rate * seconds), random.Random(seed))
+        placed: list[tuple[int, Any]] = []
         lock = threading.Lock()
 
-        def place(request: Any) -> None:
+        def place(index: int, request: Any) -> None:
             (order,) = backend.submit_orders([request], caller=backend.identity.cli_caller())
             with lock:
-                placed.append(order)
+                placed.append((index, order))
 
         begin = time.monotonic()
         with ThreadPoolExecutor(16) as pool:
             for index, request in enumerate(requests):
                 time.sleep(max(0.0, begin + index / rate - time.monotonic()))
-                pool.submit(place, request)
-        results = backend.wait_for_orders([o.order_id for o in placed], timeout_seconds=timeout)
+                pool.submit(place, index, request)
+        results = backend.wait_for_orders([o.order_id for _, o in placed], timeout_seconds=timeout)
         rss = _rss_mb(info["pid"])
-    latencies = [
-        (results[o.order_id].stopped_at - o.created_at).total_seconds() * 1000
-        for o in placed
-        if results[o.order_id].stopped_at
-    ]
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {"orders": len(placed), "finished": len(latencies), "p50": quantiles[49], "p90": quantiles[89],
-            "p99": quantiles[98], "rss_mb": rss}  # fmt: skip
+    latencies: dict[bool, list[float]] = {True: [], False: []}  # measured (after the warm-up) or not
+    for index, order in placed:
+        if results[order.order_id].stopped_at:
+            latency = (results[order.order_id].stopped_at - order.created_at).total_seconds() * 1000
+            latencies[index >= warmup_orders].append(latency)
+    quantiles = statistics.quantiles(latencies[True], n=100)
+    warm = statistics.quantiles(latencies[False], n=100) if len(latencies[False]) > 1 else [float("nan")] * 99
+    return {"orders": len(placed) - warmup_orders, "finished": len(latencies[True]), "warmup_orders": warmup_orders,
+            "p50": quantiles[49], "p90": quantiles[89], "p99": quantiles[98], "warmup_p99": warm[98],
+            "warmup_max": max(latencies[False], default=float("nan")), "rss_mb": rss}  # fmt: skip
 
 
 def main() -> None:
@@ -207,19 +212,20 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--no-floor", action="store_true", help="skip the floor")
     parser.add_argument("--rate", type=float, help="open loop instead: orders per second")
-    parser.add_argument("--seconds", type=float, default=60, help="open loop: how long")
+    parser.add_argument("--seconds", type=float, default=60, help="open loop: how long, after the warm-up")
+    parser.add_argument("--warmup", type=float, default=15, help="open loop: seconds of orders not measured first")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--round", type=int, default=5000, help="orders per submit (the CLI takes up to 10,000)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the orders")
     args = parser.parse_args()
     machine = f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {datetime.now(UTC):%Y-%m-%d}"
     if args.rate:
-        result = open_loop(args.rate, args.seconds, args.seed, args.timeout)
-        print(
-            f"open loop                   {result['orders']} orders at {args.rate:g}/s, {result['finished']} finished"
-        )
+        result = open_loop(args.rate, args.seconds, args.warmup, args.seed, args.timeout)
+        print(f"open loop                   {result['orders']} orders at {args.rate:g}/s after {args.warmup:g} s of "
+              f"warm-up ({result['warmup_orders']} orders), {result['finished']} finished")  # fmt: skip
         print(f"latency placed->finished    p50 {result['p50']:.0f} ms   p90 {result['p90']:.0f} ms   "
               f"p99 {result['p99']:.0f} ms")  # fmt: skip
+        print(f"warm-up (cold starts)       p99 {result['warmup_p99']:.0f} ms   max {result['warmup_max']:.0f} ms")
         print(f"local AWS RSS after         {result['rss_mb']:.0f} MB")
         print(f"machine                     {machine}")
         return

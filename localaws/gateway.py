@@ -49,11 +49,16 @@ class MotoRoutes:
 
         self._application = DomainDispatcherApplication(create_backend_app)
         self._backends: dict[str, str | None] = {}  # host -> moto backend: moto matches hundreds of patterns
+        self._service_handlers: dict[str, list[tuple[re.Pattern[str], Callable[..., Any]]]] = {}
 
     def direct(self, request: HttpRequest) -> HttpResponse | None:
-        """moto's answer as `mock_aws` gives it in-process, when the request names a service that path takes."""
-        from botocore.awsrequest import AWSPreparedRequest
-        from moto.core.models import botocore_stubber
+        """moto's answer as `mock_aws` gives it in-process, when the request names a service that path takes.
+
+        The same handlers botocore's stubber calls, found once per service rather than by trying every service's
+        URL patterns on every request, and given the request as the WSGI environ it is, not rebuilt through
+        botocore's and werkzeug's request builders (together half of a small request's cost)."""
+        from moto.core.exceptions import HTTPException
+        from moto.core.request import Request
 
         environ = {
             "HTTP_AUTHORIZATION": request.headers.get("Authorization", ""),
@@ -64,53 +69,43 @@ class MotoRoutes:
         host = self._application.infer_service_region_host(environ, request.path)
         if host and host not in self._backends:
             self._backends[host] = self._application.get_backend_for_host(host)
-        if not host or self._backends[host] not in _DIRECT_SERVICES:
+        service = self._backends.get(host) if host else None
+        if service not in _DIRECT_SERVICES:
             return None
         if "." not in host:  # moto names DynamoDB's host by service alone; its URL patterns want the regional name
             scope = credential_scope(request)
             host = f"{host}.{scope['region'] if scope else 'us-east-1'}.amazonaws.com"
-        url = f"https://{host}{request.path}" + (f"?{request.query}" if request.query else "")
-        prepared = AWSPreparedRequest(request.method, url, dict(request.headers.items()), request.body, False)
-        answer = botocore_stubber.process_request(prepared)
-        if answer is None:
-            return None
-        status, headers, body = answer
-        return status, headers, body.encode() if isinstance(body, str) else body or b""
+        url = f"https://{host}{request.path}"
+        for pattern, handler in self._handlers(service):
+            if pattern.match(url):
+                moto_request = Request(_environ(request, host, "https"))
+                try:
+                    status, headers, body = handler(moto_request, moto_request.raw_url, moto_request.headers)
+                except HTTPException as error:
+                    status, headers, body = error.code, error.get_headers(), error.get_body()
+                return status, dict(headers), body.encode() if isinstance(body, str) else body or b""
+        return None
+
+    def _handlers(self, service: str) -> list[tuple[re.Pattern[str], Callable[..., Any]]]:
+        """A service's URL patterns and their handlers, as botocore's stubber takes them from the backend."""
+        if service not in self._service_handlers:
+            from moto.backends import get_backend
+            from moto.core.base_backend import BackendDict
+            from moto.core.models import DEFAULT_ACCOUNT_ID
+
+            backends = get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backends, BackendDict):
+                regional = backends[DEFAULT_ACCOUNT_ID]
+                backend = regional["us-east-1"] if "us-east-1" in regional else regional["aws"]
+            else:
+                backend = backends["global"]
+            handlers = [(re.compile(url), handler) for url, handler in backend.urls.items()]
+            self._service_handlers[service] = handlers
+        return self._service_handlers[service]
 
     def application(self, request: HttpRequest, server: tuple[str, int]) -> HttpResponse:
         """moto's own server application, through WSGI."""
-        from moto.core.request import (
-            PRESERVED_HEADER_NAMES_ENVIRON_KEY,
-            environ_key_for_header,
-            should_preserve_original_header_name,
-        )
-
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": request.method,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote(request.path),
-            "QUERY_STRING": request.query,
-            "CONTENT_TYPE": request.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(request.body)),
-            "SERVER_NAME": server[0],
-            "SERVER_PORT": str(server[1]),
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(request.body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        preserved: dict[str, str] = {}
-        for name, value in request.headers.items():
-            key = environ_key_for_header(name)
-            environ[key] = f"{environ[key]},{value}" if key in environ and key.startswith("HTTP_") else value
-            # S3 metadata keys may hold underscores: moto reads their original spelling from here.
-            if should_preserve_original_header_name(name):
-                preserved.setdefault(key, name)
-        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = preserved
+        environ = _environ(request, server[0], "http", str(server[1]))
         answer: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -124,6 +119,45 @@ class MotoRoutes:
             if close:
                 close()
         return answer["status"], dict(answer["headers"]), body
+
+
+def _environ(request: HttpRequest, server_name: str, scheme: str, port: str = "443") -> dict[str, Any]:
+    """The request as a WSGI environ, headers as moto's own server would pass them."""
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote(request.path),
+        "QUERY_STRING": request.query,
+        "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(request.body)),
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": port,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(request.body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    preserved: dict[str, str] = {}
+    for name, value in request.headers.items():
+        if name.lower() == "transfer-encoding":  # the body is de-chunked already
+            continue
+        key = environ_key_for_header(name)
+        environ[key] = f"{environ[key]},{value}" if key in environ and key.startswith("HTTP_") else value
+        # S3 metadata keys may hold underscores: moto reads their original spelling from here.
+        if should_preserve_original_header_name(name):
+            preserved.setdefault(key, name)
+    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = preserved
+    return environ
 
 
 def credential_scope(request: HttpRequest) -> re.Match[str] | None:

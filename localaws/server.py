@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -39,12 +40,12 @@ class LocalAws:
         self._start_services(state_dir)
         import boto3
 
-        from localaws.services.awslambda.event_source import EventSources
+        from localaws.services import sqs
+        from localaws.services.awslambda.event_source import EventSources, mappings_in_process
 
         # Made while the template is still being prepared: each client loads its service model.
         cloudformation, s3 = boto3.client("cloudformation", endpoint_url=self.endpoint), boto3.client("s3")
-        lambda_api = boto3.client("lambda", endpoint_url=self.endpoint)
-        sources = EventSources(lambda_api, boto3.client("sqs"), self._runtime, self._faults)
+        sources = EventSources(mappings_in_process, sqs.LambdaPoller(), self._runtime, self._faults)
         self.stack = stack.deploy(prepared(), self.options.stack_name, s3, cloudformation)
         self.restored = self._restore()
         # moto's models, botocore's service descriptions and the stack live as long as the process: frozen, the
@@ -87,9 +88,10 @@ class LocalAws:
         mock.start()
         self._parts.append(mock)
 
-        import boto3
-
-        telemetry = Telemetry(boto3.client("logs"), boto3.client("cloudwatch"))
+        telemetry = Telemetry(
+            functools.partial(logs.deliver, ACCOUNT_ID, REGION),
+            functools.partial(cloudwatch.publish, ACCOUNT_ID, REGION),
+        )
         self._telemetry = telemetry
         runtime = LambdaRuntime(
             code_root=state_dir / "lambda",

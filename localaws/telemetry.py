@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,8 @@ _TERMINAL_METRIC = {
 }
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...], str]  # namespace, metric, dimensions, unit
+DeliverLogs = Callable[[str, str, list[dict[str, Any]]], None]  # log group, stream, events in time order
+PublishMetrics = Callable[[str, list[dict[str, Any]]], None]  # namespace, PutMetricData's MetricData as moto parses it
 
 
 @dataclass
@@ -51,6 +53,11 @@ class _Buffer:
     logs: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
+def _naive_utc(epoch_seconds: float) -> datetime:
+    """A moment as moto's request parser gives a timestamp: UTC without a time zone."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).replace(tzinfo=None)
+
+
 def _two_significant_digits(value: float) -> float:
     """A value rounded as a histogram bucket: 1234 -> 1200, 87.6 -> 88 (percentiles within 5%)."""
     if value <= 0:
@@ -61,13 +68,14 @@ def _two_significant_digits(value: float) -> float:
 class Telemetry:
     """Buffers log events and metric samples and flushes them to CloudWatch (Logs) every interval."""
 
-    def __init__(self, logs: Any, cloudwatch: Any, interval_seconds: float = 5.0) -> None:
-        self._logs = logs
-        self._cloudwatch = cloudwatch
+    def __init__(
+        self, deliver_logs: DeliverLogs, publish_metrics: PublishMetrics, interval_seconds: float = 5.0
+    ) -> None:
+        self._deliver_logs = deliver_logs
+        self._publish_metrics = publish_metrics
         self._interval = interval_seconds
         self._lock = threading.Lock()
         self._buffer = _Buffer()
-        self._known_streams: set[tuple[str, str]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -158,7 +166,8 @@ class Telemetry:
         with unacknowledged():
             self._flush_metrics(buffer.series, buffer.distributions)
             for (group, stream), events in buffer.logs.items():
-                self._put_logs(group, stream, events)
+                events.sort(key=lambda event: event["timestamp"])
+                self._deliver_logs(group, stream, events)
 
     def _flush_metrics(
         self, series: dict[tuple[SeriesKey, int], _Series], distributions: dict[tuple[SeriesKey, int], Counter[float]]
@@ -172,7 +181,7 @@ class Telemetry:
                     {
                         "MetricName": name,
                         "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
-                        "Timestamp": datetime.fromtimestamp(minute, UTC),
+                        "Timestamp": _naive_utc(minute),
                         "Values": [value for value, _ in chunk],
                         "Counts": [float(count) for _, count in chunk],
                         "Unit": unit,
@@ -183,9 +192,9 @@ class Telemetry:
                 {
                     "MetricName": name,
                     "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
-                    "Timestamp": datetime.fromtimestamp(minute, UTC),
+                    "Timestamp": _naive_utc(minute),
                     "StatisticValues": {
-                        "SampleCount": stats.count,
+                        "SampleCount": float(stats.count),
                         "Sum": stats.total,
                         "Minimum": stats.minimum,
                         "Maximum": stats.maximum,
@@ -195,18 +204,4 @@ class Telemetry:
             )
         for namespace, data in by_namespace.items():
             for start in range(0, len(data), _METRICS_PER_CALL):
-                self._cloudwatch.put_metric_data(
-                    Namespace=namespace, MetricData=data[start : start + _METRICS_PER_CALL]
-                )
-
-    def _put_logs(self, group: str, stream: str, events: list[dict[str, Any]]) -> None:
-        if (group, stream) not in self._known_streams:
-            for create, kwargs in (
-                (self._logs.create_log_group, {"logGroupName": group}),
-                (self._logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
-            ):
-                with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
-                    create(**kwargs)
-            self._known_streams.add((group, stream))
-        events.sort(key=lambda event: event["timestamp"])
-        self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+                self._publish_metrics(namespace, data[start : start + _METRICS_PER_CALL])

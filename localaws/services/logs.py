@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import functools
 import importlib
+import itertools
+import operator
 import threading
 import time
 from collections import defaultdict
@@ -13,6 +16,17 @@ from typing import Any
 from localaws.services._patching import acknowledged, is_ours, iter_backends, mark, require_params, rewrite_prefix
 
 _prune_lock = threading.Lock()
+
+
+def deliver(account: str, region: str, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+    """Store a function's log events as Lambda's own delivery does: the group and stream made where missing, the
+    events (in time order) stored and journaled, no API request on the way."""
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[account][region]
+    backend.ensure_log_group(group)
+    backend.ensure_log_stream(group, stream)
+    backend.put_log_events(group, stream, events)
 
 
 def prune_log_events(keep_per_stream: int, keep_seconds: float | None = None) -> int:
@@ -32,19 +46,27 @@ def prune_log_events(keep_per_stream: int, keep_seconds: float | None = None) ->
                 for stream in list(group.streams.values()):
                     events = stream.events
                     snapshot = events[:]
-                    too_old = sum(1 for event in snapshot if event.timestamp < oldest_ms)
+                    timestamps = [event.timestamp for event in snapshot]
+                    # Newest by event timestamp (what get_log_events orders by); arrival order breaks ties. A
+                    # function's stream arrives in time order: then the oldest are a prefix, found without sorting.
+                    in_order = all(map(operator.le, timestamps, itertools.islice(timestamps, 1, None)))
+                    if in_order:
+                        too_old = bisect.bisect_left(timestamps, oldest_ms)
+                    else:
+                        too_old = sum(1 for timestamp in timestamps if timestamp < oldest_ms)
                     excess = max(len(snapshot) - keep_per_stream, too_old)
                     if excess <= 0:
                         continue
-                    # Newest by event timestamp (what get_log_events orders by); arrival order breaks ties.
-                    by_age = sorted(range(len(snapshot)), key=lambda i: (snapshot[i].timestamp, i))
+                    by_age = (
+                        range(len(snapshot)) if in_order else sorted(range(len(snapshot)), key=timestamps.__getitem__)
+                    )
                     doomed = set(by_age[:excess])
-                    kept = [event for i, event in enumerate(snapshot) if i not in doomed]
+                    kept = snapshot[excess:] if in_order else [e for i, e in enumerate(snapshot) if i not in doomed]
                     rewrite_prefix(events, len(snapshot), kept)
                     # storedBytes is moto's running sum of message lengths; keep it describing what is stored.
                     stream.stored_bytes -= sum(len(snapshot[i].message) for i in doomed)
                     dropped += excess
-                    oldest_kept = snapshot[by_age[excess]].timestamp if excess < len(snapshot) else float("inf")
+                    oldest_kept = timestamps[by_age[excess]] if excess < len(snapshot) else float("inf")
                     cutoffs.append((group.name, stream.log_stream_name, group.account_id, group.region, oldest_kept))
     if _journal:
         # Events as old as the oldest kept one stay in the journal too: a restart trims them again. Too old ones go

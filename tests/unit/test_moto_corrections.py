@@ -582,6 +582,7 @@ def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
     client.create_log_group(logGroupName="/app")
     client.create_log_stream(logGroupName="/app", logStreamName="busy")
     client.create_log_stream(logGroupName="/app", logStreamName="quiet")
+    client.create_log_stream(logGroupName="/app", logStreamName="ordered")
     now = int(time.time() * 1000)
     # Newer events first, older ones in a later call: "newest" must follow timestamps, not arrival.
     client.put_log_events(
@@ -599,12 +600,21 @@ def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
         logStreamName="quiet",
         logEvents=[{"timestamp": now + i, "message": f"q{i}"} for i in range(3)],
     )
+    # In time order, as a function's stream arrives; one tie at the cut, kept by arrival.
+    for batch in ([0, 1, 2, 3], [3, 4, 5, 6]):
+        client.put_log_events(
+            logGroupName="/app",
+            logStreamName="ordered",
+            logEvents=[{"timestamp": now + t, "message": f"o{t}-{n}"} for n, t in enumerate(batch)],
+        )
 
-    assert logs.prune_log_events(keep_per_stream=5) == 25
+    assert logs.prune_log_events(keep_per_stream=5) == 28
     busy = client.get_log_events(logGroupName="/app", logStreamName="busy", startFromHead=True)["events"]
     assert [e["message"] for e in busy] == [f"new-{i:02d}" for i in range(15, 20)]
     quiet = client.get_log_events(logGroupName="/app", logStreamName="quiet", startFromHead=True)["events"]
     assert [e["message"] for e in quiet] == ["q0", "q1", "q2"]
+    ordered = client.get_log_events(logGroupName="/app", logStreamName="ordered", startFromHead=True)["events"]
+    assert [e["message"] for e in ordered] == ["o3-3", "o3-0", "o4-1", "o5-2", "o6-3"]
     streams = {s["logStreamName"]: s for s in client.describe_log_streams(logGroupName="/app")["logStreams"]}
     assert streams["busy"]["storedBytes"] == 5 * len("new-00")
     assert logs.prune_log_events(keep_per_stream=5) == 0
@@ -834,3 +844,36 @@ def test_executions_beyond_the_running_limit_wait_their_turn_as_running(
     wait_until(all_done, timeout=15)
     assert peak <= 2
     assert stepfunctions.running_executions.running == 0
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_lambda_poller_receives_what_receive_message_answers_and_deletes(sqs: Any, fifo: bool) -> None:
+    from localaws.services.sqs import LambdaPoller
+
+    name = "poller.fifo" if fifo else "poller"
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody='{"order": 1}',
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "test"}},
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}},
+        **({"MessageGroupId": "g"} if fifo else {}),
+    )
+    (first,) = sqs.receive_message(
+        QueueUrl=url, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+
+    (polled,) = LambdaPoller().receive(arn, 10, 0)
+
+    assert polled["ReceiptHandle"] != first["ReceiptHandle"]
+    assert polled["Attributes"]["ApproximateReceiveCount"] == "2"
+    expected = first | {
+        "ReceiptHandle": polled["ReceiptHandle"],
+        "Attributes": first["Attributes"] | {"ApproximateReceiveCount": "2"},
+    }
+    assert polled == expected
+    LambdaPoller().delete(arn, [polled["ReceiptHandle"], "no-longer-valid"])
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")

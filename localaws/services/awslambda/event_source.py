@@ -1,7 +1,7 @@
 """SQS event-source mappings as Lambda runs them: poll the queue, gather a batch within the batching window, invoke
 at most MaximumConcurrency at a time, and delete what succeeded (all of the batch, or what ReportBatchItemFailures
 did not name). Failed messages return after the visibility timeout; the queue's redrive policy then moves them
-to the DLQ. The mappings are read from the Lambda API, so CreateEventSourceMapping, UpdateEventSourceMapping
+to the DLQ. The mappings are read as the Lambda API lists them, so CreateEventSourceMapping, UpdateEventSourceMapping
 (including Enabled) and the template's mappings all take effect within a second; a disabled mapping answers
 State "Disabling" until its pollers have finished their last batch, then "Disabled" (nothing is invoked after that).
 """
@@ -14,10 +14,12 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from localaws import chaos
+from localaws.services._patching import iter_backends
 from localaws.services.awslambda.functions import FunctionNotFound
 from localaws.services.awslambda.runtime import LambdaRuntime
 
@@ -40,6 +42,26 @@ def still_polling(uuid: str) -> bool:
         return bool(alive)
 
 
+class Queues(Protocol):
+    """How the pollers reach the queues: as Lambda's own poller does, receive and delete by queue ARN."""
+
+    def receive(self, queue_arn: str, count: int, wait_seconds: int) -> list[dict[str, Any]]: ...
+
+    def delete(self, queue_arn: str, receipt_handles: list[str]) -> None: ...
+
+
+def mappings_in_process() -> list[dict[str, Any]]:
+    """Every event-source mapping as ListEventSourceMappings answers it, read from moto's Lambda control plane in
+    this process: the same answer without a request through the endpoint every second."""
+    from moto.awslambda.models import lambda_backends
+
+    return [
+        mapping.get_configuration()
+        for backend in iter_backends(lambda_backends)
+        for mapping in backend.list_event_source_mappings(None, None)
+    ]
+
+
 @dataclass(frozen=True)
 class SqsMapping:
     """What one enabled SQS event-source mapping asks for."""
@@ -55,10 +77,6 @@ class SqsMapping:
     @property
     def region(self) -> str:
         return self.queue_arn.split(":")[3]
-
-    @property
-    def queue_name(self) -> str:
-        return self.queue_arn.split(":")[5]
 
 
 def sqs_mapping(configuration: dict[str, Any]) -> SqsMapping | None:
@@ -122,14 +140,13 @@ class _Pollers:
     """The polling threads of one mapping."""
 
     def __init__(
-        self, mapping: SqsMapping, sqs: Any, runtime: LambdaRuntime, threads: int, faults: chaos.Faults | None
+        self, mapping: SqsMapping, queues: Queues, runtime: LambdaRuntime, threads: int, faults: chaos.Faults | None
     ) -> None:
         self.mapping = mapping
-        self._sqs = sqs
+        self._queues = queues
         self._runtime = runtime
         self._faults = faults
         self._stop = threading.Event()
-        self._queue_url = sqs.get_queue_url(QueueName=mapping.queue_name)["QueueUrl"]
         self._threads = [
             threading.Thread(target=self._run, name=f"esm-{mapping.uuid[:8]}-{index}", daemon=True)
             for index in range(threads)
@@ -167,14 +184,7 @@ class _Pollers:
                 if remaining <= 0:
                     break
                 wait = min(20, math.ceil(remaining))
-            received = self._sqs.receive_message(
-                QueueUrl=self._queue_url,
-                MaxNumberOfMessages=min(10, mapping.batch_size - len(batch)),
-                WaitTimeSeconds=wait,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            batch.extend(received)
+            batch.extend(self._queues.receive(mapping.queue_arn, min(10, mapping.batch_size - len(batch)), wait))
             if batch and deadline is None:
                 if mapping.window_seconds == 0:
                     break
@@ -194,22 +204,24 @@ class _Pollers:
         if result is None:
             return len(messages)  # throttled: the batch becomes visible again after the visibility timeout
         failed = failed_message_ids(messages, result.payload, result.function_error, self.mapping.report_item_failures)
-        done = [
-            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-            for index, message in enumerate(messages)
-            if message["MessageId"] not in failed
-        ]
-        for start in range(0, len(done), 10):
-            self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done[start : start + 10])
+        done = [message["ReceiptHandle"] for message in messages if message["MessageId"] not in failed]
+        if done:
+            self._queues.delete(self.mapping.queue_arn, done)
         return len(messages)
 
 
 class EventSources:
     """Runs every enabled SQS event-source mapping; re-reads the mappings every second."""
 
-    def __init__(self, lambda_api: Any, sqs: Any, runtime: LambdaRuntime, faults: chaos.Faults | None = None) -> None:
-        self._lambda = lambda_api
-        self._sqs = sqs
+    def __init__(
+        self,
+        mappings: Callable[[], Iterable[dict[str, Any]]],
+        queues: Queues,
+        runtime: LambdaRuntime,
+        faults: chaos.Faults | None = None,
+    ) -> None:
+        self._mappings = mappings
+        self._queues = queues
         self._runtime = runtime
         self._faults = faults
         self._running: dict[str, _Pollers] = {}
@@ -232,11 +244,10 @@ class EventSources:
     def reconcile(self) -> None:
         """Start, restart or stop pollers so they match the mappings."""
         wanted: dict[str, SqsMapping] = {}
-        for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
-            for configuration in page["EventSourceMappings"]:
-                mapping = sqs_mapping(configuration)
-                if mapping:
-                    wanted[mapping.uuid] = mapping
+        for configuration in self._mappings():
+            mapping = sqs_mapping(configuration)
+            if mapping:
+                wanted[mapping.uuid] = mapping
         for uuid, pollers in list(self._running.items()):
             if wanted.get(uuid) != pollers.mapping:
                 pollers.stop()
@@ -248,7 +259,7 @@ class EventSources:
                 except FunctionNotFound:
                     continue
                 threads = min(mapping.max_concurrency or limit, limit)
-                self._running[uuid] = _Pollers(mapping, self._sqs, self._runtime, max(1, threads), self._faults)
+                self._running[uuid] = _Pollers(mapping, self._queues, self._runtime, max(1, threads), self._faults)
 
     def stop(self) -> None:
         """Stop polling after the current receives."""
