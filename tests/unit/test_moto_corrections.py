@@ -876,4 +876,5 @@ def test_lambda_poller_receives_what_receive_message_answers_and_deletes(sqs: An
     assert polled == expected
     LambdaPoller().delete(arn, [polled["ReceiptHandle"], "no-longer-valid"])
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
+    left = (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"])
+    assert left == ("0", "0")
