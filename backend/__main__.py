@@ -102,12 +102,13 @@ def _local(args: argparse.Namespace) -> int:
 
 def _env_exports(info: Any) -> str:
     """Shell lines that point the AWS CLI, SDKs, SAM CLI and the app at the local AWS."""
+    from localaws import instance
+
     values = {
         "AWS_ENDPOINT_URL": info.endpoint,
         "AWS_REGION": info.region,
         "AWS_DEFAULT_REGION": info.region,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        **instance.credentials().environment(),  # the instance's own, random, from its state folder
         "ORDERS_STACK_NAME": info.stack_name,
     }
     lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]

@@ -137,15 +137,18 @@ def resources() -> Resources:
 
 @cache
 def _client(service: str, endpoint_url: str | None, region: str) -> Any:
-    # The embedded local AWS gets its endpoint and dummy keys here; otherwise the SDK's own settings decide,
+    # The embedded local AWS gets its endpoint and its own credentials here; otherwise the SDK's own settings decide,
     # AWS_ENDPOINT_URL included.
     if endpoint_url:
+        from localaws import instance
+
+        own = instance.credentials()
         return boto3.client(
             service,
             endpoint_url=endpoint_url,
             region_name=region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - the local AWS accepts any key
+            aws_access_key_id=own.access_key_id,
+            aws_secret_access_key=own.secret_access_key,
             config=_CLIENT_CONFIG,
         )
     return _session().client(service, region_name=region, config=_CLIENT_CONFIG)

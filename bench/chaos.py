@@ -36,7 +36,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -179,10 +178,7 @@ class _Bench:
         self.set_rules(fault_rules(connection.resources.function_names["start_order"]))
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
-        url = f"{aws.connection().endpoint_url}{chaos.PATH}"
-        request = urllib.request.Request(url, data=json.dumps(rules).encode(), method="POST")  # noqa: S310 - local
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local endpoint
-            answer.read()
+        chaos.set_rules(aws.connection().endpoint_url or "", rules)
 
     def progress(self) -> tuple[int, int, int]:
         """Executions ended and running, and messages on the orders queue, from the local AWS's journal: cheap at

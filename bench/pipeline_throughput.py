@@ -35,6 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from localaws import credentials  # noqa: E402
+
 TRIVIAL_FUNCTIONS = {
     "ValidateOrderFunctionArn": "def handler(event, context):\n    return {'order': event['order']}\n",
     "ProcessPaymentFunctionArn": (
@@ -57,7 +60,8 @@ def local_aws() -> Iterator[dict[str, Any]]:
         cli = [sys.executable, "-m", "backend", "local"]
         subprocess.run(cli, cwd=ROOT, env=env, check=True, capture_output=True)
         try:
-            yield json.loads((Path(state) / "local-aws.json").read_text()) | {"env": env}
+            own = credentials.load(Path(state))
+            yield json.loads((Path(state) / "local-aws.json").read_text()) | {"env": env, "credentials": own}
         finally:
             subprocess.run([*cli, "--stop"], cwd=ROOT, env=env, capture_output=True)
 
@@ -66,9 +70,10 @@ def _client(info: dict[str, Any], service: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    own = info["credentials"]
     return boto3.client(
-        service, endpoint_url=info["endpoint"], region_name=info["region"], aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - the local AWS accepts any key
+        service, endpoint_url=info["endpoint"], region_name=info["region"], aws_access_key_id=own.access_key_id,
+        aws_secret_access_key=own.secret_access_key,
         config=Config(max_pool_connections=32, retries={"max_attempts": 5}),
     )  # fmt: skip
 

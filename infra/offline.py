@@ -47,11 +47,10 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
     }
 )
 
-# AWS managed policies SAM attaches to the roles it generates (there is no opt-out):
+# AWS managed policies SAM attaches to the roles it generates (there is no opt-out). The functions' roles are
+# explicit, so only the state machine's generated role carries one; AWSLambdaBasicExecutionRole (any log group) is out.
 ALLOWED_MANAGED_POLICIES = frozenset(
     {
-        # logs:CreateLogGroup/CreateLogStream/PutLogEvents on "*": write-only to CloudWatch Logs.
-        "service-role/AWSLambdaBasicExecutionRole",
         # X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling*: no resource-level permissions exist.
         "AWSXrayWriteOnlyAccess",
     }

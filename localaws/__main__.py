@@ -11,6 +11,8 @@ import threading
 import time
 import uuid
 
+from pydantic import ValidationError
+
 from localaws import instance
 from localaws.config import REGION, LocalAwsOptions
 from localaws.server import LocalAws
@@ -30,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
-    options = LocalAwsOptions(**({"port": args.port} if args.port is not None else {}))
+    try:
+        options = LocalAwsOptions(**({"port": args.port} if args.port is not None else {}))
+    except ValidationError as exc:
+        problems = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        print(f"{instance.ERROR_PREFIX}invalid settings: {problems}", file=sys.stderr, flush=True)
+        return 2
     local_aws = LocalAws(options)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

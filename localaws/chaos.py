@@ -11,7 +11,7 @@ one matches anything; probability defaults to 1, the error to ServiceUnavailable
 Invoke to one function.
 Every call through the endpoint is checked, and so are the Invokes the endpoint does not see: Step Functions' Task
 states (answered in-process) and the SQS event sources (they call the runtime). Rules live in memory: a restart
-starts with none.
+starts with none. Only the instance's own credentials may read or change them (`set_rules` signs with them).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import random
 import threading
-import uuid
+from typing import Any
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from localaws.gateway import HttpRequest, HttpResponse, credential_scope
+from localaws import protocol
+from localaws.gateway import HttpRequest, HttpResponse
+from localaws.protocol import Protocol, credential_scope
 
 PATH = "/_localaws/chaos/faults"
 
@@ -107,12 +108,14 @@ class Faults:
     def route(self, request: HttpRequest) -> HttpResponse | None:
         """The endpoint's route: the control API, or an injected error for a matching call, else None."""
         if request.path.rstrip("/") == PATH:
+            if request.principal is None or not request.principal.admin:
+                return _control_error(403, "Only the local AWS's own credentials may read or change its chaos rules.")
             return self._control(request)
         scope = credential_scope(request)
         if not scope or not self._rules:
             return None
         fault = self.fault_for(scope["service"], _operation(request), scope["region"])
-        return error_response(fault, json_protocol=_is_json(request)) if fault else None
+        return error_response(fault, protocol.protocol_of(request)) if fault else None
 
     def _control(self, request: HttpRequest) -> HttpResponse:
         change = {"POST": self.replace, "PATCH": self.add, "DELETE": self.remove}.get(request.method)
@@ -142,21 +145,15 @@ def _operation(request: HttpRequest) -> str | None:
     return action[0] if action else None
 
 
-def _is_json(request: HttpRequest) -> bool:
-    return bool(request.headers.get("X-Amz-Target")) or "json" in request.headers.get("Content-Type", "")
-
-
-def error_response(fault: FaultError, json_protocol: bool = True) -> HttpResponse:
+def error_response(fault: FaultError, speaks: Protocol = Protocol.REST_JSON) -> HttpResponse:
     """The error as the service's protocol carries it, so the SDK raises it by its code."""
-    request_id = str(uuid.uuid4())
-    headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": fault.code}
-    if json_protocol:
-        body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
-        return fault.status_code, headers | {"Content-Type": "application/json"}, body
-    kind = "Sender" if fault.status_code < 500 else "Receiver"
-    xml = (
-        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(fault.code)}</Code>"
-        f"<Message>{escape(fault.message)}</Message>"
-        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-    )
-    return fault.status_code, headers | {"Content-Type": "text/xml"}, xml.encode()
+    return protocol.error_in(speaks, fault.status_code, fault.code, fault.message)
+
+
+def set_rules(endpoint: str, rules: list[dict[str, Any]], region: str = "us-east-1") -> list[dict[str, Any]]:
+    """Replace the rules of the local AWS at endpoint (signed with its own credentials); return them as it lists
+    them."""
+    from localaws import client
+
+    answer = client.signed_call(endpoint, "POST", PATH, json.dumps(rules).encode(), region)
+    return json.loads(answer)

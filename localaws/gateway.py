@@ -1,9 +1,10 @@
 """The one endpoint: every service on one port, as LocalStack's gateway does.
 
 A threaded HTTP/1.1 server with keep-alive (werkzeug's development server closes every connection, so each call
-paid a connection and a thread). Each request goes to the first route that answers it: our Lambda Invoke API, then
+paid a connection and a thread). Each request first passes the trust boundary (localaws/boundary.py: its own Host,
+no foreign Origin, a known signature), then goes to the first route that answers it: our Lambda Invoke API, then
 moto the way `mock_aws` calls it in-process (no Flask in between), then moto's own server application for whatever
-that path cannot take (S3, Lambda's control plane, moto's own API).
+that path cannot take (S3, Lambda's control plane).
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
+
+from localaws import protocol
+from localaws.protocol import credential_scope
+
+if TYPE_CHECKING:
+    from localaws.boundary import Boundary, Principal
 
 _log = logging.getLogger(__name__)
 # Services whose calls moto answers through the same path as in-process clients (`mock_aws`).
 _DIRECT_SERVICES = {"dynamodb", "sqs", "sns", "stepfunctions", "logs", "cloudwatch", "cloudformation", "iam", "sts"}
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -35,6 +41,7 @@ class HttpRequest:
     query: str
     headers: Any  # email.message.Message or botocore's HTTPHeaders: .get() and .items()
     body: bytes
+    principal: Principal | None = None  # who signed it, once the trust boundary let it in
 
 
 HttpResponse = tuple[int, Mapping[str, str], bytes]
@@ -45,9 +52,11 @@ class MotoRoutes:
     """moto's answers: in-process dispatch for the services above, moto's server application for the rest."""
 
     def __init__(self) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server import werkzeug_app
 
-        self._application = DomainDispatcherApplication(create_backend_app)
+        # moto's server answers every origin's CORS preflight; no web page is to reach this endpoint.
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
+        self._application = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
         self._backends: dict[str, str | None] = {}  # host -> moto backend: moto matches hundreds of patterns
         self._service_handlers: dict[str, list[tuple[re.Pattern[str], Callable[..., Any]]]] = {}
 
@@ -160,11 +169,6 @@ def _environ(request: HttpRequest, server_name: str, scheme: str, port: str = "4
     return environ
 
 
-def credential_scope(request: HttpRequest) -> re.Match[str] | None:
-    """The SigV4 credential scope a request was signed with (groups "region" and "service"), if it was signed."""
-    return _CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: one connection and one thread serve a client's calls
     wbufsize = 64 * 1024  # status line, headers and body leave in one send (flushed after each request)
@@ -180,8 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, content = self.server.answer(request)
         except Exception:
             _log.exception("%s %s failed", self.command, path)
-            status, headers = 500, {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalFailure"}
-            content = b'{"__type": "InternalFailure", "message": "The local AWS failed on this request; see its log."}'
+            message = "The local AWS failed on this request; see its log."
+            status, headers, content = protocol.error(request, 500, "InternalFailure", message)
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() not in _HOP_BY_HOP:
@@ -213,25 +217,33 @@ class _Server(ThreadingHTTPServer):
     # A burst opens many connections at once; a short backlog resets some of them.
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], routes: list[Route], moto: MotoRoutes) -> None:
+    def __init__(self, address: tuple[str, int], boundary: Boundary, routes: list[Route], moto: MotoRoutes) -> None:
         super().__init__(address, _Handler)
+        self.boundary = boundary
         self.routes = routes
         self.moto = moto
+        boundary.serve(*self.server_address[:2])
 
     def answer(self, request: HttpRequest) -> HttpResponse:
-        for route in self.routes:
-            answer = route(request)
-            if answer is not None:
-                return answer
-        return self.moto.application(request, self.server_address[:2])
+        principal, refused = self.boundary.screen(request)
+        if refused is not None:
+            return refused
+        assert principal is not None  # screen() admits no request without one
+        request = replace(request, principal=principal)
+        with self.boundary.admitted(principal):
+            for route in self.routes:
+                answer = route(request)
+                if answer is not None:
+                    return answer
+            return self.moto.application(request, self.server_address[:2])
 
 
 class Gateway:
     """The endpoint, serving on a background thread: routes first, moto for the rest."""
 
-    def __init__(self, host: str, port: int, routes: list[Route]) -> None:
+    def __init__(self, host: str, port: int, boundary: Boundary, routes: list[Route]) -> None:
         moto = MotoRoutes()
-        self._server = _Server((host, port), [*routes, moto.direct], moto)
+        self._server = _Server((host, port), boundary, [*routes, moto.direct], moto)
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
 
     @property

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from localaws import credentials as instance_credentials
+from localaws.credentials import Credentials
 from localaws.journal import journal_files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,14 @@ def state_file() -> Path:
 def log_file() -> Path:
     """Where a background local AWS writes its output."""
     return state_dir() / "local-aws.log"
+
+
+def credentials() -> Credentials:
+    """The credentials of this machine's local AWS (made at its first start, kept in its state folder, mode 0600)."""
+    found = instance_credentials.load(state_dir())
+    if found is None:
+        raise LocalAwsError(f"no credentials in {instance_credentials.path_in(state_dir())}: start the local AWS first")
+    return found
 
 
 def publish(info: LocalAwsInfo) -> None:

@@ -10,11 +10,12 @@ import threading
 import time
 from typing import Any
 
-from localaws import stack
+from localaws import credentials, stack
 from localaws.config import ACCOUNT_ID, REGION, LocalAwsOptions
 
 _log = logging.getLogger(__name__)
 _SENT_NOTIFICATIONS_KEPT = 1_000  # per topic: SNS keeps none, moto keeps all
+_OTHER_CREDENTIALS = {"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SECURITY_TOKEN"}
 
 
 class LocalAws:
@@ -59,19 +60,16 @@ class LocalAws:
         threading.Thread(target=self._janitor, name="local-aws-janitor", daemon=True).start()
 
     def _start_services(self, state_dir: Any) -> None:
-        os.environ.update(
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - the local AWS accepts any key; nothing real
-            AWS_DEFAULT_REGION=REGION,
-            AWS_REGION=REGION,
-        )
-        for name in [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL")]:
+        own = credentials.load_or_create(state_dir)
+        # This process's own clients (the stack's deployment, Step Functions' SDK tasks) sign as the instance.
+        os.environ.update(own.environment(), AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
+        for name in [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL") or key in _OTHER_CREDENTIALS]:
             del os.environ[name]  # this process's own clients talk to moto in-process, not to some other endpoint
         from moto import mock_aws
 
-        from localaws import chaos, gateway, journal, services
+        from localaws import boundary, chaos, gateway, journal, services
         from localaws.journal import Journal
-        from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, logs, sqs, stepfunctions
+        from localaws.services import cloudwatch, cloudwatch_alarms, dynamodb, iam, logs, sqs, stepfunctions
         from localaws.services.awslambda.invoke_api import InvokeApi
         from localaws.services.awslambda.runtime import LambdaRuntime
         from localaws.telemetry import Telemetry
@@ -81,11 +79,14 @@ class LocalAws:
         mock = mock_aws(
             config={
                 "stepfunctions": {"execute_state_machine": True},
-                "core": {"passthrough": {"services": ["lambda"], "urls": []}},
+                # Its own credentials stay in the environment: moto would put fake ones there otherwise.
+                "core": {"passthrough": {"services": ["lambda"], "urls": []}, "mock_credentials": False},
             }
         )
         mock.start()
         self._parts.append(mock)
+        iam.register_admin(own)
+        iam.enforce()
 
         telemetry = Telemetry(
             functools.partial(logs.deliver, ACCOUNT_ID, REGION),
@@ -99,6 +100,7 @@ class LocalAws:
             on_invocation=telemetry.record_invocation,
             on_throttle=telemetry.record_throttle,
             account_id=ACCOUNT_ID,
+            role_credentials=iam.RoleSessions().credentials,
         )
         self._faults = chaos.Faults()
         invoke_api = InvokeApi(runtime, REGION, self._faults)
@@ -106,7 +108,8 @@ class LocalAws:
         for service in (sqs, dynamodb, stepfunctions, logs, cloudwatch, cloudwatch_alarms):
             service.record_to(self._journal)
         # The chaos route after the Invoke API: an Invoke is checked there, once, whoever calls it.
-        endpoint = gateway.Gateway(self.options.host, self.options.port, [invoke_api, self._faults.route])
+        trust = boundary.Boundary(self.options.allowed_origins, own.access_key_id)
+        endpoint = gateway.Gateway(self.options.host, self.options.port, trust, [invoke_api, self._faults.route])
         self.endpoint = endpoint.endpoint
         runtime.endpoint = self.endpoint
         endpoint.start()

@@ -18,6 +18,7 @@ from localaws.services import (
     cloudwatch_alarms,
     core,
     dynamodb,
+    iam,
     logs,
     sns,
     sqs,
@@ -30,6 +31,7 @@ MOTO_VERSION = "5.2.5"
 
 CORRECTIONS: tuple[tuple[str, Callable[[], None]], ...] = (
     *core.CORRECTIONS,
+    *iam.CORRECTIONS,
     *sqs.CORRECTIONS,
     *stepfunctions.CORRECTIONS,
     *awslambda.CORRECTIONS,

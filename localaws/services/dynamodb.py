@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from localaws.services._names import table_name_problem
 from localaws.services._patching import acknowledged, is_ours, iter_backends, mark, require_params
 
 LOG = logging.getLogger(__name__)
@@ -208,7 +209,34 @@ def restore(journal: Any) -> dict[str, int]:
     return {"items": restored, "items_without_table": lost}
 
 
+def table_names() -> None:
+    """moto creates a table by any name ("../x", "ab"); DynamoDB refuses one outside [a-zA-Z0-9_.-]{3,255}."""
+    correction = "DynamoDB table names"
+    backend_cls = importlib.import_module("moto.dynamodb.models").DynamoDBBackend
+    exceptions = importlib.import_module("moto.dynamodb.exceptions")
+    original = backend_cls.__dict__["create_table"]
+    if is_ours(original):
+        return
+    require_params(
+        correction, original,
+        ["self", "name", "schema", "throughput", "attr", "global_indexes", "indexes", "streams", "billing_mode",
+         "sse_specification", "tags", "deletion_protection_enabled", "warm_throughput"],
+    )  # fmt: skip
+
+    @functools.wraps(original)
+    def create_table(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        problem = table_name_problem(name)
+        if problem:
+            raise exceptions.MockValidationException(
+                f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: {problem}"
+            )
+        return original(self, name, *args, **kwargs)
+
+    backend_cls.create_table = mark(create_table)
+
+
 CORRECTIONS = (
+    ("DynamoDB table names", table_names),
     ("CloudFormation table Time to Live", cloudformation_time_to_live),
     ("DynamoDB journal", journal_items),
 )

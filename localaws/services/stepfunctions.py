@@ -14,10 +14,12 @@ import os
 import sys
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from localaws.services._names import states_name_valid
 from localaws.services._patching import fail, is_ours, iter_backends, mark, require_params, rewrite_prefix
 
 if TYPE_CHECKING:
@@ -1454,7 +1456,36 @@ def cloudformation_state_machines() -> None:
     machine_cls.delete_from_cloudformation_json = classmethod(mark(delete_from_cloudformation_json))
 
 
+def execution_names() -> None:
+    """moto's interpreter starts an execution by any name ("a/b", 200 characters) and names an unnamed one "None",
+    so the second unnamed StartExecution fails with ExecutionAlreadyExists. Step Functions refuses a name it would
+    not accept for a state machine (InvalidName; over 80 characters, a ValidationException) and names an unnamed
+    execution with a UUID, which `aws stepfunctions start-execution` without --name relies on."""
+    correction = "Step Functions execution names"
+    parser_backend = importlib.import_module("moto.stepfunctions.parser.models").StepFunctionsParserBackend
+    exceptions = importlib.import_module("moto.stepfunctions.exceptions")
+    original = parser_backend.__dict__["start_execution"]
+    if is_ours(original):
+        return
+    require_params(correction, original, ["self", "state_machine_arn", "name", "execution_input", "trace_header"])
+
+    @functools.wraps(original)
+    def start_execution(
+        self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, trace_header: Any = None
+    ) -> Any:
+        if not name:
+            name = str(uuid.uuid4())
+        elif not states_name_valid(name):
+            raise exceptions.InvalidName(f"Invalid Name: '{name}'")
+        elif len(name) > 80:
+            raise exceptions.NameTooLongException(name)
+        return original(self, state_machine_arn, name, execution_input, trace_header)
+
+    parser_backend.start_execution = mark(start_execution)
+
+
 CORRECTIONS = (
+    ("Step Functions execution names", execution_names),
     ("Step Functions task clients", reuse_task_clients),
     ("Step Functions execution hooks", execution_hooks),
     ("Step Functions StopExecution aborts", stop_aborts),

@@ -69,23 +69,27 @@ def app_url(local_aws: Any) -> Iterator[str]:
         yield url
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright."""
+def playwright() -> Iterator[Any]:
+    """Playwright, once per test process (its sync API runs one instance at a time)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium and chromium-driver (make test does)")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)  # pages render slower on a loaded 2-core CI machine than in 5 s
+    with sync_playwright() as running:
+        yield running
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -47,26 +47,41 @@ def lambda_api(local_aws: Any) -> Any:
     import boto3
     from botocore.config import Config
 
-    connection = aws.connection()
+    from localaws import instance
+
+    connection, own = aws.connection(), instance.credentials()
     return boto3.client(
         "lambda",
         endpoint_url=connection.endpoint_url,
         region_name=connection.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
+        aws_access_key_id=own.access_key_id,
+        aws_secret_access_key=own.secret_access_key,
         config=Config(retries={"max_attempts": 0}, read_timeout=60),
     )
 
 
+LAMBDA_TRUST = {
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+}
+
+
 @pytest.fixture(scope="session")
 def test_role(local_aws: Any) -> str:
-    """An execution role for test functions."""
-    trust = {
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    """An execution role for test functions: it may poll the test queues (runtime-*), as an SQS event source must."""
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="runtime-tests", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]
+    poll_test_queues = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                "Resource": "arn:aws:sqs:*:*:runtime-*",
+            }
+        ],
     }
-    return aws.client("iam").create_role(RoleName="runtime-tests", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-        "Arn"
-    ]
+    iam.put_role_policy(RoleName="runtime-tests", PolicyName="poll", PolicyDocument=json.dumps(poll_test_queues))
+    return str(role["Arn"])
 
 
 def _code() -> bytes:
@@ -81,12 +96,14 @@ def make_function(lambda_api: Any, test_role: str) -> Callable[..., str]:
     """Create a function running tests/integration/functions/handlers.py; return its name."""
     code = _code()
 
-    def make(handler: str, timeout: int = 5, environment: dict[str, str] | None = None, **extra: Any) -> str:
+    def make(
+        handler: str, timeout: int = 5, environment: dict[str, str] | None = None, role: str = "", **extra: Any
+    ) -> str:
         name = f"{handler}-{uuid.uuid4().hex[:8]}"
         lambda_api.create_function(
             FunctionName=name,
             Runtime="python3.13",
-            Role=test_role,
+            Role=role or test_role,
             Handler=f"handlers.{handler}",
             Code={"ZipFile": code},
             Timeout=timeout,

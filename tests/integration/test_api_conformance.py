@@ -148,13 +148,15 @@ def test_the_raw_answer_fits_botocores_model(
 ) -> None:
     import boto3
 
-    connection = aws.connection()
+    from localaws import instance
+
+    connection, own = aws.connection(), instance.credentials()
     client = boto3.client(
         service,
         endpoint_url=connection.endpoint_url,
         region_name=connection.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
+        aws_access_key_id=own.access_key_id,
+        aws_secret_access_key=own.secret_access_key,
     )
     seen: list[tuple[Any, bytes]] = []
     client.meta.events.register(

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,7 @@ SERVICE_ERROR = {"code": "ServiceException", "statusCode": 500, "message": "inje
 
 
 def set_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    url = f"{aws.connection().endpoint_url}{chaos.PATH}"
-    request = urllib.request.Request(url, data=json.dumps(rules).encode(), method="POST")  # noqa: S310 - local
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local endpoint
-        return json.loads(answer.read())
+    return chaos.set_rules(aws.connection().endpoint_url or "", rules)
 
 
 @pytest.fixture

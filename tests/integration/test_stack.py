@@ -199,11 +199,13 @@ def other_local_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _client(info: instance.LocalAwsInfo, service: str) -> Any:
+    """A client of the local AWS this test started last, signing with that instance's own credentials."""
     import boto3
 
+    own = instance.credentials()
     return boto3.client(
         service, endpoint_url=info.endpoint, region_name=info.region,
-        aws_access_key_id="local", aws_secret_access_key="local",
+        aws_access_key_id=own.access_key_id, aws_secret_access_key=own.secret_access_key,
     )  # fmt: skip
 
 

@@ -8,22 +8,40 @@ from email.message import Message
 
 import pytest
 
+from localaws.boundary import Principal
 from localaws.chaos import PATH, FaultRule, Faults, function_name
 from localaws.gateway import HttpRequest
 
 SQS_AUTH = "AWS4-HMAC-SHA256 Credential=local/20261127/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=x"
 
 
-def request(method: str = "POST", path: str = "/", body: bytes = b"", **headers: str) -> HttpRequest:
+INSTANCE = Principal(access_key_id="AKIAINSTANCE00000000", admin=True, signature="s", iam_request=None)
+OTHER = Principal(access_key_id="ASIAFUNCTIONROLE0000", admin=False, signature="s", iam_request=None)
+
+
+def request(
+    method: str = "POST", path: str = "/", body: bytes = b"", principal: Principal | None = INSTANCE, **headers: str
+) -> HttpRequest:
     message = Message()
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
-    return HttpRequest(method, path, "", message, body)
+    return HttpRequest(method, path, "", message, body, principal)
 
 
 def control(faults: Faults, method: str, rules: list[dict] | None = None) -> tuple[int, list[dict]]:
     status, _, body = faults.route(request(method, PATH, json.dumps(rules).encode() if rules is not None else b""))
     return status, json.loads(body)
+
+
+@pytest.mark.parametrize("principal", [OTHER, None], ids=["another principal", "none"])
+def test_only_the_instances_own_credentials_read_or_change_the_rules(principal: Principal | None) -> None:
+    faults = Faults()
+    faults.replace([FaultRule(service="sqs")])
+    for method in ("GET", "POST"):
+        status, _, body = faults.route(request(method, PATH, b"[]", principal=principal))  # type: ignore[misc]
+        assert status == 403
+        assert "own credentials" in json.loads(body)["message"]
+    assert faults.rules == [FaultRule(service="sqs")]
 
 
 def test_a_rule_matches_on_every_field_it_names_and_anything_on_the_others() -> None:

@@ -48,6 +48,7 @@ SIGN_IN_OUTPUTS = {
     "DashboardSignInDomain",
 }
 FUNCTION_IDS = ("StartOrderFunction", "ValidateOrderFunction", "ProcessPaymentFunction", "SendNotificationFunction")
+FUNCTION_ROLES = {function: function.removesuffix("Function") + "Role" for function in FUNCTION_IDS}
 
 
 # ---------------------------------------------------------------- helpers
@@ -139,10 +140,10 @@ def asl_with_fake_arns(tmp_path: Path, asl_text: str) -> Path:
 
 
 def policy_template_typo(tmp_path: Path) -> Path:
-    """A copy of the template (and what it refers to by relative path) with SNSPublishMessagePolicy's
-    TopicName misspelt."""
+    """A copy of the template (and what it refers to by relative path) with LambdaInvokePolicy's FunctionName
+    misspelt."""
     original = (INFRA_DIR / "template.yaml").read_text(encoding="utf-8")
-    broken = original.replace("            TopicName: !GetAtt", "            TopicNam: !GetAtt", 1)
+    broken = original.replace("            FunctionName: !Ref", "            FunctionNam: !Ref", 1)
     assert broken != original
     (tmp_path / "infra").mkdir()
     shutil.copy(REPO_ROOT / "workflow.asl.json", tmp_path / "workflow.asl.json")
@@ -217,8 +218,8 @@ def test_policy_template_typo_fails_sam_validate(offline_env: dict[str, str], tm
     broken = policy_template_typo(tmp_path)
     result = run([venv_tool("sam"), "validate", "--template-file", broken], offline_env, cwd=broken.parent)
     assert result.returncode != 0, output_of(result)
-    assert "SNSPublishMessagePolicy" in result.stdout + result.stderr, output_of(result)
-    assert "TopicName" in result.stdout + result.stderr, output_of(result)
+    assert "LambdaInvokePolicy" in result.stdout + result.stderr, output_of(result)
+    assert "FunctionName" in result.stdout + result.stderr, output_of(result)
 
 
 def test_dangling_next_in_asl_fails_asl_validator(offline_env: dict[str, str], tmp_path: Path) -> None:
@@ -235,13 +236,17 @@ def test_dangling_next_in_asl_fails_asl_validator(offline_env: dict[str, str], t
 
 def test_iam_audit_catches_wildcards_and_full_access(template: dict[str, Any]) -> None:
     broken = json.loads(json.dumps(template))
-    payment = props(broken, "ProcessPaymentFunction")
-    payment["Policies"][0]["Statement"][0]["Resource"] = "*"
-    payment["Policies"].append("AmazonSQSFullAccess")
+    payment = props(broken, "ProcessPaymentRole")
+    payment["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] = "*"
+    payment["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AmazonSQSFullAccess"]
+    props(broken, "ValidateOrderRole")["ManagedPolicyArns"] = [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
     props(broken, "DashboardOperatorPolicy")["PolicyDocument"]["Statement"][0]["Action"] = "sqs:*"
     problems = offline.iam_violations(broken)
-    assert any("ProcessPaymentFunction" in p and "dynamodb:GetItem" in p for p in problems), problems
+    assert any("ProcessPaymentRole" in p and "dynamodb:GetItem" in p for p in problems), problems
     assert any("AmazonSQSFullAccess" in p for p in problems), problems
+    assert any("ValidateOrderRole" in p and "AWSLambdaBasicExecutionRole" in p for p in problems), problems
     assert any("wildcard action sqs:*" in p for p in problems), problems
 
 
@@ -441,17 +446,29 @@ def test_iam_least_privilege_after_sam_translation(translated: dict[str, Any]) -
     """The CloudFormation SAM generates: its roles carry only the allow-listed AWS managed policies."""
     assert offline.iam_violations(translated) == []
     roles = resources_of_type(translated, "AWS::IAM::Role")
-    assert set(roles) == {
-        "StartOrderRole",
-        "ValidateOrderFunctionRole",
-        "ProcessPaymentFunctionRole",
-        "SendNotificationFunctionRole",
-        "OrderWorkflowRole",
-    }
-    # The explicit start_order role avoids AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage/DeleteMessage on "*").
-    assert "ManagedPolicyArns" not in roles["StartOrderRole"]["Properties"]
-    managed = json.dumps([r["Properties"].get("ManagedPolicyArns", []) for r in roles.values()])
-    assert "AWSLambdaSQSQueueExecutionRole" not in managed
+    assert set(roles) == {*FUNCTION_ROLES.values(), "OrderWorkflowRole"}
+    # The explicit roles avoid AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage/DeleteMessage on "*") and
+    # AWSLambdaBasicExecutionRole (writing to any log group, the audit log included).
+    for role in FUNCTION_ROLES.values():
+        assert "ManagedPolicyArns" not in roles[role]["Properties"], role
+
+
+def test_each_function_has_its_own_role_writing_only_its_own_log_group(template: dict[str, Any]) -> None:
+    for function, role in FUNCTION_ROLES.items():
+        assert props(template, function)["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+        assert "Policies" not in props(template, function), function  # no SAM-generated role beside it
+        (policy,) = props(template, role)["Policies"]
+        log_grants = [s for s in policy["PolicyDocument"]["Statement"] if any(
+            action.startswith("logs:") for action in offline._as_list(s["Action"]))]  # fmt: skip
+        log_group = props(template, function)["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_grants == [
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": {"Fn::Sub": f"{LOG_GROUP_PREFIX}${{{log_group}}}:*"},
+            }
+        ], function
 
 
 def test_start_order_role_is_scoped(template: dict[str, Any]) -> None:

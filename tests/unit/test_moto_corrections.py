@@ -638,17 +638,17 @@ def test_pruned_log_events_and_replaced_items_are_freed(aws: None) -> None:
     event = weakref.ref(stream.events[0])
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     dynamodb.create_table(
-        TableName="t",
+        TableName="items",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.put_item(TableName="t", Item={"id": {"S": "a"}, "v": {"N": "1"}})
-    table = moto.backends.get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][REGION].tables["t"]
+    dynamodb.put_item(TableName="items", Item={"id": {"S": "a"}, "v": {"N": "1"}})
+    table = moto.backends.get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][REGION].tables["items"]
     first_item = weakref.ref(next(iter(table.items.values())))
 
     logs.prune_log_events(keep_per_stream=0)
-    dynamodb.put_item(TableName="t", Item={"id": {"S": "a"}, "v": {"N": "2"}})
+    dynamodb.put_item(TableName="items", Item={"id": {"S": "a"}, "v": {"N": "2"}})
     gc.collect()
 
     assert event() is None

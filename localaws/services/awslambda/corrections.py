@@ -7,12 +7,15 @@ import importlib
 import inspect
 from typing import Any
 
+from localaws.services import iam
+from localaws.services._names import function_name_problem
 from localaws.services._patching import fail, is_ours, mark, require_params
 
 # Function properties moto's CloudFormation drops (it passes a fixed list to CreateFunction) that change how a
 # function runs or what GetFunctionConfiguration answers.
 # (Layers stay unused: the local interpreter's site-packages provide what a layer holds.)
 _KEPT_PROPERTIES = ("LoggingConfig", "TracingConfig", "Architectures")
+_POLLER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")  # an SQS event source's
 
 
 def _default_logging_config(function: Any) -> dict[str, str]:
@@ -103,6 +106,12 @@ def sqs_event_sources() -> None:
                     f"Queue visibility timeout: {queue.visibility_timeout} seconds is less than Function timeout: "
                     f"{function.timeout} seconds"
                 )
+            # Lambda polls with the function's execution role, and checks it may before it creates the mapping.
+            missing = iam.missing_permission(function.role, _POLLER_ACTIONS, queue.queue_arn)
+            if missing:
+                raise models.InvalidParameterValueException(
+                    f"The provided execution role does not have permissions to call {missing.split(':')[1]} on SQS"
+                )
         mapping = create(self, spec)
         if queue is not None:
             queue.lambda_event_source_mappings.pop(mapping.function_arn, None)
@@ -135,7 +144,30 @@ def mapping_answers_without_tags() -> None:
     mapping_cls.get_configuration = mark(get_configuration)
 
 
+def function_names() -> None:
+    """moto creates a function by any name ("../../escape", "a b"); Lambda refuses a FunctionName outside its
+    pattern, and a name is what the runtime once named the function's code folder by."""
+    correction = "Lambda function names"
+    models = importlib.import_module("moto.awslambda.models")
+    exceptions = importlib.import_module("moto.awslambda.exceptions")
+    original = models.LambdaBackend.__dict__["create_function"]
+    if is_ours(original):
+        return
+    require_params(correction, original, ["self", "spec"])
+
+    @functools.wraps(original)
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        name = spec.get("FunctionName")
+        problem = function_name_problem(name) if isinstance(name, str) else None
+        if problem:
+            raise exceptions.ValidationException(name, "functionName", problem)
+        return original(self, spec)
+
+    models.LambdaBackend.create_function = mark(create_function)
+
+
 CORRECTIONS = (
+    ("Lambda function names", function_names),
     ("Lambda LoggingConfig", logging_config),
     ("Lambda SQS event sources", sqs_event_sources),
     ("Lambda event-source mapping answers", mapping_answers_without_tags),

@@ -27,6 +27,7 @@ class FunctionConfig:
     log_group: str
     log_format: str
     region: str
+    role: str  # the execution role's ARN: its workers get its credentials
 
     @property
     def fingerprint(self) -> tuple[Any, ...]:
@@ -40,6 +41,7 @@ class FunctionConfig:
             self.code_sha256,
             self.log_group,
             self.log_format,
+            self.role,
         )
 
 
@@ -75,5 +77,6 @@ def function_config(name_or_arn: str, region: str, account_id: str) -> tuple[Fun
         log_group=logging_config.get("LogGroup") or f"/aws/lambda/{function.function_name}",
         log_format=logging_config.get("LogFormat") or "Text",
         region=function.region,
+        role=function.role,
     )
     return config, function.code_bytes

@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
-from localaws import chaos
-from localaws.gateway import HttpRequest, HttpResponse, credential_scope
+from localaws import boundary, chaos
+from localaws.config import ACCOUNT_ID
+from localaws.gateway import HttpRequest, HttpResponse
+from localaws.protocol import credential_scope
 from localaws.services.awslambda.functions import FunctionNotFound
 from localaws.services.awslambda.runtime import LambdaRuntime
 
@@ -52,7 +54,13 @@ class InvokeApi:
     def __call__(self, request: HttpRequest) -> HttpResponse | None:
         match = _INVOKE.match(request.path)
         if match and request.method == "POST":
-            return self._invoke(request, unquote(match["name"]), self._region(request))
+            name, region = unquote(match["name"]), self._region(request)
+            if request.principal is None:  # the gateway lets nothing unsigned this far; no other caller may
+                return boundary.refusal(request, "missing")
+            function_arn = _function_arn(name, region)
+            if not request.principal.allows("lambda:InvokeFunction", function_arn):
+                return boundary.denied(request, request.principal, "lambda:InvokeFunction", function_arn)
+            return self._invoke(request, name, region)
         if _UNSUPPORTED.match(request.path):
             message = "The local AWS supports Invoke only (no InvokeAsync or response streaming)."
             return _error(400, "InvalidRequestContentException", message)
@@ -153,6 +161,13 @@ class InvokeApi:
     def close(self) -> None:
         """Stop taking asynchronous invocations."""
         self._async.shutdown(wait=False, cancel_futures=True)
+
+
+def _function_arn(name_or_arn: str, region: str) -> str:
+    """The unqualified ARN IAM judges an Invoke of this function on."""
+    if name_or_arn.startswith("arn:"):
+        return ":".join(name_or_arn.split(":")[:7])
+    return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name_or_arn.split(':')[0]}"
 
 
 def _respond(status: int, body: bytes, headers: dict[str, str], request_id: str | None = None) -> HttpResponse:

@@ -8,6 +8,7 @@ backend (what CloudFormation or CreateFunction stored), so a changed function ge
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -19,6 +20,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from localaws.credentials import Credentials
 from localaws.services.awslambda.functions import FunctionConfig, function_config
 from localaws.services.awslambda.invocation import InvocationResult
 from localaws.services.awslambda.worker import Worker
@@ -88,8 +90,10 @@ class LambdaRuntime:
         on_invocation: Callable[[InvocationResult], None],
         on_throttle: Callable[[str, float], None],
         account_id: str,
+        role_credentials: Callable[[str, str], Credentials],
     ) -> None:
         self._code_root = code_root
+        self._role_credentials = role_credentials
         self.endpoint = endpoint
         self._local_concurrency = local_concurrency
         self._on_invocation = on_invocation
@@ -126,10 +130,15 @@ class LambdaRuntime:
         return fresh
 
     def _code_dir(self, config: FunctionConfig) -> Path:
-        return self._code_root / config.name / config.code_sha256.replace("/", "_")[:24]
+        """Named by hashes, never by the function's name: a name cannot lead anywhere outside the code folder."""
+        function = hashlib.sha256(config.arn.encode()).hexdigest()[:32]
+        code = hashlib.sha256(config.code_sha256.encode()).hexdigest()[:32]
+        return self._code_root / function / code
 
     def _unpack(self, config: FunctionConfig, code: bytes) -> None:
         target = self._code_dir(config)
+        if not target.resolve().is_relative_to(self._code_root.resolve()):
+            raise OSError(f"refusing to unpack {config.name} outside {self._code_root}")
         if target.exists():
             return
         staging = target.with_name(target.name + f".{uuid.uuid4().hex}")
@@ -153,7 +162,8 @@ class LambdaRuntime:
         lines: list[str] = []
         try:
             if worker is None:
-                worker = Worker(config, self._code_dir(config), self.endpoint)
+                credentials = self._role_credentials(config.role, config.name)
+                worker = Worker(config, self._code_dir(config), self.endpoint, credentials)
                 init_error = worker.initialize()
                 if init_error:
                     lines.append(json.dumps(init_error))

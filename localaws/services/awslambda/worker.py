@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from localaws.credentials import Credentials
 from localaws.services.awslambda.functions import FunctionConfig
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
@@ -48,7 +49,7 @@ def _proc_status_mb(pid: int, key: str) -> int:
 class Worker:
     """One execution environment: a process running bootstrap.py for one function configuration."""
 
-    def __init__(self, config: FunctionConfig, code_dir: Path, endpoint: str) -> None:
+    def __init__(self, config: FunctionConfig, code_dir: Path, endpoint: str, credentials: Credentials) -> None:
         self.config = config
         self.log_stream = time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
         self._init_duration_ms: float | None = None  # reported by the first invocation only
@@ -56,7 +57,7 @@ class Worker:
         self._spawned = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(BOOTSTRAP)],
-            env=self._environment(code_dir, endpoint),
+            env=self._environment(code_dir, endpoint) | credentials.environment(),
             cwd=code_dir,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -66,7 +67,8 @@ class Worker:
 
     def _environment(self, code_dir: Path, endpoint: str) -> dict[str, str]:
         config = self.config
-        # The declared variables first: Lambda's own names cannot be overridden by a function.
+        # The declared variables first: Lambda's own names cannot be overridden by a function. The execution role's
+        # temporary credentials are added last, as Lambda sets them.
         return config.environment | {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
@@ -84,10 +86,6 @@ class Worker:
             "AWS_LAMBDA_LOG_FORMAT": config.log_format,
             "AWS_REGION": config.region,
             "AWS_DEFAULT_REGION": config.region,
-            # The execution role's temporary credentials on AWS; the local AWS accepts any.
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_SESSION_TOKEN": "local",
             "AWS_ENDPOINT_URL": endpoint,
         }
 
