@@ -28,6 +28,9 @@ _APP_SETTINGS = (
     "ORDERS_STAFF_GROUPS",
     "ORDERS_OPERATOR_EMAILS",
     "ORDERS_STAFF_EMAILS",
+    "ORDERS_VIEWER_GROUPS",
+    "ORDERS_VIEWER_EMAILS",
+    "ORDERS_AUTH_MAX_AGE_HOURS",
 )
 # Seconds before an order message that start_order failed is received again (the template's 185 s is for AWS).
 TEST_VISIBILITY_TIMEOUT = 2
