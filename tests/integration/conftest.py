@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from backend import aws
+from localaws import chaos
 from tests.conftest import _APP_SETTINGS
 
 FUNCTIONS_DIR = Path(__file__).with_name("functions")
@@ -39,6 +41,27 @@ def own_local_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         monkeypatch.undo()
         settings.cache_clear()
         aws.reset()
+
+
+ChaosRules = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def chaos_rules(local_aws: Any) -> Iterator[ChaosRules]:
+    """A function that replaces the session local AWS's fault rules (its chaos API, as LocalStack's) and returns them
+    as it lists them; none are left after the test. A rule: {"service": "logs", "operation": "PutLogEvents",
+    "error": {"code": "ServiceUnavailable", "statusCode": 503}}."""
+
+    def set_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        url = f"{aws.connection().endpoint_url}{chaos.PATH}"
+        request = urllib.request.Request(url, data=json.dumps(rules).encode(), method="POST")  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local endpoint
+            return json.loads(answer.read())
+
+    try:
+        yield set_rules
+    finally:
+        set_rules([])
 
 
 @pytest.fixture(scope="session")
