@@ -209,8 +209,8 @@ def no_role_message(who: Caller, rules: RoleRules | None = None) -> str:
     rules = rules or RoleRules.from_settings()
     groups = ", ".join(sorted(rules.viewer_groups)) or "viewer"
     return (
-        f"Signed in as {who.label}, but {who.label} has no role in this dashboard; ask an administrator to add you "
-        f"to the viewer group ({groups})."
+        f"Signed in as {who.label}, but has no role in this dashboard; ask an administrator to add you to the "
+        f"viewer group ({groups})."
     )
 
 
