@@ -214,14 +214,15 @@ def test_a_fresh_sign_in_without_a_role_is_refused_and_a_stale_one_asked_again_f
 @pytest.mark.parametrize(
     ("secret", "problem"),
     [
-        (secrets.token_urlsafe(48), None),
-        (secrets.token_hex(32), None),
-        (secrets.token_urlsafe(32), None),
+        # Random values get fixed ids: every xdist worker must collect the same tests.
+        pytest.param(secrets.token_urlsafe(48), None, id="token_urlsafe(48)"),
+        pytest.param(secrets.token_hex(32), None, id="token_hex(32)"),
+        pytest.param(secrets.token_urlsafe(32), None, id="token_urlsafe(32)"),
         ("x" * 40, "too predictable"),
         ("secret" * 8, "too predictable"),
         ("password" * 5, "too predictable"),
         ("abc" * 14, "too predictable"),
-        (secrets.token_urlsafe(16), "too short"),  # 22 characters, however random
+        pytest.param(secrets.token_urlsafe(16), "too short", id="token_urlsafe(16)"),  # 22 characters, however random
         ("short", "too short"),
         (12345678901234567890123456789012345, "not a string"),
     ],

@@ -119,7 +119,13 @@ def test_a_weak_cookie_secret_stops_the_app_naming_the_problem(
     assert page_ran(app) is None  # not even a signed-in operator gets in
 
 
-@pytest.mark.parametrize("secret", [secrets.token_urlsafe(48), secrets.token_hex(32)])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param(secrets.token_urlsafe(48), id="token_urlsafe(48)"),  # fixed ids: every xdist worker the same
+        pytest.param(secrets.token_hex(32), id="token_hex(32)"),
+    ],
+)
 def test_a_random_cookie_secret_is_accepted(monkeypatch: pytest.MonkeyPatch, secret: str) -> None:
     app = run(monkeypatch, ON_AWS, AUTH | {"cookie_secret": secret})
     assert [button.label for button in app.button] == ["Sign in"]
