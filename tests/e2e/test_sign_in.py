@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 import backend
 from backend import aws, identity, queues
-from tests.conftest import operator_caller, order_request, poll
+from tests.conftest import before_purge, operator_caller, order_request, poll
 from tests.e2e.conftest import free_port, screenshot, serve_app
 
 # Authlib and the mock warn about their own deprecated internals.
@@ -167,6 +167,7 @@ def test_an_operator_purges_is_audited_by_email_and_signs_out(signed_in: Any, tm
     page.get_by_text("Purge a queue").click()
     page.get_by_label(f"Type {dlq_name} to confirm").fill(dlq_name)
     page.get_by_label(f"Type {dlq_name} to confirm").press("Enter")
+    before_purge(dlq_url)
     page.get_by_role("button", name="Purge", exact=True).click()
     expect(page.get_by_text(re.compile(rf"Purged {re.escape(dlq_name)} \(\d+ messages\)"))).to_be_visible()
     audit_table = page.locator("[data-testid='stDataFrame']").last
