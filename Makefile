@@ -4,7 +4,8 @@ VENV := .venv
 TOOLS := .venv-infra
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check
-# `make run` serves on this machine only; `make run ADDRESS=0.0.0.0` serves every network interface.
+# `make run` serves on this machine only; `make run ADDRESS=0.0.0.0` serves every network interface (the sandbox
+# app refuses that while sign-in is off: anyone on the network would act as an operator).
 ADDRESS ?= 127.0.0.1
 PORT ?= 8501
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from backend import audit, aws
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary, history_events
-from backend.identity import Caller, Role, require
+from backend.identity import Caller, Role
 from backend.orders import errors_of, execution_arn, summary_of
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -120,32 +120,35 @@ def _describe(sfn: Any, order_id: str) -> dict[str, Any]:
 @translated
 def stop_execution(order_id: str, caller: Caller, reason: str = "") -> datetime:
     """Stop a running execution (StopExecution, error OperatorStopped); audited; return the stop date."""
-    require(caller, Role.OPERATOR, "Stopping an execution")
+    what = "Stopping an execution"
+    audit.require(caller, Role.OPERATOR, what, "stop-execution", order_id)
     sfn = aws.client("stepfunctions")
     execution = _describe(sfn, order_id)
     if execution["status"] != "RUNNING":
         raise BackendError(f"{order_id} is {execution['status']}: only a running execution can be stopped.")
     cause = f"stopped by {caller.label}" + (f": {reason}" if reason else "")
-    stopped = sfn.stop_execution(executionArn=execution["executionArn"], error="OperatorStopped", cause=cause)
-    stop_date: datetime = stopped.get("stopDate") or datetime.now(UTC)  # the local AWS stops asynchronously
-    audit.record(caller, "stop-execution", order_id, 1, cause)
+    with audit.audited(caller, "stop-execution", what, order_id, count=1, detail=cause) as action:
+        stopped = sfn.stop_execution(executionArn=execution["executionArn"], error="OperatorStopped", cause=cause)
+        stop_date: datetime = stopped.get("stopDate") or datetime.now(UTC)  # the local AWS stops asynchronously
+        action.done(stop_date, 1, cause)
     return stop_date
 
 
 @translated
 def redrive_execution(order_id: str, caller: Caller) -> datetime:
     """Redrive a failed, timed-out or aborted execution from its unsuccessful step (RedriveExecution); audited."""
-    require(caller, Role.OPERATOR, "Redriving an execution")
+    what = "Redriving an execution"
+    audit.require(caller, Role.OPERATOR, what, "redrive-execution", order_id)
     sfn = aws.client("stepfunctions")
     execution = _describe(sfn, order_id)
     if execution["status"] not in REDRIVABLE:
         raise BackendError(
             f"{order_id} is {execution['status']}: only failed, timed-out or aborted executions can be redriven."
         )
-    # On AWS this is Step Functions' own redrive; the local AWS answers the same call
-    # (localaws/services/stepfunctions.py).
-    redriven = sfn.redrive_execution(executionArn=execution["executionArn"])
-    audit.record(
-        caller, "redrive-execution", order_id, 1, f"was {execution['status']} ({execution.get('error') or '-'})"
-    )
+    was = f"was {execution['status']} ({execution.get('error') or '-'})"
+    with audit.audited(caller, "redrive-execution", what, order_id, count=1, detail=was) as action:
+        # On AWS this is Step Functions' own redrive; the local AWS answers the same call
+        # (localaws/services/stepfunctions.py).
+        redriven = sfn.redrive_execution(executionArn=execution["executionArn"])
+        action.done(redriven["redriveDate"], 1, was)
     return redriven["redriveDate"]

@@ -14,10 +14,10 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, ValidationError
 
-from backend import aws, ledger
+from backend import audit, aws, ledger
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
-from backend.identity import Caller, Role, require
+from backend.identity import Caller, Role
 from lambdas.domain.boundary import parse_strict
 from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors, placed_at
 
@@ -74,7 +74,8 @@ def submit_orders(
     requests: Sequence[OrderRequest | Any], progress: Progress | None = None, *, caller: Caller
 ) -> list[Order]:
     """Validate, place and enqueue orders (10 per SendMessageBatch); return the placed orders in request order."""
-    require(caller, Role.STAFF, "Placing orders")
+    what = "Placing orders"
+    audit.require(caller, Role.STAFF, what, audit.PLACE_ORDERS, "orders queue")
     valid = validate_requests(requests)
     sqs = aws.client("sqs")
     queue_url = aws.resources().orders_queue_url
@@ -82,33 +83,51 @@ def submit_orders(
     retention = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod"])["Attributes"]
     expires_at = int(time.time()) + int(retention["MessageRetentionPeriod"])
     orders = [Order.place(request) for request in valid]
-    for start in range(0, len(orders), SEND_BATCH_SIZE):
-        batch = orders[start : start + SEND_BATCH_SIZE]
-        # Ledger rows go in before their messages (the starter never strikes a row not written yet), and those of
-        # what SQS refused come out: an order is acknowledged when both held.
-        not_queued = ledger.add([order.order_id for order in batch], expires_at)
-        recorded = [order for order in batch if order.order_id not in not_queued]
-        try:
-            not_sent = _send_batch(sqs, queue_url, recorded)
-        except (ClientError, BotoCoreError):
-            # Rows without their messages would say "queued" until they expire; a message that did get in without
-            # its row is only unknown until it starts.
-            with contextlib.suppress(BackendError, ClientError, BotoCoreError):
-                ledger.remove(order.order_id for order in recorded)
-            raise
-        ledger.remove(not_sent)
-        not_queued |= not_sent
-        if not_queued:
-            queued = [o.order_id for o in orders[start : start + SEND_BATCH_SIZE] if o.order_id not in not_queued]
-            queued = [o.order_id for o in orders[:start]] + queued
-            raise BackendError(
-                "Not queued: "
-                + "; ".join(f"{oid} ({reason})" for oid, reason in not_queued.items())
-                + f". Queued before the failure: {', '.join(queued) or 'none'}."
-            )
-        if progress:
-            progress(min(start + SEND_BATCH_SIZE, len(orders)), len(orders))
+    span = _span(orders)
+    target = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    with audit.audited(caller, audit.PLACE_ORDERS, what, target, count=len(orders), detail=span) as action:
+        action.count = 0  # an outcome counts what got in
+        for start in range(0, len(orders), SEND_BATCH_SIZE):
+            _place_batch(sqs, queue_url, orders, start, expires_at)
+            action.count = min(start + SEND_BATCH_SIZE, len(orders))
+            if progress:
+                progress(action.count, len(orders))
+        action.done(orders, len(orders), span)
     return orders
+
+
+def _span(orders: Sequence[Order]) -> str:
+    """The count and the first and last order ids of a submission, for the audit log."""
+    if len(orders) == 1:
+        return f"1 order: {orders[0].order_id}"
+    return f"{len(orders)} orders: {orders[0].order_id} … {orders[-1].order_id}"
+
+
+def _place_batch(sqs: Any, queue_url: str, orders: list[Order], start: int, expires_at: int) -> None:
+    """Place one batch of orders (ledger rows, then messages); raise BackendError naming what did not get in."""
+    batch = orders[start : start + SEND_BATCH_SIZE]
+    # Ledger rows go in before their messages (the starter never strikes a row not written yet), and those of
+    # what SQS refused come out: an order is acknowledged when both held.
+    not_queued = ledger.add([order.order_id for order in batch], expires_at)
+    recorded = [order for order in batch if order.order_id not in not_queued]
+    try:
+        not_sent = _send_batch(sqs, queue_url, recorded)
+    except (ClientError, BotoCoreError):
+        # Rows without their messages would say "queued" until they expire; a message that did get in without
+        # its row is only unknown until it starts.
+        with contextlib.suppress(BackendError, ClientError, BotoCoreError):
+            ledger.remove(order.order_id for order in recorded)
+        raise
+    ledger.remove(not_sent)
+    not_queued |= not_sent
+    if not_queued:
+        queued = [o.order_id for o in batch if o.order_id not in not_queued]
+        queued = [o.order_id for o in orders[:start]] + queued
+        raise BackendError(
+            "Not queued: "
+            + "; ".join(f"{oid} ({reason})" for oid, reason in not_queued.items())
+            + f". Queued before the failure: {', '.join(queued) or 'none'}."
+        )
 
 
 def _send_batch(sqs: Any, queue_url: str, batch: list[Order]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from backend import audit, aws, ledger
 from backend.errors import BackendError, translated
-from backend.identity import Caller, Role, require
+from backend.identity import Caller, Role
 from backend.metrics import MetricQuery, metric_series
 
 MAX_REDRIVE = 100  # messages per redrive action
@@ -154,11 +154,20 @@ def _order_id(body: str) -> str | None:
 @translated
 def peek_dlq(caller: Caller, limit: int = 10) -> list[DlqMessage]:
     """Look at up to limit DLQ messages without removing them: received, then made visible again at once."""
-    # Receiving counts towards a message's receives, and the bodies hold customers' details: operators only.
-    require(caller, Role.OPERATOR, "Looking at dead-letter messages")
+    # Receiving counts towards a message's receives, and the bodies hold customers' details: operators only, and
+    # who looked is recorded.
+    what = "Looking at dead-letter messages"
+    audit.require(caller, Role.OPERATOR, what, "peek-dlq", "dlq")
     limit = max(1, min(limit, MAX_PEEK))
     sqs = aws.client("sqs")
     url = _url("dlq")
+    with audit.audited(caller, "peek-dlq", what, queue_name(url), count=limit, detail=f"up to {limit}") as action:
+        messages = _peek(sqs, url, limit)
+        action.done(messages, len(messages), f"looked at {len(messages)} (asked for {limit}), made visible again")
+    return messages
+
+
+def _peek(sqs: Any, url: str, limit: int) -> list[DlqMessage]:
     seen: dict[str, dict[str, Any]] = {}
     for _ in range(limit):  # bounded: each pass receives at least one message or stops
         batch = sqs.receive_message(
@@ -201,11 +210,24 @@ def _make_visible(sqs: Any, url: str, handles: list[str]) -> None:
 @translated
 def redrive_dlq(max_messages: int, caller: Caller) -> RedriveResult:
     """Move at most max_messages (1-100) from the DLQ back to the orders queue: receive, send, then delete; audited."""
-    require(caller, Role.OPERATOR, "Redriving the dead-letter queue")
+    what = "Redriving the dead-letter queue"
+    audit.require(caller, Role.OPERATOR, what, "redrive-dlq", "dlq")
     if not 1 <= max_messages <= MAX_REDRIVE:
         raise BackendError(f"Redrive between 1 and {MAX_REDRIVE} messages per action (asked for {max_messages}).")
     sqs = aws.client("sqs")
     dlq, target = _url("dlq"), _url("orders")
+    asked = f"asked for {max_messages}, to {queue_name(target)}"
+    with audit.audited(caller, "redrive-dlq", what, queue_name(dlq), count=max_messages, detail=asked) as action:
+        result = _redrive(sqs, dlq, target, max_messages)
+        action.done(
+            result,
+            result.moved,
+            f"asked for {max_messages}, moved {result.moved} to {queue_name(target)}, {result.failed} failed",
+        )
+    return result
+
+
+def _redrive(sqs: Any, dlq: str, target: str, max_messages: int) -> RedriveResult:
     moved = failed = 0
     for _ in range(max_messages):  # bounded: every pass moves or fails at least one message, or stops
         wanted = min(10, max_messages - moved - failed)
@@ -241,29 +263,23 @@ def redrive_dlq(max_messages: int, caller: Caller) -> RedriveResult:
         failed += len(failed_now)
         if failed_now:
             break
-    result = RedriveResult(requested=max_messages, moved=moved, failed=failed)
-    audit.record(
-        caller,
-        "redrive-dlq",
-        queue_name(dlq),
-        moved,
-        f"asked for {max_messages}, moved {moved} to {queue_name(target)}, {failed} failed",
-    )
-    return result
+    return RedriveResult(requested=max_messages, moved=moved, failed=failed)
 
 
 @translated
 def purge(role: QueueRole, caller: Caller, confirmation: str) -> int:
     """Purge a queue (PurgeQueue) if confirmation is its name; audited; return its depth before the purge."""
-    require(caller, Role.OPERATOR, "Purging a queue")
+    what = "Purging a queue"
+    audit.require(caller, Role.OPERATOR, what, "purge", role)
     url = _url(role)
     name = queue_name(url)
     if confirmation.strip() != name:
         raise BackendError(f"Type the queue name {name} to purge it.")
     stats = queue_stats(role)
-    purged_at = datetime.now(UTC)
-    aws.client("sqs").purge_queue(QueueUrl=url)
-    if role == "orders":  # the orders it held will not start: a lookup says so instead of "queued"
-        ledger.mark_purged(purged_at)
-    audit.record(caller, "purge", name, stats.depth, "PurgeQueue")
+    with audit.audited(caller, "purge", what, name, count=stats.depth, detail="PurgeQueue") as action:
+        purged_at = datetime.now(UTC)
+        aws.client("sqs").purge_queue(QueueUrl=url)
+        if role == "orders":  # the orders it held will not start: a lookup says so instead of "queued"
+            ledger.mark_purged(purged_at)
+        action.done(stats.depth, stats.depth, f"PurgeQueue: {stats.depth} messages")
     return stats.depth

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from backend import aws
+from backend import audit, aws
 from backend.errors import BackendError, translated
-from backend.identity import Caller, Role, require
+from backend.identity import Caller, Role
 from backend.settings import settings
 
 if TYPE_CHECKING:
@@ -89,12 +89,24 @@ def history_kept() -> HistoryKept | None:
 
 @translated
 def reset(caller: Caller) -> SandboxStatus:
-    """Delete every order, message, execution and payment record of the local sandbox and start it empty."""
-    require(caller, Role.OPERATOR, "Resetting the sandbox")
+    """Delete every order, message, execution and payment record of the local sandbox and start it empty; audited
+    (the reset deletes the audit log too, so its outcome is the fresh sandbox's first entry)."""
+    what = "Resetting the sandbox"
+    audit.require(caller, Role.OPERATOR, what, "reset-sandbox", "local sandbox")
     if not settings().embedded:
         raise BackendError("Only the local sandbox can be reset; a stack on AWS is deleted with `make delete`.")
     from localaws import instance
 
-    instance.reset()
-    aws.reset()
-    return _current()
+    target = aws.connection().stack_name
+    with audit.audited(caller, "reset-sandbox", what, target, detail="delete every record, start empty") as action:
+        instance.reset()
+        aws.reset()
+        fresh = _current()
+        requested = action.intent.at.isoformat(timespec="seconds")
+        action.done(
+            fresh,
+            0,
+            f"reset requested at {requested} by {caller.label} (that request was in the audit log the reset "
+            f"deleted); the local AWS started again at {fresh.started_at.isoformat(timespec='seconds')}",
+        )
+    return fresh

@@ -39,8 +39,8 @@ def sqs_activity(role: queues.QueueRole, window: str) -> queues.SqsActivity:
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def audit_entries(limit: int = 50) -> list[audit.AuditEntry]:
-    return audit.recent(limit)
+def audit_actions(placed_orders: bool = False, limit: int = 50) -> list[audit.AuditedAction]:
+    return audit.recent_actions(limit, placed_orders=placed_orders)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+from streamlit import config as st_config
 
 import backend
 from backend import sandbox
 from backend.errors import BackendError
-from backend.identity import Caller, Role, caller_from_claims, unauthenticated_caller
-from backend.settings import Home, settings
+from backend.identity import (
+    Admission,
+    Caller,
+    Role,
+    admission,
+    auth_problem,
+    no_role_message,
+    open_serving_problem,
+    providers,
+    unauthenticated_caller,
+)
+from backend.settings import settings
 from pages import _time
 
 
@@ -92,22 +104,19 @@ def _auth_section() -> Mapping[str, Any] | None:
     return section if isinstance(section, Mapping) else None
 
 
-def _providers(section: Mapping[str, Any]) -> list[str]:
-    """The provider names st.login takes: "default" for keys at the top of [auth], else each [auth.<name>]."""
-    named = [key for key, value in section.items() if isinstance(value, Mapping) and "client_id" in value]
-    return (["default"] if "client_id" in section else []) + named
+def _server_address() -> str | None:
+    """The address the server listens on (server.address; None or empty: every interface)."""
+    # streamlit.config rather than st.get_option: the latter is bound at import, so AppTest's option patch misses it.
+    value = st_config.get_option("server.address")
+    return str(value) if value is not None else None
 
 
-def _auth_problem(section: Mapping[str, Any] | None) -> str | None:
-    """What is missing from [auth] for st.login to work, in words; None when it is complete."""
-    if section is None:
-        return "`.streamlit/secrets.toml` has no `[auth]` section"
-    missing = [key for key in ("redirect_uri", "cookie_secret") if not section.get(key)]
-    if missing:
-        return f"`[auth]` lacks {', '.join(missing)}"
-    if not _providers(section):
-        return "`[auth]` names no provider (`client_id`, `client_secret`, `server_metadata_url`)"
-    return None
+def _max_age() -> timedelta:
+    return timedelta(hours=settings().auth_max_age_hours)
+
+
+def _hours(value: float) -> str:
+    return f"{value:g} h"
 
 
 def caller() -> Caller:
@@ -116,54 +125,88 @@ def caller() -> Caller:
     if not config.sign_in_required:
         return unauthenticated_caller(config)
     if st.user.get("is_logged_in", False):
-        return caller_from_claims(st.user.to_dict())
-    st.stop()  # sign_in_gate() shows the sign-in page before any page runs
+        verdict, who = admission(st.user.to_dict(), _max_age())
+        if verdict is Admission.ADMITTED:
+            return who
+    st.stop()  # sign_in_gate() shows the sign-in page, or the refusal, before any page runs
     raise AssertionError  # st.stop() raises
 
 
+def _refuse_without_role(who: Caller) -> None:
+    """The page of a person the provider signed in who earns no role: why, and the way out; no data."""
+    st.title("Order pipeline")
+    st.error(plain(no_role_message(who)), icon=":material/block:")
+    if st.button("Sign out", key="logout_no_role", icon=":material/logout:"):
+        st.logout()
+
+
 def sign_in_gate() -> bool:
-    """Before any page: refuse to run without a sign-in configuration where one is needed, or ask to sign in;
-    True when a page may run."""
+    """Before any page: refuse to run without a safe sign-in configuration where one is needed, refuse people
+    without a role, end sign-ins that are too old, or ask to sign in; True when a page may run."""
     try:
         config = settings()
     except ValueError as exc:
         st.error(f"The app's settings are invalid: {plain(str(exc))}", icon=":material/error:")
         return False
     if not config.sign_in_required:
-        if config.home is Home.AWS:
+        refusal = open_serving_problem(config, _server_address())
+        if refusal:
+            st.error(f"**Not served with sign-in off**: {refusal}", icon=":material/lock_open:")
+            return False
+        if not config.sandbox:
             st.error(OPEN_BANNER, icon=":material/lock_open:")
         return True
     section = _auth_section()
-    problem = _auth_problem(section)
+    problem = auth_problem(section)
     if problem or section is None:
-        where = "on AWS" if config.home is Home.AWS else "with ORDERS_AUTH=on"
         st.error(
-            f"**Sign-in is required {where}, and it is not configured**: {problem}. The dashboard does not start "
-            "without it. Add an `[auth]` section to `.streamlit/secrets.toml` (see `.streamlit/secrets.example.toml` "
-            'and the README, "Sign-in and roles"), or set `ORDERS_AUTH=off` to run it open to anyone.',
+            f"**Sign-in is required {plain(config.sign_in_reason())}, and it is not configured**: {problem}. The "
+            "dashboard does not start without it. Add an `[auth]` section to `.streamlit/secrets.toml` (see "
+            '`.streamlit/secrets.example.toml` and the README, "Sign-in and roles"), or set `ORDERS_AUTH=off` to run '
+            "it open to anyone.",
             icon=":material/lock:",
         )
         return False
+    max_hours = config.auth_max_age_hours
+    ended = False
     if st.user.get("is_logged_in", False):
-        return True
+        verdict, who = admission(st.user.to_dict(), _max_age())
+        if verdict is Admission.ADMITTED:
+            return True
+        if verdict is Admission.NO_ROLE:
+            _refuse_without_role(who)
+            return False
+        # Too old, or of unknown age: end it, so that the next sign-in brings a fresh token and fresh groups.
+        st.logout()
+        ended = True
     st.title("Order pipeline")
+    if ended:
+        st.warning(
+            f"Your sign-in is more than {_hours(max_hours)} old (or its time is unknown), so it was ended: sign in "
+            "again, and your role is read afresh.",
+            icon=":material/schedule:",
+        )
     st.info("Sign in to see the order pipeline.", icon=":material/lock:")
-    for provider in _providers(section):
+    for provider in providers(section):
         label = "Sign in" if provider == "default" else f"Sign in with {provider.title()}"
         if st.button(label, key=f"login_{provider}", type="primary", icon=":material/login:"):
             st.login(provider)
+    st.caption(
+        f"A sign-in lasts {_hours(max_hours)}; after that you are asked to sign in again, which reads your role "
+        "afresh from your identity provider."
+    )
     return False
 
 
 def allowed(needed: Role) -> bool:
     """Whether the caller's role allows what needs the given role (the backend checks again)."""
-    return caller().role.allows(needed)
+    return caller().may(needed)
 
 
 def needs_role(needed: Role, what: str) -> None:
     """Say what the caller may not do here and which role it needs."""
     st.info(
-        f"{what} needs the **{needed.value}** role; you are signed in as **{caller().role.value}**.",
+        f"{what} needs the **{needed.value}** role; you are signed in as **{caller().role_name}**.",
         icon=":material/lock:",
     )
 
@@ -172,10 +215,10 @@ def render_identity() -> None:
     """Who is signed in, with which role, and the sign-out button; or that sign-in is off."""
     who = caller()
     if who.signed_in:
-        st.markdown(f":material/person: **{plain(who.label)}** · role **{who.role.value}**")
+        st.markdown(f":material/person: **{plain(who.label)}** · role **{who.role_name}**")
         if st.button("Sign out", key="logout", icon=":material/logout:"):
             st.logout()
-    elif settings().home is Home.LOCAL:
+    elif settings().sandbox:
         st.caption(
             f":material/person: Sign-in is off (all data here is fake): you act as **{plain(who.label)}**, an "
             "**operator**, and everything is allowed. `ORDERS_AUTH=on` turns sign-in on."
@@ -209,13 +252,19 @@ def render_sidebar() -> None:
         except BackendError as exc:
             st.error(plain(str(exc)))
             return
-        if home["home"] == "local":
+        if home["home"] == "local" and settings().sandbox:
             st.info(
                 f"**Local sandbox**: stack `{home['stack']}` on a local AWS on this machine "
                 f"(`{home['endpoint']}`). Orders, queues and executions survive its restarts.",
                 icon=":material/science:",
             )
             render_sandbox()
+        elif home["endpoint"]:
+            st.info(
+                f"**Endpoint** `{home['endpoint'].replace('`', '')}`: stack `{home['stack']}`. It is not this "
+                "machine's local sandbox, so the rules for AWS apply.",
+                icon=":material/cloud:",
+            )
         else:
             st.success(f"**AWS**: stack `{home['stack']}`.", icon=":material/cloud:")
         st.caption(f"Region: {home['region']}")

@@ -172,28 +172,40 @@ elif HAS_DLQ:
             st.success(st.session_state.purge_result)
 
 st.subheader("Audit log")
-entries = guarded(_data.audit_entries)
-if not entries:
+placed_orders = st.toggle("Include placed orders", key="audit_placed_orders")
+actions = guarded(_data.audit_actions, placed_orders)
+if not actions:
     st.caption(
-        "No operator actions yet: redrives, purges and stops are recorded in CloudWatch Logs /order-pipeline/audit."
+        "Nothing recorded yet: every guarded action (purges, redrives, stops, peeks, resets, placed orders) and every "
+        "refused attempt is recorded in CloudWatch Logs /order-pipeline/audit."
     )
 else:
+    # st.dataframe shows every value as text: nothing a person typed is rendered as markup.
     st.dataframe(
         pd.DataFrame(
             {
-                "When": _time.column(e.at for e in entries),
-                "Who": [e.actor for e in entries],
-                "E-mail": [e.email or "" for e in entries],
-                "Subject": [e.subject or "" for e in entries],
-                "Action": [e.action for e in entries],
-                "Target": [e.target for e in entries],
-                "How many": [e.count for e in entries],
-                "Detail": [e.detail for e in entries],
+                "When": _time.column(a.requested_at for a in actions),
+                "Action": [a.action for a in actions],
+                "Target": [a.target for a in actions],
+                "Outcome": [a.outcome for a in actions],
+                "Who": [f"{a.actor} · {a.email}" if a.email and a.email != a.actor else a.actor for a in actions],
+                "Role": [a.role or "" for a in actions],
+                "Needed": [a.needed or "" for a in actions],
+                "How many": [a.count for a in actions],
+                "Detail": [a.detail for a in actions],
+                "Finished": _time.column(a.finished_at for a in actions),
+                "Subject": [a.subject or "" for a in actions],
+                "Issuer": [a.issuer or "" for a in actions],
+                "Id": [a.id for a in actions],
             }
         ),
         width="stretch",
         hide_index=True,
-        column_config={"When": _time.datetime_column("When")},
+        column_config={"When": _time.datetime_column("When"), "Finished": _time.datetime_column("Finished")},
         key="audit_table",
     )
-    st.caption("Source: CloudWatch Logs /order-pipeline/audit (last 7 days, newest first).")
+    st.caption(
+        "Each action's intent is written before it (no record, no action) and its outcome after it; "
+        '"no outcome recorded" means it may or may not have happened. Source: CloudWatch Logs /order-pipeline/audit '
+        "(last 7 days, newest first)."
+    )

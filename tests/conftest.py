@@ -28,6 +28,9 @@ _APP_SETTINGS = (
     "ORDERS_STAFF_GROUPS",
     "ORDERS_OPERATOR_EMAILS",
     "ORDERS_STAFF_EMAILS",
+    "ORDERS_VIEWER_GROUPS",
+    "ORDERS_VIEWER_EMAILS",
+    "ORDERS_AUTH_MAX_AGE_HOURS",
 )
 # Seconds before an order message that start_order failed is received again (the template's 185 s is for AWS).
 TEST_VISIBILITY_TIMEOUT = 2
@@ -43,6 +46,20 @@ def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+PURGE_INTERVAL_SECONDS = 60  # PurgeQueue is allowed once a minute per queue, on moto as on AWS
+_purged_at: dict[str, float] = {}  # queue URL -> when a test of this session last purged it (monotonic)
+
+
+def before_purge(queue_url: str) -> None:
+    """Wait until the queue may be purged again after this session's last purge of it, and note this one: tests in
+    one session (one xdist worker) share its local AWS's queues, and a second PurgeQueue within the minute fails."""
+    last = _purged_at.get(queue_url)
+    if last is not None:
+        ready = last + PURGE_INTERVAL_SECONDS + 1
+        poll(lambda: time.monotonic() >= ready, timeout=PURGE_INTERVAL_SECONDS + 5, interval=0.5, what="PurgeQueue")
+    _purged_at[queue_url] = time.monotonic()
 
 
 def settled_kpis() -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from backend import aws
+from localaws import chaos
 from tests.conftest import _APP_SETTINGS
 
 FUNCTIONS_DIR = Path(__file__).with_name("functions")
@@ -39,6 +40,24 @@ def own_local_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         monkeypatch.undo()
         settings.cache_clear()
         aws.reset()
+
+
+ChaosRules = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def chaos_rules(local_aws: Any) -> Iterator[ChaosRules]:
+    """A function that replaces the session local AWS's fault rules (its chaos API, as LocalStack's) and returns them
+    as it lists them; none are left after the test. A rule: {"service": "logs", "operation": "PutLogEvents",
+    "error": {"code": "ServiceUnavailable", "statusCode": 503}}."""
+
+    def set_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return chaos.set_rules(aws.connection().endpoint_url or "", rules)
+
+    try:
+        yield set_rules
+    finally:
+        set_rules([])
 
 
 @pytest.fixture(scope="session")

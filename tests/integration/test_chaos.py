@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +15,16 @@ from backend.executions import Outcome, history_events, timeline
 from bench import chaos as chaos_bench
 from lambdas.domain.order import Order
 from lambdas.domain.workflow import execution_input
-from localaws import chaos, instance, journal
+from localaws import instance, journal
 from tests.conftest import PROJECT_ROOT, operator_caller, order_request, poll
+from tests.integration.conftest import ChaosRules
 
 SERVICE_ERROR = {"code": "ServiceException", "statusCode": 500, "message": "injected"}
 
 
-def set_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return chaos.set_rules(aws.connection().endpoint_url or "", rules)
-
-
-@pytest.fixture
-def rules(local_aws: Any) -> Iterator[Any]:
-    """Sets the session local AWS's chaos rules; none are left after the test."""
-    try:
-        yield set_rules
-    finally:
-        set_rules([])
-
-
-def test_a_rule_fails_the_calls_it_names_with_the_services_own_error(rules: Any) -> None:
+def test_a_rule_fails_the_calls_it_names_with_the_services_own_error(chaos_rules: ChaosRules) -> None:
     sqs, url = aws.client("sqs"), aws.resources().orders_queue_url
-    listed = rules([{"service": "sqs", "operation": "GetQueueAttributes", "error": {"code": "QueueBusy"}}])
+    listed = chaos_rules([{"service": "sqs", "operation": "GetQueueAttributes", "error": {"code": "QueueBusy"}}])
     assert listed[0]["error"]["statusCode"] == 503
     with pytest.raises(ClientError) as raised:
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
@@ -45,9 +32,9 @@ def test_a_rule_fails_the_calls_it_names_with_the_services_own_error(rules: Any)
     sqs.get_queue_url(QueueName=url.rsplit("/", 1)[1])  # another operation passes
 
 
-def test_a_task_state_sees_an_injected_invoke_error_and_retries_it(rules: Any) -> None:
+def test_a_task_state_sees_an_injected_invoke_error_and_retries_it(chaos_rules: ChaosRules) -> None:
     validate = aws.resources().function_names["validate_order"]
-    rules([{"service": "lambda", "operation": "Invoke", "function": validate, "error": SERVICE_ERROR}])
+    chaos_rules([{"service": "lambda", "operation": "Invoke", "function": validate, "error": SERVICE_ERROR}])
     (order,) = orders.submit_orders([order_request()], caller=operator_caller())
     detail = poll(lambda: _finished(order.order_id), timeout=60, what="the order to fail")
     assert detail.outcome is Outcome.FAILED
@@ -55,11 +42,11 @@ def test_a_task_state_sees_an_injected_invoke_error_and_retries_it(rules: Any) -
     assert validation.failed_attempts == ["Lambda.ServiceException"] * 4  # the first attempt and 3 retries
 
 
-def test_an_order_whose_starter_failed_four_times_is_still_started(rules: Any, local_aws: Any) -> None:
+def test_an_order_whose_starter_failed_four_times_is_still_started(chaos_rules: ChaosRules, local_aws: Any) -> None:
     """The event source leaves a batch whose invoke failed on the queue; the redrive policy allows five receives
     (with three, a starter crashing three times under the chaos bench dead-lettered valid orders)."""
     starter = aws.resources().function_names["start_order"]
-    rules([{"service": "lambda", "operation": "Invoke", "function": starter, "error": SERVICE_ERROR}])
+    chaos_rules([{"service": "lambda", "operation": "Invoke", "function": starter, "error": SERVICE_ERROR}])
     (order,) = orders.submit_orders([order_request()], caller=operator_caller())
     db = instance.state_dir() / journal.FILE_NAME
 
@@ -70,7 +57,7 @@ def test_an_order_whose_starter_failed_four_times_is_still_started(rules: Any, l
 
     poll(lambda: received() >= 4, timeout=60, interval=0.05, what="the starter's invoke to fail four times")
     assert _finished(order.order_id) is None
-    rules([])  # before the fifth receive, the last one the redrive policy allows
+    chaos_rules([])  # before the fifth receive, the last one the redrive policy allows
     assert poll(lambda: _finished(order.order_id), timeout=60, what="the order").outcome is Outcome.SUCCEEDED
 
 

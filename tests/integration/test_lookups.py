@@ -13,7 +13,7 @@ from ulid import ULID
 
 from backend import aws, ledger, lookup, orders, queues, sandbox
 from lambdas.domain.order import new_order_id, placed_at
-from tests.conftest import operator_caller, order_request, poll
+from tests.conftest import before_purge, operator_caller, order_request, poll
 
 
 @contextmanager
@@ -70,6 +70,7 @@ def test_an_order_purged_from_the_queue_says_so_and_no_longer_counts_ahead(local
     with starter_paused():
         purged, *_ = orders.submit_orders([order_request()] * 2, caller=operator_caller())
         name = queues.queue_name(aws.resources().orders_queue_url)
+        before_purge(aws.resources().orders_queue_url)
         queues.purge("orders", operator_caller(), name)
         found = lookup.locate(purged.order_id)
         assert isinstance(found, lookup.Purged)
