@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,30 @@ def test_the_aws_cli_sees_the_stack_on_the_one_endpoint(stack: dict[str, Any], t
         "stepfunctions", "describe-state-machine", "--state-machine-arn", stack["outputs"]["OrderWorkflowArn"]
     )
     assert machine["status"] == "ACTIVE"
+
+
+def test_the_sam_cli_and_boto3_work_with_the_env_exports(stack: dict[str, Any], tmp_path: Path) -> None:
+    """`eval "$(python -m backend local --env)"` is all AWS's own tools need: endpoint, region, credentials."""
+    environment = local_env_shell() | {"SAM_CLI_TELEMETRY": "0", "HOME": str(tmp_path)}
+    sam = _aws_cli().with_name("sam")
+    listed = subprocess.run(
+        [str(sam), "list", "stack-outputs", "--stack-name", stack["name"], "--output", "json"],
+        env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert {item["OutputKey"] for item in json.loads(listed.stdout)} >= set(_FUNCTION_OUTPUTS.values())
+    invoked = subprocess.run(
+        [str(sam), "remote", "invoke", "--stack-name", stack["name"], "ValidateOrderFunction", "--event", "{}"],
+        env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "OrderInvalid" in invoked.stdout + invoked.stderr
+    script = "import sys, boto3; print(boto3.client('lambda').get_function(FunctionName=sys.argv[1])['Configuration'])"
+    role = subprocess.run(
+        [sys.executable, "-c", script, stack["outputs"]["ValidateOrderFunctionName"]],
+        env=environment, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert role.returncode == 0, role.stderr
+    assert ":role/" in role.stdout  # boto3 found the endpoint, region and credentials in the environment
 
 
 def _template_copy(tmp_path: Path, edit: dict[str, str]) -> Path:
