@@ -1,5 +1,5 @@
-"""The local AWS's durable state: a write-ahead journal (SQLite, WAL) of messages, items, executions, logs, metrics
-and alarm states."""
+"""The local AWS's durable state: a write-ahead journal (SQLite in WAL mode) written by a process of its own. It keeps
+batching, ordering and fsync; what is in it is each service's own (services declare their Tables)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +25,15 @@ class JournalError(RuntimeError):
     """What was to be acknowledged could not be recorded: the request fails instead of being answered."""
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY, queue_arn TEXT NOT NULL, body TEXT NOT NULL, attributes TEXT NOT NULL,
-    system_attributes TEXT NOT NULL, sent_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL DEFAULT 0,
-    first_receive_ms INTEGER, visible_at_ms REAL NOT NULL DEFAULT 0, delayed_until_ms REAL NOT NULL DEFAULT 0,
-    group_id TEXT, deduplication_id TEXT, sequence_number TEXT);
-CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue_arn, sent_ms);
-CREATE TABLE IF NOT EXISTS queue_attributes (queue_arn TEXT PRIMARY KEY, attributes TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    table_arn TEXT NOT NULL, key TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (table_arn, key));
-CREATE TABLE IF NOT EXISTS executions (
-    arn TEXT PRIMARY KEY, state_machine_arn TEXT NOT NULL, name TEXT NOT NULL, input TEXT NOT NULL,
-    start REAL NOT NULL, state TEXT, state_input TEXT, status TEXT NOT NULL, stop REAL, error TEXT, cause TEXT,
-    output TEXT, history BLOB);
-CREATE INDEX IF NOT EXISTS executions_by_start ON executions (start);
-CREATE TABLE IF NOT EXISTS log_events (
-    account TEXT NOT NULL, region TEXT NOT NULL, log_group TEXT NOT NULL, stream TEXT NOT NULL,
-    timestamp INTEGER NOT NULL, ingestion_time INTEGER NOT NULL, message TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (log_group, stream, timestamp);
-CREATE INDEX IF NOT EXISTS log_events_by_time ON log_events (timestamp);
-CREATE TABLE IF NOT EXISTS metric_values (
-    series TEXT NOT NULL, at REAL NOT NULL, value REAL NOT NULL, count REAL NOT NULL, PRIMARY KEY (series, at, value));
-CREATE INDEX IF NOT EXISTS metric_values_by_time ON metric_values (at);
-CREATE TABLE IF NOT EXISTS metric_sets (
-    series TEXT NOT NULL, at REAL NOT NULL, count REAL NOT NULL, total REAL NOT NULL, minimum REAL NOT NULL,
-    maximum REAL NOT NULL, PRIMARY KEY (series, at));
-CREATE INDEX IF NOT EXISTS metric_sets_by_time ON metric_sets (at);
-CREATE TABLE IF NOT EXISTS alarm_states (
-    arn TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, reason_data TEXT, updated REAL NOT NULL);
-"""
-# Columns added since a journal was first made: (table, column, type).
-_ADDED_COLUMNS = (("executions", "output", "TEXT"), ("executions", "history", "BLOB"))
+@dataclass(frozen=True)
+class Tables:
+    """The tables a service keeps in the journal: their schema (CREATE ... IF NOT EXISTS statements), and the columns
+    added since a journal was first made with them (table, column, type), added to an older file when it opens."""
+
+    schema: str
+    added_columns: tuple[tuple[str, str, str], ...] = ()
+
+
 _unacknowledged = threading.local()
 
 
@@ -84,7 +61,7 @@ class Journal:
     acknowledged request waited for that. The writer process answers each batch in one message.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tables: Iterable[Tables]) -> None:
         self._writer_process = subprocess.Popen(
             [sys.executable, "-m", "localaws.journal", str(path)],
             stdin=subprocess.PIPE,
@@ -96,8 +73,9 @@ class Journal:
             env=os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))},
         )
         try:
+            _send(self._writer_process.stdin.fileno(), [(t.schema, t.added_columns) for t in tables])
             ready = _receive(self._writer_process.stdout.fileno()) == _READY
-        except EOFError:
+        except (OSError, EOFError):
             ready = False
         if not ready:
             self._writer_process.kill()
@@ -198,24 +176,6 @@ class Journal:
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
 
-    def prune(self, keep_records: int, keep_seconds: float) -> None:
-        """Drop finished executions beyond what the local AWS keeps (see compact_finished_executions)."""
-        oldest = time.time() - keep_seconds
-        statements: list[tuple[str, Iterable[Any]]] = [
-            ("DELETE FROM executions WHERE status != 'RUNNING' AND start < ?", [(oldest,)])
-        ]
-        # Ranking every finished execution costs ~25 ms of CPU at 20,000: done only when there are too many.
-        counted = self.rows("SELECT count(*) FROM executions")
-        if counted and counted[0][0] > keep_records:
-            statements.append(
-                (
-                    "DELETE FROM executions WHERE arn IN (SELECT arn FROM executions WHERE status != 'RUNNING' "
-                    "ORDER BY start DESC LIMIT -1 OFFSET ?)",
-                    [(keep_records,)],
-                )
-            )
-        self.write(statements)
-
     def close(self) -> None:
         """Commit what is queued and stop recording (the rest of a shutdown is not the state to come back to)."""
         with self._changed:
@@ -260,16 +220,17 @@ def _receive(fd: int) -> Any:
     return pickle.loads(received[8:])  # noqa: S301 - our own process, over a pipe
 
 
-def _open(path: Path) -> sqlite3.Connection:
+def _open(path: Path, tables: list[tuple[str, tuple[tuple[str, str, str], ...]]]) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     # A commit is in the OS's hands at once (it survives a kill -9); a durable batch is also fsynced (a power cut).
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA busy_timeout=10000")  # the writer of a local AWS killed a moment ago may still be finishing
-    db.executescript(_SCHEMA)
-    for table, column, kind in _ADDED_COLUMNS:
-        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    for schema, added_columns in tables:
+        db.executescript(schema)
+        for table, column, kind in added_columns:
+            if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     return db
 
 
@@ -278,13 +239,13 @@ def _serve(path: Path) -> None:
     end when its parent closes the journal or is gone."""
     requests, answers = sys.stdin.fileno(), sys.stdout.fileno()
     try:
-        db = _open(path)
+        db = _open(path, _receive(requests))  # the first message: the services' tables
         # SQLite keeps the -wal file (same inode) while a connection is open, so one descriptor can fsync it.
         wal = os.open(f"{path}-wal", os.O_RDONLY | os.O_CREAT, 0o644)
         directory = os.open(path.parent, os.O_RDONLY)
         os.fsync(directory)  # the new files' names survive a power cut too
         os.close(directory)
-    except (OSError, sqlite3.Error):
+    except (OSError, EOFError, sqlite3.Error):
         _log.exception("the journal %s could not be opened", path)
         _send(answers, "failed")
         return

@@ -1,70 +1,41 @@
-"""moto as our services, with corrections: one module per service, each correction saying what it fixes and why.
+"""The emulated services, one package each, after LocalStack's provider registry: moto's, with corrections, and the
+emulator's own features attached (localaws/services/service.py says what a service is; patches.py what a correction
+is).
 
-Every correction is written against one moto version: `apply()` refuses another version and raises, naming the
-correction, when a target no longer looks the way the correction expects. The measurements behind the speed
-corrections are in docs/local-aws.md.
+Adding a service: a package holding a provider (a Service) and its modules, and one line in REGISTRY. The order is the
+order services start and restore in: logs and metrics before what writes to them on restore, executions last (they
+continue at once and call the rest), Lambda before Step Functions (whose Task states call Lambda in-process).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from localaws.services import patches
+from localaws.services.awslambda.provider import Lambda
+from localaws.services.cloudformation.provider import CloudFormation
+from localaws.services.cloudwatch.provider import CloudWatch
+from localaws.services.core.provider import Core
+from localaws.services.dynamodb.provider import DynamoDB
+from localaws.services.iam.provider import Iam
+from localaws.services.logs.provider import Logs
+from localaws.services.service import Service
+from localaws.services.sns.provider import Sns
+from localaws.services.sqs.provider import Sqs
+from localaws.services.stepfunctions.provider import StepFunctions
 
-import moto
-
-from localaws.services import (
-    cloudformation,
-    cloudwatch,
-    cloudwatch_alarms,
-    core,
-    dynamodb,
-    iam,
-    logs,
-    sns,
-    sqs,
-    stepfunctions,
+REGISTRY: tuple[Service, ...] = (
+    Core(),
+    Iam(),
+    CloudFormation(),
+    Logs(),
+    CloudWatch(),
+    DynamoDB(),
+    Sqs(),
+    Sns(),
+    Lambda(),
+    StepFunctions(),
 )
-from localaws.services._patching import CorrectionError
-from localaws.services.awslambda import corrections as awslambda
-
-MOTO_VERSION = "5.2.5"
-
-CORRECTIONS: tuple[tuple[str, Callable[[], None]], ...] = (
-    *core.CORRECTIONS,
-    *iam.CORRECTIONS,
-    *sqs.CORRECTIONS,
-    *stepfunctions.CORRECTIONS,
-    *awslambda.CORRECTIONS,
-    *cloudformation.CORRECTIONS,
-    *cloudwatch.CORRECTIONS,
-    *cloudwatch_alarms.CORRECTIONS,
-    *logs.CORRECTIONS,
-    *sns.CORRECTIONS,
-    *dynamodb.CORRECTIONS,
-)
-
-_lock = threading.Lock()
-_applied = False
 
 
 def apply() -> None:
-    """Apply every correction once (idempotent); raise CorrectionError naming one that no longer applies."""
-    global _applied
-    # Checked on every call, so a changed install is never silently accepted.
-    if moto.__version__ != MOTO_VERSION:
-        raise CorrectionError(
-            f"localaws.services is written against moto {MOTO_VERSION}, but moto {moto.__version__} is installed: "
-            f"pin moto=={MOTO_VERSION} or re-check every correction"
-        )
-    with _lock:
-        if _applied:
-            return
-        for name, correct in CORRECTIONS:
-            try:
-                correct()
-            except CorrectionError:
-                raise
-            except Exception as exc:
-                message = f"moto correction {name!r} no longer applies to moto {moto.__version__}: {exc!r}"
-                raise CorrectionError(message) from exc
-        _applied = True
+    """Apply every service's corrections (idempotent); CorrectionError names one that no longer applies."""
+    patches.apply_all(correction for service in REGISTRY for correction in service.corrections)
