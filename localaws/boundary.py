@@ -27,7 +27,7 @@ from localaws import protocol
 from localaws.config import ACCOUNT_ID
 from localaws.gateway import HttpRequest, HttpResponse
 from localaws.protocol import Protocol
-from localaws.services import iam
+from localaws.services.iam.fixes import signature_checked
 
 _log = logging.getLogger(__name__)
 MAX_CLOCK_SKEW = datetime.timedelta(minutes=15)  # AWS refuses a signature dated further from its clock
@@ -179,7 +179,7 @@ class Boundary:
 
     def admitted(self, principal: Principal) -> contextlib.AbstractContextManager[None]:
         """While a request is answered: its signature is verified (moto's access control need not verify it again)."""
-        return iam.signature_checked(principal.signature)
+        return signature_checked(principal.signature)
 
     def screen(self, request: HttpRequest) -> tuple[Principal | None, HttpResponse | None]:
         """Who signed the request, or the answer that refuses it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -78,6 +79,14 @@ class Telemetry:
         self._buffer = _Buffer()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def in_process(cls, account_id: str, region: str) -> Telemetry:
+        """Telemetry that stores into moto's Logs and CloudWatch in this process, as AWS's own delivery does."""
+        from localaws.services.cloudwatch.metrics import publish
+        from localaws.services.logs.delivery import deliver
+
+        return cls(functools.partial(deliver, account_id, region), functools.partial(publish, account_id, region))
 
     def metric(self, namespace: str, name: str, value: float, unit: str, dimensions: dict[str, str], at: float) -> None:
         """Add one sample; a series' samples within a minute and a flush interval become one statistic set."""

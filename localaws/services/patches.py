@@ -67,6 +67,7 @@ class Correction:
     _changes: list[_Change] = field(default_factory=list)
     _expectations: list[tuple[str, list[str] | None, tuple[str, ...]]] = field(default_factory=list)
     _checks: list[Callable[[], str | None]] = field(default_factory=list)
+    _steps: list[tuple[str, Callable[[], None], Callable[[], bool]]] = field(default_factory=list)
 
     def replaces(
         self, target: str, *, params: list[str] | None = None, source: Iterable[str] = (), also_in: Iterable[str] = ()
@@ -90,6 +91,16 @@ class Correction:
 
         return declare
 
+    def performs(self, target: str, done: Callable[[], bool]) -> Callable[[F], F]:
+        """Declare function as a change that is no replacement (registering a CloudFormation type): target names what
+        it makes, done() says whether that is in force already."""
+
+        def declare(function: F) -> F:
+            self._steps.append((target, function, done))
+            return function
+
+        return declare
+
     def expects(self, target: str, *, params: list[str] | None = None, source: Iterable[str] = ()) -> None:
         """Declare the shape of a target the correction relies on without replacing it."""
         self._expectations.append((target, params, tuple(source)))
@@ -101,43 +112,52 @@ class Correction:
 
     @property
     def targets(self) -> list[str]:
-        """What it replaces or adds."""
-        return [change.target for change in self._changes]
+        """What it replaces, adds or makes."""
+        return [change.target for change in self._changes] + [target for target, _, _ in self._steps]
 
     def apply(self) -> list[Applied]:
         """Check every target, then make the changes not made yet; return them all; CorrectionError names what no
-        longer fits."""
+        longer fits, before anything is changed."""
         pending = [change for change in self._changes if self.name not in _made_by(_current(change.target))]
-        if pending:
+        steps = [(function, done) for _, function, done in self._steps if not done()]
+        if pending or steps:
             for target, params, source in self._expectations:
                 self._check_shape(target, _unwrap(_current(target)), params, source)
+            for change in pending:
+                self._check_change(change)
             for check in self._checks:
                 problem = check()
                 if problem:
                     raise self._error(problem)
         for change in pending:
             self._make(change)
-        return [Applied(self.name, self.kind, change.target) for change in self._changes]
+        for function, done in steps:
+            function()
+            if not done():
+                raise self._error(f"{function.__qualname__} did not take effect")
+        return [Applied(self.name, self.kind, target) for target in self.targets]
+
+    def _check_change(self, change: _Change) -> None:
+        current = _current(change.target)
+        if change.adds:
+            if current is not _MISSING:
+                raise self._error(f"moto now has {change.target}: drop this correction")
+            return
+        self._check_shape(change.target, _unwrap(current), change.params, change.source)
+        for name in change.also_in:
+            if getattr(importlib.import_module(name), _owner(change.target)[1], None) is not current:
+                raise self._error(f"{name}.{_owner(change.target)[1]} is not {change.target}")
 
     def _make(self, change: _Change) -> None:
         owner, attribute = _owner(change.target)
         current = _raw(owner, attribute)
         if change.adds:
-            if current is not _MISSING:
-                raise self._error(f"moto now has {change.target}: drop this correction")
             setattr(owner, attribute, _marked(change.function, self.name))
             return
-        if current is _MISSING:
-            raise self._error(f"{change.target} is gone")
-        original = _unwrap(current)
-        self._check_shape(change.target, original, change.params, change.source)
-        replacement = _rewrap(current, _calling_with(original, change.function, self.name))
+        replacement = _rewrap(current, _calling_with(_unwrap(current), change.function, self.name))
         setattr(owner, attribute, replacement)
         for name in change.also_in:
-            module = importlib.import_module(name)
-            if getattr(module, attribute, None) is not current:
-                raise self._error(f"{name}.{attribute} is not {change.target}")
-            setattr(module, attribute, replacement)
+            setattr(importlib.import_module(name), attribute, replacement)
 
     def _check_shape(self, target: str, original: Any, params: list[str] | None, source: tuple[str, ...]) -> None:
         if original is _MISSING:

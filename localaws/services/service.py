@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from localaws.chaos import Faults
     from localaws.config import LocalAwsOptions
+    from localaws.credentials import Credentials
     from localaws.gateway import Route
     from localaws.journal import Journal, Tables
     from localaws.services.patches import Correction
@@ -39,6 +40,7 @@ class Context:
     state_dir: Path
     account_id: str
     region: str
+    credentials: Credentials  # the instance's own
     journal: Journal
     telemetry: Telemetry
     faults: Faults

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from localaws import chaos
-from localaws.services._patching import iter_backends
 from localaws.services.awslambda.functions import FunctionNotFound
 from localaws.services.awslambda.runtime import LambdaRuntime
+from localaws.services.backends import iter_backends
 
 _log = logging.getLogger(__name__)
 RECONCILE_SECONDS = 1.0
