@@ -1,4 +1,5 @@
-"""python -m localaws [--port N]: run the local AWS in the foreground until interrupted."""
+"""python -m localaws [--port N]: run the local AWS in the foreground until interrupted; --corrections lists its
+changes to moto instead."""
 
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     """Start, publish the state file, serve until SIGINT/SIGTERM; exit 2 when the template cannot be deployed."""
     parser = argparse.ArgumentParser(prog="python -m localaws", description="The embedded local AWS.")
     parser.add_argument("--port", type=int, help="the endpoint's port (default 4599, ORDERS_LOCAL_PORT; 0 = any)")
+    parser.add_argument(
+        "--corrections", action="store_true", help="list the changes to moto (fixes and hooks), then exit"
+    )
     args = parser.parse_args(argv)
+    if args.corrections:
+        return _list_corrections()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A line per request, and an ERROR per business failure the workflow handles, drown what matters.
     for noisy in ("werkzeug", "botocore.credentials", "botocore.configprovider"):
@@ -75,6 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         instance.unpublish(pid)
         local_aws.stop()
+    return 0
+
+
+def _list_corrections() -> int:
+    """Print every correction in force: kind, service, name, what it replaces, and why."""
+    from localaws.services import registry
+
+    registry.apply()
+    for service in registry.REGISTRY:
+        for correction in service.corrections:
+            print(f"{correction.kind.value:<4}  {service.name:<14}  {correction.name}")
+            for target in correction.targets:
+                print(f"{'':22}{target}")
+            print(f"{'':22}{correction.why}\n")
     return 0
 
 
