@@ -237,57 +237,6 @@ def test_execution_tasks_reuse_one_client(sfn: Any, sqs: Any, monkeypatch: pytes
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "3"
 
 
-# --- CloudWatch statistics -----------------------------------------------------------------------------------
-
-
-def metric_values(cloudwatch: Any, minute: Any, name: str, stat: str, dimensions: Any) -> list[float]:
-    """One statistic of an AWS/States metric per minute, within five minutes of minute."""
-    from datetime import timedelta
-
-    metric = {"Namespace": "AWS/States", "MetricName": name, "Dimensions": dimensions}
-    answer = cloudwatch.get_metric_data(
-        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
-        StartTime=minute - timedelta(minutes=5),
-        EndTime=minute + timedelta(minutes=5),
-    )
-    return answer["MetricDataResults"][0]["Values"]
-
-
-def test_metric_data_has_percentiles_exact_dimensions_and_values_with_counts(aws: None) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    minute = datetime.now(UTC).replace(second=0, microsecond=0)
-    machine = [{"Name": "StateMachineArn", "Value": "m"}]
-    cloudwatch.put_metric_data(
-        Namespace="AWS/States",
-        MetricData=[{"MetricName": "ExecutionTime", "Dimensions": machine, "Timestamp": minute,
-                     "Values": [100, 200, 1000], "Counts": [50, 40, 10], "Unit": "Milliseconds"}],
-    )  # fmt: skip
-    cloudwatch.put_metric_data(Namespace="AWS/States", MetricData=[{"MetricName": "ExecutionTime", "Value": 9}])
-    cloudwatch.put_metric_data(
-        Namespace="Other", MetricData=[{"MetricName": "ExecutionTime", "Dimensions": machine, "Value": 5}]
-    )
-    cloudwatch.put_metric_data(
-        Namespace="AWS/States",
-        MetricData=[{"MetricName": "Set", "Dimensions": machine, "Timestamp": minute,
-                     "StatisticValues": {"SampleCount": 3, "Sum": 6, "Minimum": 1, "Maximum": 3}}],
-    )  # fmt: skip
-
-    def query(stat: str, name: str = "ExecutionTime", dimensions: Any = machine) -> list[float]:
-        return metric_values(cloudwatch, minute, name, stat, dimensions)
-
-    assert [query(p) for p in ("p50", "p90", "p99")] == [[100.0], [200.0], [1000.0]]
-    assert (query("Sum"), query("SampleCount"), query("Average")) == ([23000.0], [100.0], [230.0])
-    assert query("Sum", dimensions=[]) == [9.0]  # only the series without dimensions, of this namespace
-    assert (query("Sum", "Set"), query("Maximum", "Set"), query("p90", "Set")) == ([6.0], [3.0], [])
-    statistics = cloudwatch.get_metric_statistics(
-        Namespace="AWS/States", MetricName="ExecutionTime", Dimensions=machine, Statistics=["Sum", "SampleCount"],
-        StartTime=minute - timedelta(minutes=5), EndTime=minute + timedelta(minutes=5), Period=600,
-    )["Datapoints"]  # fmt: skip
-    assert [(d["Sum"], d["SampleCount"]) for d in statistics] == [(23000.0, 100.0)]
-
-
 # --- execution hooks ---------------------------------------------------------------------------------------
 
 
@@ -430,41 +379,6 @@ def test_compaction_loses_nothing_under_concurrent_starts(sfn: Any) -> None:
     assert sorted(e["executionArn"] for e in remaining()) == sorted(started)
     detailed = [arn for arn in started if "input" in sfn.describe_execution(executionArn=arn)]
     assert detailed == started[-5:]
-
-
-def test_metric_store_merges_a_series_minute_and_drops_old_datapoints(aws: None) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from moto.cloudwatch.models import cloudwatch_backends
-
-    from localaws.services import cloudwatch as cloudwatch_corrections
-
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
-    machine = [{"Name": "StateMachineArn", "Value": "m"}]
-    for values, counts, low, high in (([100, 200], [3, 1], 1, 4), ([200, 300], [2, 1], 0.5, 2)):
-        cloudwatch.put_metric_data(
-            Namespace="AWS/States",
-            MetricData=[
-                {"MetricName": "ExecutionTime", "Dimensions": machine, "Timestamp": minute, "Values": values,
-                 "Counts": counts, "Unit": "Milliseconds"},
-                {"MetricName": "Started", "Dimensions": machine, "Timestamp": minute, "Unit": "Count",
-                 "StatisticValues": {"SampleCount": 2, "Sum": 3, "Minimum": low, "Maximum": high}},
-            ],
-        )  # fmt: skip
-    store = cloudwatch_backends[DEFAULT_ACCOUNT_ID][REGION].metric_data
-    assert len(store) == 4  # one statistic set, three distinct values
-
-    def query(name: str, stat: str) -> list[float]:
-        return metric_values(cloudwatch, minute, name, stat, machine)
-
-    assert [query("ExecutionTime", s)[0] for s in ("SampleCount", "Sum", "p50", "p90", "Maximum")] == [
-        7.0, 1200.0, 200.0, 300.0, 300.0,
-    ]  # fmt: skip
-    assert [query("Started", s)[0] for s in ("SampleCount", "Sum", "Minimum", "Maximum")] == [4.0, 6.0, 0.5, 4.0]
-    assert cloudwatch_corrections.retain_metrics(3600) == 0
-    assert cloudwatch_corrections.retain_metrics(60) == 4
-    assert (len(store), query("Started", "Sum")) == (0, [])
 
 
 def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
