@@ -22,8 +22,8 @@ from localaws.journal import FILE_NAME, Journal
 from localaws.services import patches
 from localaws.services.cloudwatch import provider
 from localaws.services.cloudwatch.cloudformation import stable_name
+from localaws.services.cloudwatch.metrics import publish
 from localaws.services.cloudwatch.provider import CloudWatch
-from localaws.services.cloudwatch.publish import publish
 from localaws.services.cloudwatch.retention import retain_metrics
 
 REGION = "us-east-1"
