@@ -1,4 +1,5 @@
-"""Local alarm evaluation: metric math, thresholds, M of N, missing data, and alarms judged in moto."""
+"""Local alarm evaluation (localaws.services.cloudwatch): metric math, thresholds, M of N, missing data, and alarms
+judged in moto."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localaws import services
-from localaws.services import cloudwatch_alarms
-from localaws.services.cloudwatch_alarms import ExpressionError, evaluate_expression, judge
+from localaws.services import patches
+from localaws.services.cloudwatch.alarms import SETTLE_SECONDS, evaluate_alarms, judge
+from localaws.services.cloudwatch.math import ExpressionError, evaluate_expression
+from localaws.services.cloudwatch.provider import CloudWatch
 
 REGION = "us-east-1"
 T0 = datetime(2026, 11, 26, 23, 8, tzinfo=UTC)
@@ -102,7 +104,7 @@ def test_reasons_read_as_aws_writes_them() -> None:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    services.apply()
+    patches.apply_all(CloudWatch.corrections)
     with mock_aws():
         yield
 
@@ -149,24 +151,24 @@ def test_metric_math_alarm_goes_to_alarm_and_back_and_notifies_its_topic(aws: No
         AlarmActions=[topic], OKActions=[topic],
     )  # fmt: skip
     minute = datetime(2026, 11, 26, 23, 10, tzinfo=UTC)
-    after = (minute + timedelta(minutes=1, seconds=cloudwatch_alarms.SETTLE_SECONDS + 2)).timestamp()
+    after = (minute + timedelta(minutes=1, seconds=SETTLE_SECONDS + 2)).timestamp()
     cloudwatch.put_metric_data(
         Namespace="AWS/States", MetricData=[{"MetricName": "ExecutionsFailed", "Value": 5, "Timestamp": minute}]
     )
     cloudwatch.put_metric_data(
         Namespace="OrderPipeline", MetricData=[{"MetricName": "PaymentsDeclined", "Value": 2, "Timestamp": minute}]
     )
-    assert cloudwatch_alarms.evaluate_alarms(after) == 1
+    assert evaluate_alarms(after) == 1
     alarm = _state(cloudwatch, "technical")
     assert alarm["StateValue"] == "ALARM"
     assert "1 out of the last 1 datapoints [3.0 (26/11/26 23:10:00)]" in alarm["StateReason"]
     data = json.loads(alarm["StateReasonData"])
     assert (data["recentDatapoints"], data["startDate"]) == ([3.0], "2026-11-26T23:10:00.000+0000")
     since = alarm["StateUpdatedTimestamp"]
-    assert cloudwatch_alarms.evaluate_alarms(after + 5) == 0  # no transition: the time of the last change stays
+    assert evaluate_alarms(after + 5) == 0  # no transition: the time of the last change stays
     assert _state(cloudwatch, "technical")["StateUpdatedTimestamp"] == since
 
-    assert cloudwatch_alarms.evaluate_alarms(after + 60) == 1  # the next minute has no failures
+    assert evaluate_alarms(after + 60) == 1  # the next minute has no failures
     assert _state(cloudwatch, "technical")["StateValue"] == "OK"
     messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
     states = [(json.loads(m["Body"])["OldStateValue"], json.loads(m["Body"])["NewStateValue"]) for m in messages]

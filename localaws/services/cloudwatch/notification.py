@@ -1,0 +1,88 @@
+"""An alarm's change of state published to its actions' SNS topics, with AWS's message and subject."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+_log = logging.getLogger(__name__)
+_REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
+
+
+def iso(at: datetime) -> str:
+    """A time as CloudWatch writes it in alarm messages and reason data: 2026-11-26T23:10:00.000+0000."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+
+
+def notify(alarm: Any, old_state: str, now: float) -> None:
+    """Publish the change to the topics of the new state's actions, with AWS's message and subject."""
+    if not alarm.actions_enabled:
+        return
+    topics = {
+        "ALARM": alarm.alarm_actions,
+        "OK": alarm.ok_actions,
+        "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+    }[alarm.state_value]
+    topics = [arn for arn in topics or [] if arn.startswith("arn:") and ":sns:" in arn]
+    if not topics:
+        return
+    from moto.sns.models import sns_backends
+
+    region = _REGION_NAMES.get(alarm.region_name, alarm.region_name)
+    message = {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description,
+        "AWSAccountId": alarm.alarm_arn.split(":")[4],
+        "AlarmConfigurationUpdatedTimestamp": iso(alarm.configuration_updated_timestamp),
+        "NewStateValue": alarm.state_value,
+        "NewStateReason": alarm.state_reason,
+        "StateChangeTime": iso(datetime.fromtimestamp(now, UTC)),
+        "Region": region,
+        "AlarmArn": alarm.alarm_arn,
+        "OldStateValue": old_state,
+        "OKActions": alarm.ok_actions,
+        "AlarmActions": alarm.alarm_actions,
+        "InsufficientDataActions": alarm.insufficient_data_actions,
+        "Trigger": _trigger(alarm),
+    }
+    subject = f'{alarm.state_value}: "{alarm.name}" in {region}'[:100]
+    for arn in topics:
+        _, _, _, topic_region, account, _ = arn.split(":", 5)
+        try:
+            sns_backends[account][topic_region].publish(json.dumps(message), arn=arn, subject=subject)
+        except Exception:
+            _log.exception("publishing alarm %s to %s failed", alarm.name, arn)
+
+
+def _trigger(alarm: Any) -> dict[str, Any]:
+    trigger: dict[str, Any] = {
+        "Period": int(alarm.period or 0),
+        "EvaluationPeriods": int(alarm.evaluation_periods),
+        "DatapointsToAlarm": int(alarm.datapoints_to_alarm or alarm.evaluation_periods),
+        "ComparisonOperator": alarm.comparison_operator,
+        "Threshold": float(alarm.threshold),
+        "TreatMissingData": alarm.treat_missing_data or "missing",
+        "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
+    }
+    if alarm.metric_data_queries:
+        trigger["Metrics"] = [_trigger_metric(q) for q in alarm.metric_data_queries if q.expression or q.metric_stat]
+    else:
+        trigger |= {
+            "MetricName": alarm.metric_name,
+            "Namespace": alarm.namespace,
+            "StatisticType": "ExtendedStatistic" if alarm.extended_statistic else "Statistic",
+            "Statistic": alarm.extended_statistic or str(alarm.statistic).upper(),
+            "Unit": alarm.unit,
+            "Dimensions": [{"value": d.value, "name": d.name} for d in alarm.dimensions],
+        }
+    return trigger
+
+
+def _trigger_metric(query: Any) -> dict[str, Any]:
+    if query.expression:
+        return {"Id": query.id, "Expression": query.expression, "Label": query.label, "ReturnData": True}
+    stat = query.metric_stat
+    metric = {"Namespace": stat.metric.namespace, "MetricName": stat.metric.metric_name}
+    return {"Id": query.id, "MetricStat": {"Metric": metric, "Period": int(stat.period), "Stat": stat.stat}}
