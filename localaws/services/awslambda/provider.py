@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 
-from localaws.services.sqs.poller import LambdaPoller
-
 from localaws.services.awslambda import fixes
 from localaws.services.awslambda.event_source import EventSources, mappings_in_process
 from localaws.services.awslambda.invoke_api import InvokeApi
 from localaws.services.awslambda.runtime import LambdaRuntime
 from localaws.services.iam.principals import RoleSessions
 from localaws.services.service import Context, Service
+from localaws.services.sqs.poller import LambdaPoller
 
 
 class Lambda(Service):

@@ -9,7 +9,7 @@ from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 
-from localaws.services._cloudformation import api, api_parameters, register
+from localaws.services.cloudformation.types import api, api_parameters, resource_type
 from localaws.services.patches import Correction, Kind
 
 # PutMetricAlarm takes the properties of AWS::CloudWatch::Alarm by the same names.
@@ -28,7 +28,6 @@ cloudformation_alarms = Correction(
 )
 
 
-@cloudformation_alarms.adds("moto.cloudwatch.models:CloudFormationAlarm")
 class CloudFormationAlarm(CloudFormationModel):
     """An AWS::CloudWatch::Alarm made by a stack."""
 
@@ -71,15 +70,7 @@ class CloudFormationAlarm(CloudFormationModel):
         api("cloudwatch", region_name).delete_alarms(AlarmNames=[resource_name])
 
 
-@cloudformation_alarms.check
-def _registered() -> str | None:
-    # moto's CloudFormation finds the type among CloudFormationModel's subclasses, cached: the caches are cleared so
-    # it finds this one. (A change that is no replacement: the shape declares none, so it is made as a check.)
-    try:
-        register(CloudFormationAlarm)
-    except RuntimeError as exc:
-        return str(exc)
-    return None
+resource_type(cloudformation_alarms, "AWS::CloudWatch::Alarm")(lambda: CloudFormationAlarm)
 
 
 def stable_name(generated: str) -> str:
