@@ -20,6 +20,16 @@ from localaws.server import LocalAws
 from localaws.stack import TemplateError
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command line's arguments."""
+    arguments = argparse.ArgumentParser(prog="python -m localaws", description="The embedded local AWS.")
+    arguments.add_argument("--port", type=int, help="the endpoint's port (default 4599, ORDERS_LOCAL_PORT; 0 = any)")
+    arguments.add_argument(
+        "--corrections", action="store_true", help="list the changes to moto (fixes, hooks) and exit"
+    )
+    return arguments
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start, publish the state file, serve until SIGINT/SIGTERM; exit 2 when the template cannot be deployed."""
     parser = argparse.ArgumentParser(prog="python -m localaws", description="The embedded local AWS.")
