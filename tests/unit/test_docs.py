@@ -13,8 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 _CODE = re.compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.S)
-_TOP_LEVEL = ("streamlit_app.py", "pages", "backend", "lambdas", "workflow.asl.json", "infra", "tests", "bench",
-              "docs", "localaws", "deploy", ".streamlit", ".ci", "Makefile", "requirements", "pyproject.toml")  # fmt: skip
+_TOP_LEVEL = ("streamlit_app.py", "pages", "backend", "lambdas", "workflow.asl.json", "infra", "tests", "bench", "docs",
+              "localaws", "deploy", ".streamlit", ".ci", "Makefile", "requirements", "pyproject.toml")  # fmt: skip
 _PATH = re.compile(r"(?<![\w/.-])((?:" + "|".join(map(re.escape, _TOP_LEVEL)) + r")[\w./*-]*)")
 _MAKE = re.compile(r"\bmake(?: -C (infra))? ([a-z][\w-]*)")
 _VARIABLE = re.compile(r"\bORDERS_[A-Z0-9_]+\b")
