@@ -26,10 +26,12 @@ H, minutes = args.executions, args.minutes
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from localaws import services  # noqa: E402
-from localaws.services import cloudwatch, cloudwatch_alarms, stepfunctions  # noqa: E402
+from localaws.services import registry  # noqa: E402
+from localaws.services.cloudwatch.alarms import evaluate_alarms  # noqa: E402
+from localaws.services.cloudwatch.retention import retain_metrics  # noqa: E402
+from localaws.services.stepfunctions.compaction import compact_finished_executions  # noqa: E402
 
-services.apply()
+registry.apply()
 CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
     "core": {"passthrough": {"services": ["lambda"], "urls": []}},
@@ -185,9 +187,9 @@ with mock_aws(config=CONFIG):
         return (time.process_time() - t) / n * 1000
 
     res = {
-        "compaction": cpu(lambda: stepfunctions.compact_finished_executions(2000, 50000, 86400)),
-        "alarms (4)": cpu(lambda: cloudwatch_alarms.evaluate_alarms(time.time())),
-        "retain_metrics": cpu(lambda: cloudwatch.retain_metrics(86400)),
+        "compaction": cpu(lambda: compact_finished_executions(2000, 50000, 86400)),
+        "alarms (4)": cpu(lambda: evaluate_alarms(time.time())),
+        "retain_metrics": cpu(lambda: retain_metrics(86400)),
         "ListExecutions RUNNING (all pages)": cpu(
             lambda: [
                 p

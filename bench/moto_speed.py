@@ -1,4 +1,4 @@
-"""Benchmark moto as our local AWS, with and without our corrections (localaws.services.apply()).
+"""Benchmark moto as our local AWS, with and without our corrections (localaws.services.registry.apply()).
 
 Run: .venv/bin/python bench/moto_speed.py
 Each variant runs in its own subprocess (patches never leak between them): moto in-process under
@@ -100,9 +100,9 @@ def run_variant(patched: bool) -> dict[str, float]:
 
     if patched:
         sys.path.insert(0, str(REPO))
-        from localaws import services
+        from localaws.services import registry
 
-        services.apply()
+        registry.apply()
 
     results: dict[str, float] = {}
     with mock_aws(config=CONFIG):

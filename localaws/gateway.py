@@ -231,7 +231,7 @@ class _Server(ThreadingHTTPServer):
         assert principal is not None  # screen() admits no request without one
         request = replace(request, principal=principal)
         with self.boundary.admitted(principal):
-            for route in self.routes:
+            for route in [*self.routes, self.moto.direct]:
                 answer = route(request)
                 if answer is not None:
                     return answer
@@ -243,7 +243,8 @@ class Gateway:
 
     def __init__(self, host: str, port: int, boundary: Boundary, routes: list[Route]) -> None:
         moto = MotoRoutes()
-        self._server = _Server((host, port), boundary, [*routes, moto.direct], moto)
+        # The list itself, not a copy: services add their routes to it before the endpoint serves.
+        self._server = _Server((host, port), boundary, routes, moto)
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
 
     @property

@@ -177,22 +177,23 @@ def stop_running(timeout_seconds: float = 15) -> int | None:
     return info.pid
 
 
-def forgotten_file() -> Path:
-    """Where the local AWS records the start time of the newest execution record it dropped."""
-    return state_dir() / "forgotten.json"
+def forgotten_file(folder: Path | None = None) -> Path:
+    """Where the local AWS of a state folder (this machine's by default) records the start time of the newest
+    execution record it dropped."""
+    return (folder or state_dir()) / "forgotten.json"
 
 
-def record_forgotten(started_through: float) -> None:
+def record_forgotten(started_through: float, folder: Path | None = None) -> None:
     """Record that every execution started at or before this time (epoch seconds) is gone (atomically)."""
-    tmp = forgotten_file().with_suffix(".tmp")
+    tmp = forgotten_file(folder).with_suffix(".tmp")
     tmp.write_text(json.dumps({"started_through": started_through}))
-    tmp.replace(forgotten_file())
+    tmp.replace(forgotten_file(folder))
 
 
-def forgotten_through() -> float | None:
+def forgotten_through(folder: Path | None = None) -> float | None:
     """The start time of the newest execution record dropped, by age or by number (None when none was)."""
     try:
-        return float(json.loads(forgotten_file().read_text())["started_through"])
+        return float(json.loads(forgotten_file(folder).read_text())["started_through"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from localaws import instance
 from localaws.config import LocalAwsOptions
 from localaws.journal import Journal
 from localaws.services.service import Context, Service
@@ -45,14 +47,13 @@ class StepFunctions(Service):
     tables = journal.TABLES
     recording = journal.recording
     _journal: Journal | None = None
+    _state_dir: Path | None = None
     _forgotten = 0.0  # the newest forgotten_through() recorded for the instance
     _subscriptions: tuple[tuple[events.Event[Any], Callable[[Any], None]], ...] = ()
 
     def start(self, context: Context) -> None:
-        from localaws import instance
-
         super().start(context)
-        self._journal = context.journal
+        self._journal, self._state_dir = context.journal, context.state_dir
         invoke = context.offers.get(LAMBDA_INVOKE)
         if invoke is not None:
             task_clients.route_lambda_invocations(invoke)
@@ -73,21 +74,19 @@ class StepFunctions(Service):
         self._subscriptions = ((events.started, started), (events.finished, finished))
         for event, subscriber in self._subscriptions:
             event.subscribe(subscriber)
-        self._forgotten = instance.forgotten_through() or 0.0
+        self._forgotten = instance.forgotten_through(self._state_dir) or 0.0
 
     def restore(self, journal_: Journal, options: LocalAwsOptions) -> dict[str, int]:
         return {f"executions_{kind}": count for kind, count in journal.restore(journal_).items()}
 
     def housekeep(self, now: float, options: LocalAwsOptions) -> None:
-        from localaws import instance
-
         retention = options.retention_hours * 3600
         compaction.compact_finished_executions(
             options.max_finished_executions, options.max_execution_records, retention
         )
         if compaction.forgotten_through() > self._forgotten:  # lookups tell an expired order from an unknown one
             self._forgotten = compaction.forgotten_through()
-            instance.record_forgotten(self._forgotten)
+            instance.record_forgotten(self._forgotten, self._state_dir)
         if self._journal is not None:
             journal.prune(self._journal, options.max_execution_records, retention, now)
 

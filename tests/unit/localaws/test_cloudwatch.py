@@ -4,12 +4,9 @@ telemetry's datapoints, datapoints and alarm states journaled and restored, each
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -17,14 +14,13 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localaws.config import LocalAwsOptions
-from localaws.journal import FILE_NAME, Journal
 from localaws.services import patches
 from localaws.services.cloudwatch import provider
 from localaws.services.cloudwatch.cloudformation import stable_name
 from localaws.services.cloudwatch.metrics import publish
 from localaws.services.cloudwatch.provider import CloudWatch
 from localaws.services.cloudwatch.retention import retain_metrics
+from tests.unit.localaws.conftest import Instance
 
 REGION = "us-east-1"
 
@@ -224,48 +220,17 @@ def test_the_templates_alarms_are_made_with_names_that_stay_the_same_from_stack_
 # --- the provider: datapoints and alarm states journaled, retention and evaluation --------------------------------
 
 
-class Instance:
-    """moto, a journal in a folder and the CloudWatch provider started on it; restart() is a new process on it."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / FILE_NAME
-        self.options = LocalAwsOptions()
-
-    def start(self) -> dict[str, int]:
-        self._mock = mock_aws()
-        self._mock.start()
-        self.journal = Journal(self.path, [CloudWatch.tables])
-        self.service = CloudWatch()
-        self.service.start(SimpleNamespace(journal=self.journal))  # type: ignore[arg-type]
-        boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(
-            AlarmName="latency", Namespace="Test", MetricName="Latency", Statistic="Average", Period=60,
-            EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold",
-        )  # fmt: skip  # the stack's, made again at each start
-        return self.service.restore(self.journal, self.options)
-
-    def stop(self) -> None:
-        self.service.quiesce()
-        self.journal.close()
-        self.service.stop()
-        self._mock.stop()
-
-    def restart(self) -> dict[str, int]:
-        self.stop()
-        return self.start()
-
-    def on_disk(self, sql: str) -> list[tuple[Any, ...]]:
-        """What another process reading the journal file sees now."""
-        with sqlite3.connect(self.path) as reader:
-            return reader.execute(sql).fetchall()
+def _the_stacks_alarm() -> None:
+    boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(
+        AlarmName="latency", Namespace="Test", MetricName="Latency", Statistic="Average", Period=60,
+        EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip  # made again at each start
 
 
 @pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    running = Instance(tmp_path)
-    running.start()
-    yield running
-    running.stop()
+def instance(started: Callable[..., Instance]) -> Instance:
+    """The CloudWatch service started on a journal, with the stack's alarm."""
+    return started([CloudWatch()], deploy=_the_stacks_alarm)
 
 
 def _alarm() -> dict[str, Any]:

@@ -4,9 +4,7 @@ messages journaled and restored, each correction in place once."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from types import SimpleNamespace
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -14,13 +12,12 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localaws.config import LocalAwsOptions
-from localaws.journal import FILE_NAME, Journal
 from localaws.services import patches
 from localaws.services.sqs import activity
 from localaws.services.sqs.gauges import queue_gauges
 from localaws.services.sqs.poller import LambdaPoller
 from localaws.services.sqs.provider import Sqs
+from tests.unit.localaws.conftest import Instance
 
 REGION = "us-east-1"
 
@@ -214,51 +211,12 @@ def test_lambda_poller_receives_what_receive_message_answers_and_deletes(sqs: An
 # --- the provider: activity and gauges to the telemetry, messages journaled and restored --------------------------
 
 
-class Telemetry:
-    """The telemetry's metric(), noted."""
-
-    def __init__(self) -> None:
-        self.samples: list[tuple[Any, ...]] = []
-
-    def metric(self, namespace: str, name: str, value: float, unit: str, dimensions: dict[str, str], at: float) -> None:
-        self.samples.append((namespace, name, value, unit, dimensions, at))
-
-
-class Instance:
-    """moto, a journal in a folder and the SQS provider started on it; restart() is a new process on that folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.telemetry = Telemetry()
-        self.options = LocalAwsOptions()
-
-    def start(self) -> dict[str, int]:
-        self._mock = mock_aws()
-        self._mock.start()
-        self.journal = Journal(self.folder / FILE_NAME, [Sqs.tables])
-        self.service = Sqs()
-        # What the provider reads of the instance's Context: its journal and telemetry.
-        self.service.start(SimpleNamespace(journal=self.journal, telemetry=self.telemetry))  # type: ignore[arg-type]
-        self.url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="orders")["QueueUrl"]  # the stack's
-        return self.service.restore(self.journal, self.options)
-
-    def stop(self) -> None:
-        self.service.quiesce()
-        self.journal.close()
-        self.service.stop()
-        self._mock.stop()
-
-    def restart(self) -> dict[str, int]:
-        self.stop()
-        return self.start()
-
-
 @pytest.fixture
-def instance(tmp_path: Path) -> Iterator[Instance]:
-    running = Instance(tmp_path)
-    running.start()
-    yield running
-    running.stop()
+def instance(started: Callable[..., Instance]) -> Instance:
+    """The SQS service started on a journal, with the stack's orders queue."""
+    running = started([Sqs()], deploy=lambda: boto3.client("sqs", region_name=REGION).create_queue(QueueName="orders"))
+    running.url = boto3.client("sqs", region_name=REGION).get_queue_url(QueueName="orders")["QueueUrl"]  # type: ignore[attr-defined]
+    return running
 
 
 def test_activity_and_gauges_reach_the_telemetry_as_aws_sqs_metrics(instance: Instance) -> None:

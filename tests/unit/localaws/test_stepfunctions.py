@@ -22,7 +22,6 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localaws.config import LocalAwsOptions
 from localaws.journal import FILE_NAME, Journal
 from localaws.services import patches
 from localaws.services.stepfunctions import (
@@ -37,6 +36,7 @@ from localaws.services.stepfunctions import (
 )
 from localaws.services.stepfunctions.provider import StepFunctions
 from tests.conftest import poll
+from tests.unit.localaws.conftest import Instance
 
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/sfn"
@@ -739,75 +739,22 @@ UNTIL_MACHINE = {
 DAY = 24 * 3600
 
 
-class Telemetry:
-    """What the provider reports to the telemetry, kept."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-
-    def record_execution_started(self, state_machine_arn: str, at: float) -> None:
-        self.calls.append(("started", state_machine_arn, at))
-
-    def record_execution_finished(self, state_machine_arn: str, status: str, started: float, stopped: float) -> None:
-        self.calls.append(("finished", state_machine_arn, status, started, stopped))
-
-
-class Instance:
-    """moto with the Step Functions service started on a journal in a folder; restart() is a new process on it."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.path = folder / FILE_NAME
-        self.options = LocalAwsOptions()
-        self.offers: dict[str, Callable[..., Any]] = {}
-        self._mock: Any = None
-        self.journal: Any = None
-        self.service: Any = None
-        self.telemetry = Telemetry()
-
-    def start(self) -> dict[str, int]:
-        self._mock = mock_aws(config=CONFIG)
-        self._mock.start()
-        self.journal = Journal(self.path, [StepFunctions.tables])
-        self.service = StepFunctions()
-        # What the provider reads of the instance's Context: its options, journal, telemetry and offers.
-        self.service.start(
-            SimpleNamespace(options=self.options, journal=self.journal, telemetry=self.telemetry, offers=self.offers)
-        )
-        boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="workflow", definition=json.dumps(UNTIL_MACHINE), roleArn=ROLE
-        )
-        return self.service.restore(self.journal, self.options)
-
-    def stop(self) -> None:
-        self.journal.close()  # first: the old process's executions running on must not write any more
-        self.service.stop()
-        self._mock.stop()
-
-    def restart(self) -> dict[str, int]:
-        self.stop()
-        return self.start()
-
-    def on_disk(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        """What another process reading the journal file sees now."""
-        with sqlite3.connect(self.path) as reader:
-            return reader.execute(sql, params).fetchall()
-
-    def finished_on_disk(self) -> int:
-        """How many finished executions are on disk once what was written so far is committed."""
-        self.journal.flush()
-        return len(self.on_disk("SELECT arn FROM executions WHERE status != 'RUNNING'"))
+def _the_stacks_workflow() -> None:
+    boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="workflow", definition=json.dumps(UNTIL_MACHINE), roleArn=ROLE
+    )
 
 
 @pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    monkeypatch.setenv("ORDERS_LOCAL_STATE_DIR", str(tmp_path))
-    running_instance = Instance(tmp_path)
-    running_instance.start()
-    yield running_instance
-    running_instance.stop()
+def instance(started: Callable[..., Instance]) -> Instance:
+    """The Step Functions service started on a journal, with the stack's workflow."""
+    return started([StepFunctions()], deploy=_the_stacks_workflow)
+
+
+def finished_on_disk(instance: Instance) -> int:
+    """How many finished executions are on disk once what was written so far is committed."""
+    instance.journal.flush()
+    return len(instance.on_disk("SELECT arn FROM executions WHERE status != 'RUNNING'"))
 
 
 def machine_arn() -> str:
@@ -874,7 +821,7 @@ def test_a_finished_execution_keeps_its_output_and_history_until_it_is_compacted
     before = poll(lambda: (d := sfn.describe_execution(executionArn=arn))["status"] == "SUCCEEDED" and d,
                   timeout=10, what="the execution to end")  # fmt: skip
     history = sfn.get_execution_history(executionArn=arn)["events"]
-    poll(lambda: instance.finished_on_disk() == 1, timeout=10, what="its end on disk")  # just after its status
+    poll(lambda: finished_on_disk(instance) == 1, timeout=10, what="its end on disk")  # just after its status
 
     assert instance.restart()["executions_finished"] == 1
     sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -964,7 +911,7 @@ def test_housekeeping_compacts_records_what_was_forgotten_and_prunes_the_journal
     sfn = boto3.client("stepfunctions", region_name=REGION)
     for n in range(3):
         sfn.start_execution(stateMachineArn=machine_arn(), name=f"h{n}", input=waiting(0))
-    poll(lambda: instance.finished_on_disk() == 3, timeout=10, what="the executions to end")
+    poll(lambda: finished_on_disk(instance) == 3, timeout=10, what="the executions to end")
     assert local_instance.forgotten_through() is None
     # Nothing is kept beyond the retention: every finished execution goes, in memory and on disk.
     options = SimpleNamespace(max_finished_executions=0, max_execution_records=1000, retention_hours=0)

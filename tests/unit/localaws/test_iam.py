@@ -14,7 +14,8 @@ from moto import mock_aws, settings
 
 from localaws import credentials
 from localaws.config import ACCOUNT_ID, REGION
-from localaws.services import apply, iam
+from localaws.services import registry
+from localaws.services.iam import principals
 
 TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
@@ -24,13 +25,13 @@ TRUST = {
 @pytest.fixture
 def enforced(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto in-process with IAM enforced, and a client factory for the instance's own principal or a policy's."""
-    apply()
+    registry.apply()
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     own = credentials.generate()
     for name, value in own.environment().items():
         monkeypatch.setenv(name, value)
     with mock_aws(config={"core": {"mock_credentials": False}}):
-        iam.register_admin(own)
+        principals.register_admin(own)
         monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
         yield boto3.client
 
@@ -128,9 +129,11 @@ def test_a_role_session_acts_with_the_roles_policies(enforced: Any) -> None:
         "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": mine}],
     }
     iam_client.put_role_policy(RoleName="worker", PolicyName="get", PolicyDocument=json.dumps(document))
-    session = iam.RoleSessions().credentials(role["Arn"], "worker")
+    session = principals.RoleSessions().credentials(role["Arn"], "worker")
     assert session.access_key_id.startswith("ASIA")
     worker = boto3.client("dynamodb", **{k.lower(): v for k, v in session.environment().items()})
     worker.get_item(TableName="roles", Key={"id": {"S": "1"}})
     assert code(lambda: worker.put_item(TableName="roles", Item={"id": {"S": "1"}})) == "AccessDeniedException"
-    assert iam.missing_permission(role["Arn"], ("dynamodb:GetItem", "dynamodb:PutItem"), mine) == "dynamodb:PutItem"
+    assert (
+        principals.missing_permission(role["Arn"], ("dynamodb:GetItem", "dynamodb:PutItem"), mine) == "dynamodb:PutItem"
+    )
