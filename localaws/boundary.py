@@ -14,18 +14,16 @@ routes, and `Principal.allows` does on the routes answered here (Lambda's Invoke
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime
 import ipaddress
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from localaws import protocol
 from localaws.config import ACCOUNT_ID
-from localaws.gateway import HttpRequest, HttpResponse
+from localaws.http import HttpRequest, HttpResponse
+from localaws.principal import Principal
 from localaws.protocol import Protocol
 from localaws.services.iam.fixes import signature_checked
 
@@ -88,33 +86,6 @@ def refusal(request: HttpRequest, kind: str, message: str | None = None) -> Http
     """AWS's answer to a request refused for the given kind of reason, in the request's protocol."""
     status, code = _REFUSALS[kind][protocol.protocol_of(request)]
     return protocol.error(request, status, code, message or _MESSAGES[kind])
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who signed a request: the access key, whether it is the instance's own, and moto's view of the request."""
-
-    access_key_id: str
-    admin: bool
-    signature: str
-    iam_request: Any  # moto's IAMRequest for the signed request: it knows the key's owner and their policies
-
-    def allows(self, action: str, resource: str) -> bool:
-        """Whether IAM allows this principal the action ("lambda:InvokeFunction") on the resource (an ARN)."""
-        from moto.core.exceptions import HTTPException
-
-        asking = copy.copy(self.iam_request)
-        asking._action = action  # moto keeps the action it judges in the request it was made for
-        try:
-            asking.check_action_permitted(resource)
-        except HTTPException:
-            return False
-        return True
-
-    @property
-    def arn(self) -> str:
-        """The principal's ARN, as AWS names it in an access-denied message."""
-        return str(self.iam_request._access_key.arn)
 
 
 def denied(request: HttpRequest, principal: Principal, action: str, resource: str) -> HttpResponse:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from localaws import protocol
-from localaws.gateway import HttpRequest, HttpResponse
+from localaws.http import HttpRequest, HttpResponse
 from localaws.protocol import Protocol, credential_scope
 
 PATH = "/_localaws/chaos/faults"

@@ -14,38 +14,23 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from localaws import protocol
+from localaws.http import HttpRequest, HttpResponse, Route
 from localaws.protocol import credential_scope
 
 if TYPE_CHECKING:
-    from localaws.boundary import Boundary, Principal
+    from localaws.boundary import Boundary
 
 _log = logging.getLogger(__name__)
 # Services whose calls moto answers through the same path as in-process clients (`mock_aws`).
 _DIRECT_SERVICES = {"dynamodb", "sqs", "sns", "stepfunctions", "logs", "cloudwatch", "cloudformation", "iam", "sts"}
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """One HTTP request as the routes see it; headers are looked up without regard to case."""
-
-    method: str
-    path: str
-    query: str
-    headers: Any  # email.message.Message or botocore's HTTPHeaders: .get() and .items()
-    body: bytes
-    principal: Principal | None = None  # who signed it, once the trust boundary let it in
-
-
-HttpResponse = tuple[int, Mapping[str, str], bytes]
-Route = Callable[[HttpRequest], HttpResponse | None]
 
 
 class MotoRoutes:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
-    from localaws.gateway import HttpRequest, HttpResponse
+    from localaws.http import HttpRequest, HttpResponse
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
 _QUERY_SERVICES = {"sns", "cloudformation", "iam", "sts", "monitoring"}

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from localaws.chaos import Faults
     from localaws.config import LocalAwsOptions
     from localaws.credentials import Credentials
-    from localaws.gateway import Route
+    from localaws.http import Route
     from localaws.journal import Journal, Tables
     from localaws.services.patches import Correction
     from localaws.services.recording import Recording

@@ -8,9 +8,9 @@ from email.message import Message
 
 import pytest
 
-from localaws.boundary import Principal
 from localaws.chaos import PATH, FaultRule, Faults, function_name
-from localaws.gateway import HttpRequest
+from localaws.http import HttpRequest
+from localaws.principal import Principal
 
 SQS_AUTH = "AWS4-HMAC-SHA256 Credential=local/20261127/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=x"
 

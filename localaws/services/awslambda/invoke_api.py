@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlencode
 
 from localaws import boundary, chaos
 from localaws.config import ACCOUNT_ID
-from localaws.gateway import HttpRequest, HttpResponse
+from localaws.http import HttpRequest, HttpResponse
 from localaws.protocol import credential_scope
 from localaws.services.awslambda.functions import FunctionNotFound
 from localaws.services.awslambda.runtime import LambdaRuntime
