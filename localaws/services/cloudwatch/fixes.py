@@ -7,7 +7,14 @@ from typing import Any
 
 from localaws.services.cloudwatch import statistics
 from localaws.services.cloudwatch.cloudformation import cloudformation_alarms
-from localaws.services.cloudwatch.store import MetricStore, SeriesKey, epoch, series_key, weighted_datum_class
+from localaws.services.cloudwatch.store import (
+    PUT_METRIC_ALARM_PARAMETERS,
+    MetricStore,
+    SeriesKey,
+    epoch,
+    series_key,
+    weighted_datum_class,
+)
 from localaws.services.patches import MARK, Correction, Kind
 
 _BACKEND = "moto.cloudwatch.models:CloudWatchBackend"
@@ -128,11 +135,7 @@ initial_state = Correction(
 
 @initial_state.replaces(
     f"{_BACKEND}.put_metric_alarm",
-    params=["self", "name", "namespace", "metric_name", "comparison_operator", "evaluation_periods", "period",
-            "threshold", "statistic", "description", "dimensions", "alarm_actions", "metric_data_queries",
-            "datapoints_to_alarm", "extended_statistic", "ok_actions", "insufficient_data_actions", "unit",
-            "actions_enabled", "treat_missing_data", "evaluate_low_sample_count_percentile", "threshold_metric_id",
-            "rule", "tags"],
+    params=PUT_METRIC_ALARM_PARAMETERS,
 )  # fmt: skip
 def put_metric_alarm(original: Any, self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     previous = self.alarms.get(name)

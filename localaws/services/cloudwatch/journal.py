@@ -17,7 +17,7 @@ from typing import Any
 
 from localaws.journal import Journal, Tables
 from localaws.services.backends import iter_backends
-from localaws.services.cloudwatch.store import epoch, weighted_datum_class
+from localaws.services.cloudwatch.store import PUT_METRIC_ALARM_PARAMETERS, epoch, weighted_datum_class
 from localaws.services.patches import Correction, Kind
 from localaws.services.recording import Recording
 
@@ -139,11 +139,7 @@ def _record_state(alarm: Any, insert: str) -> None:
 
 @journal_alarm_states.replaces(
     f"{_BACKEND}.put_metric_alarm",
-    params=["self", "name", "namespace", "metric_name", "comparison_operator", "evaluation_periods", "period",
-            "threshold", "statistic", "description", "dimensions", "alarm_actions", "metric_data_queries",
-            "datapoints_to_alarm", "extended_statistic", "ok_actions", "insufficient_data_actions", "unit",
-            "actions_enabled", "treat_missing_data", "evaluate_low_sample_count_percentile", "threshold_metric_id",
-            "rule", "tags"],
+    params=PUT_METRIC_ALARM_PARAMETERS,
 )  # fmt: skip
 def put_metric_alarm(original: Any, self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     made = name not in self.alarms

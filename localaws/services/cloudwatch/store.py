@@ -11,6 +11,14 @@ from typing import Any
 
 SeriesKey = tuple[str, str, frozenset[tuple[str, str]]]  # namespace, name, dimensions
 
+# CloudWatchBackend.put_metric_alarm's parameters in moto 5.2.5: what the corrections that wrap it expect.
+PUT_METRIC_ALARM_PARAMETERS = [
+    "self", "name", "namespace", "metric_name", "comparison_operator", "evaluation_periods", "period", "threshold",
+    "statistic", "description", "dimensions", "alarm_actions", "metric_data_queries", "datapoints_to_alarm",
+    "extended_statistic", "ok_actions", "insufficient_data_actions", "unit", "actions_enabled", "treat_missing_data",
+    "evaluate_low_sample_count_percentile", "threshold_metric_id", "rule", "tags",
+]  # fmt: skip
+
 
 def epoch(moment: datetime.datetime) -> float:
     """Unix time of a datetime (naive: UTC, as moto's request parser and clock make them)."""

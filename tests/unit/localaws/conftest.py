@@ -14,6 +14,7 @@ from moto import mock_aws
 from localaws import chaos, credentials
 from localaws.config import ACCOUNT_ID, REGION, LocalAwsOptions
 from localaws.journal import FILE_NAME, Journal
+from localaws.services import patches
 from localaws.services.patches import apply_all
 from localaws.services.service import Context, Service
 
@@ -115,3 +116,31 @@ def started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
     yield start
     for instance in running:
         instance.stop()
+
+
+def made_by(value: Any) -> list[str]:
+    """The corrections whose replacements value is, outermost first."""
+    names = []
+    function = patches._unwrap(value)  # the function inside a property, classmethod or staticmethod
+    while (name := getattr(function, patches.MARK, None)) is not None:
+        names.append(name)
+        function = getattr(function, "__wrapped__", None)
+    return names
+
+
+def current(target: str) -> Any:
+    """What a correction's target ("module:Class.attribute") holds now."""
+    owner, attribute = patches._owner(target)
+    return patches._raw(owner, attribute)
+
+
+def assert_applied_once(corrections: Sequence[patches.Correction]) -> None:
+    """Applying the corrections again changes nothing, and each is in the chain of each moto target once."""
+    targets = {c.name: [t for t in c.targets if t.startswith("moto.")] for c in corrections}
+    before = {target: current(target) for each in targets.values() for target in each}
+    apply_all(corrections)
+    apply_all(corrections)
+    assert {target: current(target) for target in before} == before
+    for name, each in targets.items():
+        for target in each:
+            assert made_by(current(target)).count(name) == 1, (target, made_by(current(target)))

@@ -20,7 +20,7 @@ from localaws.services.cloudwatch.cloudformation import stable_name
 from localaws.services.cloudwatch.metrics import publish
 from localaws.services.cloudwatch.provider import CloudWatch
 from localaws.services.cloudwatch.retention import retain_metrics
-from tests.unit.localaws.conftest import Instance
+from tests.unit.localaws.conftest import Instance, assert_applied_once, current, made_by
 
 REGION = "us-east-1"
 
@@ -37,40 +37,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def _chain(value: Any) -> list[str]:
-    """The corrections whose replacements value is, outermost first."""
-    names = []
-    function = value.fget if isinstance(value, property) else value
-    while (name := getattr(function, patches.MARK, None)) is not None:
-        names.append(name)
-        function = getattr(function, "__wrapped__", None)
-    return names
-
-
-def _moto_targets(correction: patches.Correction) -> list[str]:
-    """What the correction replaces or adds in moto's modules."""
-    return [target for target in correction.targets if target.startswith("moto.")]
-
-
-def _current(target: str) -> Any:
-    owner, attribute = patches._owner(target)
-    return patches._raw(owner, attribute)
-
-
 def test_a_correction_applied_again_is_not_applied_twice() -> None:
-    targets = {correction.name: _moto_targets(correction) for correction in CloudWatch.corrections}
-    before = {target: _current(target) for each in targets.values() for target in each}
-    patches.apply_all(CloudWatch.corrections)
-    patches.apply_all(CloudWatch.corrections)
-    assert {target: _current(target) for target in before} == before
-    for name, each in targets.items():
-        for target in each:
-            chain = _chain(_current(target))
-            assert chain.count(name) == 1, (target, chain)
+    assert_applied_once(CloudWatch.corrections)
     backend = "moto.cloudwatch.models:CloudWatchBackend"
     # Two corrections on one target, each once, the journal's outside: it wraps what the fixes made.
-    assert _chain(_current(f"{backend}.put_metric_data")) == ["CloudWatch journal", "CloudWatch values with counts"]
-    assert _chain(_current(f"{backend}.put_metric_alarm")) == [
+    assert made_by(current(f"{backend}.put_metric_data")) == ["CloudWatch journal", "CloudWatch values with counts"]
+    assert made_by(current(f"{backend}.put_metric_alarm")) == [
         "CloudWatch alarm state journal",
         "CloudWatch alarm initial state",
     ]

@@ -17,7 +17,7 @@ from localaws.services.sqs import activity
 from localaws.services.sqs.gauges import queue_gauges
 from localaws.services.sqs.poller import LambdaPoller
 from localaws.services.sqs.provider import Sqs
-from tests.unit.localaws.conftest import Instance
+from tests.unit.localaws.conftest import Instance, assert_applied_once, current, made_by
 
 REGION = "us-east-1"
 
@@ -33,43 +33,15 @@ def sqs() -> Iterator[Any]:
         yield boto3.client("sqs", region_name=REGION)
 
 
-def _chain(value: Any) -> list[str]:
-    """The corrections whose replacements value is, outermost first."""
-    names = []
-    function = value.fget if isinstance(value, property) else value
-    while (name := getattr(function, patches.MARK, None)) is not None:
-        names.append(name)
-        function = function.__wrapped__
-    return names
-
-
-def _moto_targets(correction: patches.Correction) -> list[str]:
-    """What the correction replaces or adds in moto's modules."""
-    return [target for target in correction.targets if target.startswith("moto.")]
-
-
-def _current(target: str) -> Any:
-    owner, attribute = patches._owner(target)
-    return patches._raw(owner, attribute)
-
-
 def test_a_correction_applied_again_is_not_applied_twice() -> None:
-    targets = {correction.name: _moto_targets(correction) for correction in Sqs.corrections}
-    before = {target: _current(target) for each in targets.values() for target in each}
-    patches.apply_all(Sqs.corrections)
-    patches.apply_all(Sqs.corrections)
-    assert {target: _current(target) for target in before} == before
-    for name, each in targets.items():
-        for target in each:
-            chain = _chain(_current(target))
-            assert chain.count(name) == 1, (target, chain)
+    assert_applied_once(Sqs.corrections)
     # Two corrections on one target, each once, the journal's outside: it wraps what the others made.
-    assert _chain(_current("moto.sqs.models:SQSBackend.receive_message")) == ["SQS journal", "SQS activity hooks"]
-    assert _chain(_current("moto.sqs.models:Queue.delete_message")) == ["SQS journal", "SQS delete by receipt handle"]
+    assert made_by(current("moto.sqs.models:SQSBackend.receive_message")) == ["SQS journal", "SQS activity hooks"]
+    assert made_by(current("moto.sqs.models:Queue.delete_message")) == ["SQS journal", "SQS delete by receipt handle"]
     assert {(a.correction, a.kind) for a in patches.applied()} == {(c.name, c.kind) for c in Sqs.corrections}
 
 
-def test_sqs_sent_timestamp_is_current(sqs: Any) -> None:
+def test_sqs_sent_timestamp_iscurrent(sqs: Any) -> None:
     import moto.sqs.models as sqs_models
     from moto.core.utils import utcnow
 

@@ -36,7 +36,7 @@ from localaws.services.stepfunctions import (
 )
 from localaws.services.stepfunctions.provider import StepFunctions
 from tests.conftest import poll
-from tests.unit.localaws.conftest import Instance
+from tests.unit.localaws.conftest import Instance, current, made_by
 
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/sfn"
@@ -124,21 +124,6 @@ def moto_execution(arn: str) -> Any:
     return stepfunctions_parser_backends[DEFAULT_ACCOUNT_ID][REGION].describe_execution(arn)
 
 
-def _current(target: str) -> Any:
-    owner, attribute = patches._owner(target)
-    return patches._raw(owner, attribute)
-
-
-def _chain(value: Any) -> list[str]:
-    """The corrections whose replacements value is, outermost first."""
-    names = []
-    function = value.__func__ if isinstance(value, classmethod | staticmethod) else value
-    while (name := getattr(function, patches.MARK, None)) is not None:
-        names.append(name)
-        function = getattr(function, "__wrapped__", None)
-    return names
-
-
 # --- the corrections ------------------------------------------------------------------------------------------------
 
 
@@ -152,12 +137,12 @@ def test_every_correction_is_declared_once_as_a_fix_or_a_hook_and_no_target_twic
 
 def test_a_correction_applied_again_is_not_applied_twice() -> None:
     targets = {target: c.name for c in StepFunctions.corrections for target in c.targets}
-    before = {target: _current(target) for target in targets}
+    before = {target: current(target) for target in targets}
     patches.apply_all(StepFunctions.corrections)
     patches.apply_all(StepFunctions.corrections)
-    assert {target: _current(target) for target in targets} == before  # the very same objects
+    assert {target: current(target) for target in targets} == before  # the very same objects
     for target, name in targets.items():
-        assert _chain(_current(target)) == [name], target  # once, over moto's own
+        assert made_by(current(target)) == [name], target  # once, over moto's own
     assert sorted((a.correction, a.target) for a in patches.applied()) == sorted((n, t) for t, n in targets.items())
 
 
