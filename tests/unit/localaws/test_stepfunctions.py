@@ -868,7 +868,7 @@ def test_an_older_journal_gains_the_added_columns(tmp_path: Path) -> None:
 def test_the_provider_reports_to_the_telemetry_routes_invokes_and_lets_go_when_stopped(instance: Instance) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     arn = sfn.start_execution(stateMachineArn=machine_arn(), name="told", input=waiting(0))["executionArn"]
-    poll(lambda: [c[0] for c in instance.telemetry.calls] == ["started", "finished"], timeout=10, what="the end")
+    poll(lambda: [c[0] for c in instance.telemetry.calls] == ["started", "finished"], timeout=30, what="the end")
     described = sfn.describe_execution(executionArn=arn)
     started_at, stopped_at = described["startDate"].timestamp(), described["stopDate"].timestamp()
     assert instance.telemetry.calls[0] == pytest.approx(("started", machine_arn(), started_at))
