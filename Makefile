@@ -61,8 +61,11 @@ test: $(VENV)/.dev $(TOOLS)/.tools infra/node_modules/.installed browser lint
 screenshots: $(VENV)/.dev browser
 	ORDERS_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/e2e/test_demo_walk.py
 
+# The SAM CLI of .venv-infra unless SAM names another.
+SAM ?= $(CURDIR)/$(TOOLS)/bin/sam
+
 deploy delete: $(TOOLS)/.tools
-	$(MAKE) -C infra $@ SAM=$(CURDIR)/$(TOOLS)/bin/sam $(if $(STACK),STACK=$(STACK)) $(if $(REGION),REGION=$(REGION))
+	$(MAKE) -C infra $@ SAM=$(SAM) $(if $(STACK),STACK=$(STACK)) $(if $(REGION),REGION=$(REGION))
 
 clean:
 	rm -rf $(VENV) $(TOOLS) infra/node_modules infra/.aws-sam
