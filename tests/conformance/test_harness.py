@@ -115,3 +115,16 @@ def test_the_local_aws_plugin_leaves_a_run_against_another_server_alone(
     assert conformance_localaws.local_aws_endpoint() is None  # no local AWS named
     monkeypatch.setenv("ORDERS_LOCAL_STATE_DIR", str(tmp_path))
     assert conformance_localaws.local_aws_endpoint() is None  # named, but none runs there: moto_server is the server
+
+
+def test_the_reset_is_signed_by_the_real_clock_inside_a_frozen_test() -> None:
+    import botocore.auth
+    from freezegun import freeze_time
+
+    from tests.conformance.plugins.conformance_localaws import real_clock_signatures
+
+    with freeze_time("2015-01-01"):
+        assert botocore.auth.get_current_datetime().year == 2015  # as moto's frozen tests sign
+        with real_clock_signatures():
+            assert botocore.auth.get_current_datetime().year > 2015
+        assert botocore.auth.get_current_datetime().year == 2015

@@ -9,14 +9,15 @@ on the path, so this one is named apart from it).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 
@@ -31,6 +32,19 @@ def _real_utc_now(remove_tzinfo: bool = True) -> datetime.datetime:
     real_time, real_datetime = _REAL_CLOCK
     now = real_datetime.fromtimestamp(real_time(), datetime.UTC)
     return now.replace(tzinfo=None) if remove_tzinfo else now
+
+
+@contextlib.contextmanager
+def real_clock_signatures() -> Iterator[None]:
+    """While inside, botocore dates SigV4 signatures by the real clock, even if a test froze time."""
+    import botocore.auth
+
+    frozen = botocore.auth.get_current_datetime
+    botocore.auth.get_current_datetime = _real_utc_now
+    try:
+        yield
+    finally:
+        botocore.auth.get_current_datetime = frozen
 
 
 def local_aws_endpoint() -> str | None:
@@ -75,7 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             # Signed at the real time even inside a test's frozen clock: the local AWS, as AWS, refuses a signature
             # dated 15 minutes or more away (moto's unsigned reset has no date to get wrong).
-            with mock.patch("botocore.auth.get_current_datetime", _real_utc_now):
+            with real_clock_signatures():
                 reset_instance(endpoint)
         except (LocalAwsCallError, OSError) as exc:
             # Warned, not raised, as moto's reset ignores its answer: raised inside mock_aws's start, it would leave
