@@ -8,8 +8,9 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # app refuses that while sign-in is off: anyone on the network would act as an operator).
 ADDRESS ?= 127.0.0.1
 PORT ?= 8501
+CONFORMANCE_LOG := tests/conformance/last-run.log
 
-.PHONY: run test lint local stop-local deploy delete clean browser screenshots
+.PHONY: run test lint local stop-local deploy delete clean browser screenshots conformance
 
 $(VENV)/.app: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +55,17 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The suite, and beside it the conformance run (its report printed once the suite is done): CI's one command.
 test: $(VENV)/.dev $(TOOLS)/.tools infra/node_modules/.installed browser lint
-	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest -n 3 --dist loadfile
+	@$(BIN)/python -m tests.conformance >$(CONFORMANCE_LOG) 2>&1 & conformance=$$!; \
+	INFRA_TOOLS_BIN=$(CURDIR)/$(TOOLS)/bin $(BIN)/python -m pytest -n 3 --dist loadfile; suite=$$?; \
+	wait $$conformance; conformed=$$?; cat $(CONFORMANCE_LOG); \
+	test $$suite -eq 0 && test $$conformed -eq 0
+
+# moto's own tests (from its source distribution, fetched once) against a fresh local AWS and plain moto_server:
+# the table, and the failures not explained in tests/conformance/expected.toml (~5 min; tests/conformance/run.py).
+conformance: $(VENV)/.dev
+	$(BIN)/python -m tests.conformance
 
 # The README's screenshots, taken in the real browser along a demo run (tests/e2e/test_demo_walk.py, ~4 min).
 screenshots: $(VENV)/.dev browser

@@ -71,7 +71,7 @@ class LocalAws:
             del os.environ[name]  # this process's own clients talk to moto in-process, not to some other endpoint
         from moto import mock_aws
 
-        from localaws import boundary, chaos, gateway, journal
+        from localaws import boundary, chaos, gateway, journal, reset
         from localaws.services import registry
         from localaws.services.service import Context
         from localaws.telemetry import Telemetry
@@ -96,7 +96,9 @@ class LocalAws:
         self.endpoint = context.endpoint = endpoint.endpoint
         for service in registry.REGISTRY:
             service.start(context)
-        # The chaos route after the services' (Lambda's Invoke API): an Invoke is checked there, once, whoever calls.
+        # The reset before the chaos route, which no rule may fail; the chaos route after the services' (Lambda's
+        # Invoke API): an Invoke is checked there, once, whoever calls.
+        context.routes.append(reset.Reset(own, registry.REGISTRY).route)
         context.routes.append(faults.route)
         endpoint.start()
         context.telemetry.start()

@@ -11,6 +11,9 @@ stopping ones in reverse:
 4. housekeep(now, options): every few seconds: keep memory bounded, publish what CloudWatch samples, evaluate.
 5. quiesce(): stop taking new work (before the endpoint and the journal close).
 6. stop(): release what it holds (after the journal closed: a shutdown's failures are not what a restart sees).
+
+And, out of that order, reset(): moto's state was just forgotten (POST /_localaws/reset, as LocalStack's
+on_after_state_reset): forget what the service keeps beside moto.
 """
 
 from __future__ import annotations
@@ -75,6 +78,9 @@ class Service:
 
     def quiesce(self) -> None:
         """Stop taking new work."""
+
+    def reset(self) -> None:
+        """Forget what it keeps beside moto: moto's state was just reset (the instance keeps running)."""
 
     def stop(self) -> None:
         """Release what it holds."""
