@@ -72,7 +72,8 @@ class MotoRoutes:
         url = f"https://{host}{request.path}"
         for pattern, handler in self._handlers(service):
             if pattern.match(url):
-                moto_request = Request(_environ(request, host, "https"))
+                # The scheme the client used (this endpoint is plain HTTP): moto builds queue URLs from it.
+                moto_request = Request(_environ(request, host, "http"))
                 try:
                     status, headers, body = handler(moto_request, moto_request.raw_url, moto_request.headers)
                 except HTTPException as error:

@@ -68,7 +68,9 @@ metric_statistics = Correction(
     "moto's GetMetricData has no percentiles (a pNN query fails with HTTP 500), matches a query without dimensions to "
     "every series of the name and a query with dimensions in any namespace, and scans every datapoint of the window "
     "for every period (a 24-hour query at one-minute periods took seconds). MetricStat queries are answered from the "
-    "metric store instead: exact namespace, name and dimensions, pNN by nearest rank, one pass over the window.",
+    "metric store instead: exact namespace, name and dimensions, pNN by nearest rank, one pass over the window. moto's "
+    "GetMetricStatistics starts its periods at the first datum (not on the period's boundaries), ignores "
+    "ExtendedStatistics and matches dimensions as loosely: it is answered from the store the same way.",
 )
 metric_statistics.expects("moto.cloudwatch.metric_data_expression_parser:parse_expression")
 metric_statistics.expects(f"{_BACKEND}.aws_metric_data")
@@ -123,6 +125,42 @@ def get_metric_data(
                         "timestamps": timestamps, "status_code": "Complete", "return": True})  # fmt: skip
     returned = [{k: v for k, v in r.items() if k != "return"} for r in results if r["return"]]
     return returned + answers
+
+
+@metric_statistics.replaces("moto.cloudwatch.responses:CloudWatchResponse.get_metric_statistics", params=["self"])
+def get_metric_statistics(original: Any, self: Any) -> Any:
+    """Each period's statistics from the metric store, aligned to the StartTime by period as CloudWatch aligns them;
+    ExtendedStatistics (pNN) answered, which moto ignores, and the datapoints' Unit given."""
+    from moto.cloudwatch.exceptions import InvalidParameterCombination
+    from moto.core.responses import ActionResult
+
+    names = self._get_param("Statistics", [])
+    extended = self._get_param("ExtendedStatistics", [])
+    if not names and not extended:
+        raise InvalidParameterCombination("Must specify either Statistics or ExtendedStatistics")
+    metric = {
+        "Namespace": self._get_param("Namespace"),
+        "MetricName": self._get_param("MetricName"),
+        "Dimensions": self._get_param("Dimensions", []),
+    }
+    period, unit = self._get_int_param("Period"), self._get_param("Unit")
+    start, end = (epoch(self._get_param(name).replace(microsecond=0)) for name in ("StartTime", "EndTime"))
+    backend, by_time = self.cloudwatch_backend, defaultdict(dict)
+    for stat in [*names, *extended]:
+        spec = {"Metric": metric, "Period": period, "Stat": stat} | ({"Unit": unit} if unit else {})
+        answer = statistics.metric_stat({"Id": "q", "MetricStat": spec}, backend.metric_data, {}, start, end, "")
+        for at, value in zip(answer["timestamps"], answer["values"], strict=True):
+            point = by_time[at]
+            point.setdefault("Timestamp", at)
+            if stat in names:
+                point[stat] = value
+            else:
+                point.setdefault("ExtendedStatistics", {})[stat] = value
+    dimensions = frozenset((d["Name"], d["Value"]) for d in metric["Dimensions"])
+    series = (metric["Namespace"], metric["MetricName"], dimensions)
+    stored_unit = unit or backend.metric_data.unit_of(series, start, end) or "None"
+    datapoints = [point | {"Unit": stored_unit} for _, point in sorted(by_time.items())]
+    return ActionResult({"Label": metric["MetricName"], "Datapoints": datapoints})
 
 
 initial_state = Correction(

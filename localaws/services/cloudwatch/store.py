@@ -93,6 +93,12 @@ class MetricStore(list[Any]):
             return key, datum.unit, at
         return None  # a single value stays as moto keeps it
 
+    def unit_of(self, key: SeriesKey, start: float, end: float) -> str | None:
+        """The unit the series' datapoints in [start, end) were sent with (the first one's), if any."""
+        with self.lock:
+            units = [datum.unit for _, datum in self.points(key, start, end) if datum.unit]
+        return units[0] if units else None
+
     def points(self, key: SeriesKey, start: float, end: float) -> list[tuple[float, Any]]:
         """The series' datapoints (time, datum) with start <= time < end; call with the lock held."""
         series = self._series.get(key, {})

@@ -111,9 +111,10 @@ allow_statements = Correction(
     "moto's evaluation of one statement errs both ways. It ignores a condition it cannot judge (an operator other "
     "than StringEquals, or a key the request does not carry), so a conditional Allow allows: on AWS a condition on a "
     "missing key is false and the Allow does not apply. It turns an Allow whose condition or principal does not "
-    "match into an explicit Deny that overrides every other Allow, and fails (HTTP 500) on a trust policy naming a "
-    "service principal. An Allow now either applies or does not (failing closed when moto cannot judge it); a Deny "
-    "is unchanged, so a Deny with a condition still denies.",
+    "match into an explicit Deny that overrides every other Allow, fails (HTTP 500) on a trust policy naming a service "
+    "principal, and reads a trust policy naming an account (its id or arn:aws:iam::<account>:root) as naming no one "
+    "of it. An Allow now either applies or does not (failing closed when moto cannot judge it), an account trusts "
+    "its principals; a Deny is unchanged, so a Deny with a condition still denies.",
 )
 allow_statements.expects(
     "moto.iam.policy_conditions:TrustCondition.verify_condition", source=["CONDITION_OPERATIONS.get"]
@@ -138,13 +139,23 @@ def allow_applies_or_not(
     if self._statement.get("Effect") != "Allow":
         return original(self, action, resource, principal, incoming_condition_values)
     named = self._statement.get("Principal")
-    if principal and isinstance(named, dict) and "AWS" not in named:
-        return PermissionResult.NEUTRAL  # a service principal ("lambda.amazonaws.com") is never an IAM caller
+    if principal and isinstance(named, dict):
+        if "AWS" not in named:
+            return PermissionResult.NEUTRAL  # a service principal ("lambda.amazonaws.com") is never an IAM caller
+        if _trusts_the_account_of(named["AWS"], principal):
+            principal = None  # moto compares ARNs only; the account (its root or its id) trusts each of its principals
     condition = self._statement.get("Condition")
     if condition and not _judgeable(condition, incoming_condition_values):
         return PermissionResult.NEUTRAL
     verdict = original(self, action, resource, principal, incoming_condition_values)
     return PermissionResult.NEUTRAL if verdict is PermissionResult.DENIED else verdict
+
+
+def _trusts_the_account_of(named: Any, principal: str) -> bool:
+    """Whether a trust policy's AWS principal names the principal's account: "*", its id or its root user's ARN."""
+    account = principal.split(":")[4]
+    names = named if isinstance(named, list) else [named]
+    return any(name in ("*", account, f"arn:aws:iam::{account}:root") for name in names)
 
 
 def _judgeable(condition: dict[str, Any], incoming: dict[str, str] | None) -> bool:

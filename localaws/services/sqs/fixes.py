@@ -76,7 +76,8 @@ class QueueAttributes(Mapping[str, Any]):
     """A queue's attributes as moto builds them, each value worked out when it is read."""
 
     def __init__(self, queue: Any) -> None:
-        names = list(queue.BASE_ATTRIBUTES)
+        # Policy and RedrivePolicy are base attributes, but answered only when set (an empty RedrivePolicy removes it).
+        names = [name for name in queue.BASE_ATTRIBUTES if name not in ("Policy", "RedrivePolicy")]
         names += list(queue.FIFO_ATTRIBUTES) if queue.fifo_queue else []
         names += list(queue.KMS_ATTRIBUTES) if queue.kms_master_key_id else []
         names += ["Policy"] if queue.policy else []

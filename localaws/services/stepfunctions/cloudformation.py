@@ -56,9 +56,40 @@ def create_from_cloudformation_json(
         roleArn=properties.get("RoleArn", ""),
         tags=utils.cfn_to_api_tags(properties.get("Tags", [])),
         loggingConfiguration=properties.get("LoggingConfiguration"),
-        tracingConfiguration=properties.get("TracingConfiguration"),
+        tracingConfiguration=_tracing(properties),
         sm_type=properties.get("StateMachineType", "STANDARD"),
     )
+
+
+def _tracing(properties: dict[str, Any]) -> dict[str, bool]:
+    """The API's tracingConfiguration from CloudFormation's TracingConfiguration (off unless enabled, as on AWS)."""
+    return {"enabled": bool((properties.get("TracingConfiguration") or {}).get("Enabled", False))}
+
+
+@state_machines.replaces(
+    f"{_MACHINE}.update_from_cloudformation_json",
+    params=["cls", "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"],
+)
+def update_from_cloudformation_json(
+    original: Any, cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any,
+    account_id: str, region_name: str,
+) -> Any:  # fmt: skip
+    from moto.stepfunctions import responses, utils
+
+    properties = cloudformation_json.get("Properties", {})
+    backend = responses.get_backend(account_id, region_name)
+    if properties.get("StateMachineName", original_resource.name) != original_resource.name:  # a replacement
+        made = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        backend.delete_state_machine(original_resource.arn)
+        return made
+    machine = backend.update_state_machine(
+        original_resource.arn,
+        definition=_definition(properties, account_id, region_name),
+        role_arn=properties.get("RoleArn"),
+        tracing_configuration=_tracing(properties),
+    )
+    backend.tagger.tag_resource(machine.arn, utils.cfn_to_api_tags(properties.get("Tags", [])))
+    return machine
 
 
 @state_machines.replaces(
@@ -77,7 +108,11 @@ def delete_from_cloudformation_json(
 def _classmethods() -> str | None:
     from moto.stepfunctions.models import StateMachine
 
-    for name in ("create_from_cloudformation_json", "delete_from_cloudformation_json"):
+    for name in (
+        "create_from_cloudformation_json",
+        "delete_from_cloudformation_json",
+        "update_from_cloudformation_json",
+    ):
         if not isinstance(StateMachine.__dict__.get(name), classmethod):
             return f"StateMachine.{name} is no longer a classmethod"
     return None

@@ -119,17 +119,22 @@ def describe_execution(original: Any, self: Any, execution_arn: str) -> Any:
     return execution
 
 
-def _page_token(execution: Any) -> str:
-    """Where the next page starts: after this execution (a token that stays valid as executions change)."""
+def _page_token(execution: Any, status_filter: str | None) -> str:
+    """Where the next page starts: after this execution, for this status filter (a token that stays valid as
+    executions change)."""
     # Not base64 JSON: botocore's paginator would take that for a token of its own and unpack it into parameters.
-    return f"{seconds(execution.start_date):.6f}:{execution.name}"
+    return f"{status_filter or 'ALL'}:{seconds(execution.start_date):.6f}:{execution.name}"
 
 
-def _resume_position(executions: IndexedExecutions, token: str) -> int:
-    """The list position just older than the token's execution (found by name, else by its start time)."""
+def _resume_position(executions: IndexedExecutions, token: str, status_filter: str | None) -> int:
+    """The list position just older than the token's execution (found by name, else by its start time); a token made
+    for another status filter is refused, as Step Functions refuses it."""
     from moto.stepfunctions.exceptions import InvalidToken
 
-    start_text, _, name = token.partition(":")
+    made_for, _, rest = token.partition(":")
+    start_text, _, name = rest.partition(":")
+    if made_for != (status_filter or "ALL"):
+        raise InvalidToken("the nextToken was given for another statusFilter")
     try:
         start = float(start_text)
     except ValueError as exc:
@@ -165,7 +170,7 @@ def list_executions(
     executions = self.describe_state_machine(state_machine_arn).executions
     start = len(executions) - 1
     if next_token:
-        start = _resume_position(executions, next_token)
+        start = _resume_position(executions, next_token, status_filter)
     limit = max_results or 100
     page: list[Any] = []
     position = start
@@ -177,7 +182,7 @@ def list_executions(
             page.append(execution)
         position -= 1
     more = any(not status_filter or e.status == status_filter for e in _older(executions, position, lowest))
-    return page, (_page_token(page[-1]) if page and more else None)
+    return page, (_page_token(page[-1], status_filter) if page and more else None)
 
 
 list_answers = Correction(

@@ -14,6 +14,7 @@ from localaws.services.stepfunctions import (
     cloudformation,
     compaction,
     events,
+    history,
     journal,
     lookups,
     names,
@@ -41,6 +42,7 @@ class StepFunctions(Service):
         redrive.redrive_executions,
         lookups.execution_lookups,
         lookups.list_answers,
+        history.history_pages,
         journal.journal_executions,
         cloudformation.state_machines,
     )

@@ -94,6 +94,15 @@ def test_metric_data_has_percentiles_exact_dimensions_and_values_with_counts(aws
         StartTime=minute - timedelta(minutes=5), EndTime=minute + timedelta(minutes=5), Period=600,
     )["Datapoints"]  # fmt: skip
     assert [(d["Sum"], d["SampleCount"]) for d in statistics] == [(23000.0, 100.0)]
+    # Periods on the StartTime's boundaries (moto began them at the first datum), pNN and the unit answered.
+    by_minute = cloudwatch.get_metric_statistics(
+        Namespace="AWS/States", MetricName="ExecutionTime", Dimensions=machine, Statistics=["Maximum"],
+        ExtendedStatistics=["p90"], StartTime=minute - timedelta(minutes=5), EndTime=minute + timedelta(minutes=5),
+        Period=60,
+    )["Datapoints"]  # fmt: skip
+    assert [(p["Timestamp"], p["ExtendedStatistics"]["p90"], p["Maximum"], p["Unit"]) for p in by_minute] == [
+        (minute, 200.0, 1000.0, "Milliseconds")
+    ]
 
 
 def test_metric_store_merges_a_series_minute_and_drops_old_datapoints(aws: None) -> None:

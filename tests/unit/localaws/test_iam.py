@@ -137,3 +137,14 @@ def test_a_role_session_acts_with_the_roles_policies(enforced: Any) -> None:
     assert (
         principals.missing_permission(role["Arn"], ("dynamodb:GetItem", "dynamodb:PutItem"), mine) == "dynamodb:PutItem"
     )
+
+
+def test_a_user_may_assume_a_role_that_trusts_their_account_when_their_policy_allows_it(enforced: Any) -> None:
+    account_root = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+                                   "Action": "sts:AssumeRole"}]}  # fmt: skip
+    role = boto3.client("iam").create_role(RoleName="account", AssumeRolePolicyDocument=json.dumps(account_root))
+    allowed = boto3.client("sts", **user_allowed([{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]))
+    session = allowed.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="me")["Credentials"]
+    assert session["AccessKeyId"].startswith("ASIA")
+    not_allowed = boto3.client("sts", **user_allowed([{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]))
+    assert code(lambda: not_allowed.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="me")) == "AccessDenied"

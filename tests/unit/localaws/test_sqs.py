@@ -3,6 +3,7 @@ messages journaled and restored, each correction in place once."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -250,3 +251,15 @@ def test_messages_and_attributes_set_come_back_after_a_restart(instance: Instanc
 
     client.purge_queue(QueueUrl=instance.url)
     assert instance.restart()["messages"] == 0
+
+
+def test_an_empty_redrive_policy_removes_it_and_unset_policies_are_not_answered(sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
+    url = sqs.create_queue(QueueName="source", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    assert json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["RedrivePolicy"])
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": ""})
+    answered = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "RedrivePolicy" not in answered
+    assert "Policy" not in answered

@@ -129,7 +129,7 @@ def moto_execution(arn: str) -> Any:
 
 def test_every_correction_is_declared_once_as_a_fix_or_a_hook_and_no_target_twice() -> None:
     corrections = StepFunctions.corrections
-    assert len({correction.name for correction in corrections}) == len(corrections) == 11
+    assert len({correction.name for correction in corrections}) == len(corrections) == 12
     assert {c.name for c in corrections if c.kind is patches.Kind.HOOK} == HOOKS
     targets = [target for correction in corrections for target in correction.targets]
     assert len(targets) == len(set(targets))
@@ -905,3 +905,25 @@ def test_housekeeping_compacts_records_what_was_forgotten_and_prunes_the_journal
     instance.journal.flush()
     assert instance.on_disk("SELECT arn FROM executions") == []
     assert local_instance.forgotten_through() == compaction.forgotten_through() > 0
+
+
+def test_history_and_execution_pages_are_paged_as_step_functions_pages_them(sfn: Any) -> None:
+    machine = make_machine(sfn, "paged", PASS_MACHINE)
+    arn = start(sfn, machine, "paged-1")
+    wait_until(lambda: sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED")
+    every = sfn.get_execution_history(executionArn=arn)["events"]
+    first = sfn.get_execution_history(executionArn=arn, maxResults=2)
+    rest = sfn.get_execution_history(executionArn=arn, maxResults=100, nextToken=first["nextToken"])
+    assert [e["id"] for e in first["events"] + rest["events"]] == [e["id"] for e in every]
+    assert "nextToken" not in rest
+    newest = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1)["events"]
+    assert newest[0]["type"] == "ExecutionSucceeded"
+    with pytest.raises(sfn.exceptions.ClientError, match="InvalidToken"):  # a forward token does not page backwards
+        sfn.get_execution_history(executionArn=arn, reverseOrder=True, nextToken=first["nextToken"])
+    bare = sfn.get_execution_history(executionArn=arn, includeExecutionData=False)["events"]
+    assert "input" not in bare[0]["executionStartedEventDetails"]
+    assert "input" in every[0]["executionStartedEventDetails"]
+    start(sfn, machine, "paged-2")
+    page = sfn.list_executions(stateMachineArn=machine, maxResults=1)
+    with pytest.raises(sfn.exceptions.ClientError, match="InvalidToken"):  # a token is for the filter it was given with
+        sfn.list_executions(stateMachineArn=machine, statusFilter="SUCCEEDED", nextToken=page["nextToken"])
