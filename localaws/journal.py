@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +33,11 @@ class Tables:
 
     schema: str
     added_columns: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The tables the schema makes."""
+        return tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", self.schema))
 
 
 _unacknowledged = threading.local()

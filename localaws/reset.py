@@ -4,8 +4,9 @@ credentials only.
 The trust boundary refuses /moto-api (any web page the developer opens could post to it and wipe the instance), yet a
 test suite written for moto (moto's own, run as a conformance measure) resets the server before each test. This route
 does the same reset behind a signature: moto's backends and model data are forgotten, the instance's administrator is
-registered again (moto's IAM forgets it with the rest, and every later request is checked against IAM), and each
-service's reset() hook runs, for what the local services keep beside moto. The journal is left as it is.
+registered again (moto's IAM forgets it with the rest, and every later request is checked against IAM), every
+service's journal tables are emptied (a restart must not bring back what was forgotten), and each service's reset()
+hook runs, for what the local services keep beside moto.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from localaws.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from localaws.credentials import Credentials
+    from localaws.journal import Journal
     from localaws.services.service import Service
 
 _log = logging.getLogger(__name__)
@@ -29,9 +31,10 @@ PATH = "/_localaws/reset"
 class Reset:
     """The route, and the reset it does."""
 
-    def __init__(self, credentials: Credentials, services: Sequence[Service]) -> None:
+    def __init__(self, credentials: Credentials, services: Sequence[Service], journal: Journal | None = None) -> None:
         self._credentials = credentials
         self._services = services
+        self._journal = journal
         self._lock = threading.Lock()  # two resets at once would interleave moto's re-initialisation
 
     def route(self, request: HttpRequest) -> HttpResponse | None:
@@ -57,6 +60,10 @@ class Reset:
         with self._lock:
             moto_api_backend.reset()
             principals.register_admin(self._credentials)
+            if self._journal is not None:
+                tables = [name for service in self._services if service.tables for name in service.tables.names]
+                self._journal.write((f"DELETE FROM {name}", [()]) for name in tables)  # noqa: S608 - schema names
+                self._journal.sync()
             failed = []
             for service in self._services:
                 try:

@@ -98,7 +98,7 @@ class LocalAws:
             service.start(context)
         # The reset before the chaos route, which no rule may fail; the chaos route after the services' (Lambda's
         # Invoke API): an Invoke is checked there, once, whoever calls.
-        context.routes.append(reset.Reset(own, registry.REGISTRY).route)
+        context.routes.append(reset.Reset(own, registry.REGISTRY, context.journal).route)
         context.routes.append(faults.route)
         endpoint.start()
         context.telemetry.start()

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+# Every response a test's AWS clients receive is checked against botocore's model of its operation.
+pytest_plugins = ["tests.conformance.plugins.response_shapes"]
 T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Whatever the developer's shell points at (an AWS stack, an endpoint, a profile) must not leak into the tests.

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from backend import aws
-from tests.integration.botocore_shapes import problems
+from tests.conformance.plugins.response_shapes import problems
 
 Call = Callable[[dict[str, Any]], dict[str, Any]]  # the stack's outputs and resources -> the operation's parameters
 
@@ -164,7 +164,4 @@ def test_the_raw_answer_fits_botocores_model(
     )
     getattr(client, operation)(**parameters(stack))
     ((model, body),) = seen
-    if service == "lambda" and operation == "invoke":
-        json.loads(body)  # the payload is the function's own document, not a modelled shape
-        return
     assert problems(model, body) == []

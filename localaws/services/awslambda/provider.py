@@ -23,6 +23,7 @@ class Lambda(Service):
         self._runtime: LambdaRuntime | None = None
         self._invoke_api: InvokeApi | None = None
         self._sources: EventSources | None = None
+        self._role_sessions = RoleSessions()
 
     def start(self, context: Context) -> None:
         super().start(context)
@@ -34,7 +35,7 @@ class Lambda(Service):
             on_invocation=telemetry.record_invocation,
             on_throttle=telemetry.record_throttle,
             account_id=context.account_id,
-            role_credentials=RoleSessions().credentials,
+            role_credentials=self._role_sessions.credentials,
         )
         self._invoke_api = InvokeApi(self._runtime, context.region, context.faults)
         context.routes.append(self._invoke_api)
@@ -50,6 +51,12 @@ class Lambda(Service):
     def quiesce(self) -> None:
         if self._sources is not None:
             self._sources.stop()
+
+    def reset(self) -> None:
+        # The functions and roles went with moto's state: their warm workers and role sessions must not outlive them.
+        self._role_sessions.forget()
+        if self._runtime is not None:
+            self._runtime.close()
 
     def stop(self) -> None:
         if self._invoke_api is not None:

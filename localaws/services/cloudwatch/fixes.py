@@ -131,7 +131,7 @@ def get_metric_data(
 def get_metric_statistics(original: Any, self: Any) -> Any:
     """Each period's statistics from the metric store, aligned to the StartTime by period as CloudWatch aligns them;
     ExtendedStatistics (pNN) answered, which moto ignores, and the datapoints' Unit given."""
-    from moto.cloudwatch.exceptions import InvalidParameterCombination
+    from moto.cloudwatch.exceptions import InvalidParameterCombination, InvalidParameterValue
     from moto.core.responses import ActionResult
 
     names = self._get_param("Statistics", [])
@@ -145,6 +145,8 @@ def get_metric_statistics(original: Any, self: Any) -> Any:
     }
     period, unit = self._get_int_param("Period"), self._get_param("Unit")
     start, end = (epoch(self._get_param(name).replace(microsecond=0)) for name in ("StartTime", "EndTime"))
+    if start >= end:
+        raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
     backend, by_time = self.cloudwatch_backend, defaultdict(dict)
     for stat in [*names, *extended]:
         spec = {"Metric": metric, "Period": period, "Stat": stat} | ({"Unit": unit} if unit else {})

@@ -60,7 +60,10 @@ backend_lookup = Correction(
     Kind.FIX,
     "moto looks up a service's backend for an account through a global lock, listing the accounts and asking whether "
     "its registry of ~150 backend dictionaries contains this one, which compares dictionaries by value: on every "
-    "request and every internal lookup. An account already there is now looked up directly.",
+    "request and every internal lookup. An account already there is now looked up directly. moto's reset empties "
+    "that registry after backends re-created during the reset (one backend's __init__ looking up another's) have "
+    "registered, relying on the next lookup to register them again: the reset now keeps every backend dictionary "
+    "that holds an account registered, or the next reset would skip it (EC2's instances outlived resets).",
 )
 
 
@@ -73,6 +76,16 @@ def backend_for(original: Any, self: Any, account_id: str) -> Any:
     if dict.__contains__(self, account_id):
         return dict.__getitem__(self, account_id)
     return original(self, account_id)
+
+
+@backend_lookup.replaces("moto.core.base_backend:BackendDict.reset", params=["cls"])
+def reset_backends(original: Any, cls: Any) -> None:
+    from moto.core.base_backend import backend_lock
+
+    registered = list(cls._instances)
+    original(cls)  # a classmethod's function: cls is passed as to any function
+    with backend_lock:
+        cls._instances.extend(backends for backends in registered if len(backends) and backends not in cls._instances)
 
 
 action_names = Correction(

@@ -74,6 +74,11 @@ class RoleSessions:
             self._sessions[role_arn] = (time.time() + ROLE_SESSION_SECONDS, credentials)
             return credentials
 
+    def forget(self) -> None:
+        """Forget every session (STS forgot them)."""
+        with self._lock:
+            self._sessions.clear()
+
 
 def missing_permission(role_arn: str, actions: tuple[str, ...], resource: str) -> str | None:
     """The first action ("sqs:ReceiveMessage") the role's own policies do not allow on the resource, as moto's access

@@ -160,6 +160,11 @@ delete_by_receipt_handle = Correction(
 _by_receipt_handle: dict[str, Any] = {}
 
 
+def forget_receipt_handles() -> None:
+    """Forget every handle (their messages were forgotten)."""
+    _by_receipt_handle.clear()
+
+
 def message_by_receipt_handle(receipt_handle: str) -> Any:
     """The message that was received with receipt_handle, if not deleted since (None otherwise)."""
     return _by_receipt_handle.get(receipt_handle)

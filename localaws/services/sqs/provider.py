@@ -41,6 +41,9 @@ class Sqs(Service):
             for metric, value, unit in gauges:
                 self._context.telemetry.metric("AWS/SQS", metric, value, unit, {"QueueName": queue}, now)
 
+    def reset(self) -> None:
+        fixes.forget_receipt_handles()
+
     def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()

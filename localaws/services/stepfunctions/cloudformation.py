@@ -55,10 +55,22 @@ def create_from_cloudformation_json(
         definition=_definition(properties, account_id, region_name),
         roleArn=properties.get("RoleArn", ""),
         tags=utils.cfn_to_api_tags(properties.get("Tags", [])),
-        loggingConfiguration=properties.get("LoggingConfiguration"),
+        loggingConfiguration=_logging(properties),
         tracingConfiguration=_tracing(properties),
         sm_type=properties.get("StateMachineType", "STANDARD"),
     )
+
+
+def _logging(properties: dict[str, Any]) -> dict[str, Any]:
+    """The API's loggingConfiguration from CloudFormation's LoggingConfiguration (level OFF unless given, as on AWS)."""
+    given = properties.get("LoggingConfiguration") or {}
+    destinations = [
+        {"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+        for d in given.get("Destinations", [])
+        if "CloudWatchLogsLogGroup" in d
+    ]
+    logging = {"level": given.get("Level", "OFF"), "includeExecutionData": bool(given.get("IncludeExecutionData"))}
+    return logging | ({"destinations": destinations} if destinations else {})
 
 
 def _tracing(properties: dict[str, Any]) -> dict[str, bool]:
@@ -86,9 +98,15 @@ def update_from_cloudformation_json(
         original_resource.arn,
         definition=_definition(properties, account_id, region_name),
         role_arn=properties.get("RoleArn"),
+        logging_configuration=_logging(properties),
         tracing_configuration=_tracing(properties),
     )
-    backend.tagger.tag_resource(machine.arn, utils.cfn_to_api_tags(properties.get("Tags", [])))
+    # The template's tags are the machine's tags: those it no longer names go, as CloudFormation removes them.
+    tags = utils.cfn_to_api_tags(properties.get("Tags", []))
+    kept = {tag["key"] for tag in tags}
+    held = backend.get_tags_list_for_state_machine(machine.arn)
+    backend.tagger.untag_resource_using_names(machine.arn, [t["key"] for t in held if t["key"] not in kept])
+    backend.tagger.tag_resource(machine.arn, tags)
     return machine
 
 

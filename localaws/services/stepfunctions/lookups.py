@@ -134,7 +134,7 @@ def _resume_position(executions: IndexedExecutions, token: str, status_filter: s
     made_for, _, rest = token.partition(":")
     start_text, _, name = rest.partition(":")
     if made_for != (status_filter or "ALL"):
-        raise InvalidToken("the nextToken was given for another statusFilter")
+        raise InvalidToken("Input inconsistent with page token")
     try:
         start = float(start_text)
     except ValueError as exc:

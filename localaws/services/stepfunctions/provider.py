@@ -92,6 +92,9 @@ class StepFunctions(Service):
         if self._journal is not None:
             journal.prune(self._journal, options.max_execution_records, retention, now)
 
+    def reset(self) -> None:
+        running_executions.forget_waiting()
+
     def stop(self) -> None:
         super().stop()
         for event, subscriber in self._subscriptions:

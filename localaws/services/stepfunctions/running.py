@@ -30,6 +30,11 @@ class RunningExecutions:
             self.running += 1
         self._start(worker)
 
+    def forget_waiting(self) -> None:
+        """Drop the executions still waiting (their records were forgotten); the running ones end on their own."""
+        with self._lock:
+            self._waiting.clear()
+
     def _start(self, worker: Any) -> None:
         threading.Thread(target=self._run, args=(worker,), name="sfn-execution", daemon=True).start()
 

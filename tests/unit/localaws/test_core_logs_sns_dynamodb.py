@@ -59,6 +59,20 @@ def test_list_of_moto_modules_matches_the_original_and_is_reiterable() -> None:
     assert "__pycache__" not in patched()
 
 
+def test_a_reset_empties_backends_that_other_backends_recreated_during_the_previous_reset(aws: None) -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2.describe_vpcs()  # registered before AutoScaling, so reset before AutoScaling's backend looks it up again
+    boto3.client("autoscaling", region_name=REGION).describe_auto_scaling_groups()
+    moto_api_backend.reset()  # AutoScaling's backend, made again, looks EC2's up before moto empties its registry
+    ec2.create_vpc(CidrBlock="10.11.0.0/16")
+
+    moto_api_backend.reset()
+
+    assert "10.11.0.0/16" not in {vpc["CidrBlock"] for vpc in ec2.describe_vpcs()["Vpcs"]}
+
+
 def test_prune_log_events_keeps_the_newest_per_stream(aws: None) -> None:
     client = boto3.client("logs", region_name=REGION)
     client.create_log_group(logGroupName="/app")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -14,6 +15,7 @@ from localaws import credentials
 from localaws.config import ACCOUNT_ID, REGION
 from localaws.credentials import ADMIN_USER, Credentials
 from localaws.http import HttpRequest
+from localaws.journal import FILE_NAME, Journal, Tables
 from localaws.principal import Principal
 from localaws.reset import PATH, Reset
 from localaws.services.iam import principals
@@ -89,3 +91,26 @@ def test_a_reset_forgets_motos_state_keeps_the_administrator_and_resets_every_se
     assert list(users) == [ADMIN_USER]
     assert [key.access_key_id for key in users[ADMIN_USER].access_keys] == [own.access_key_id]
     assert boto3.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+class Journaling(Service):
+    """A service keeping two tables in the journal."""
+
+    name = "journaling"
+    tables = Tables(
+        "CREATE TABLE IF NOT EXISTS first (id TEXT PRIMARY KEY);\nCREATE TABLE IF NOT EXISTS second (id TEXT);"
+    )
+
+
+def test_a_reset_empties_every_services_journal_tables(own: Credentials, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / FILE_NAME, [Journaling.tables])
+    try:
+        journal.write([("INSERT INTO first VALUES (?)", [("a",)]), ("INSERT INTO second VALUES (?)", [("b",)])])
+        journal.sync()
+
+        status, _, _ = Reset(own, [Journaling()], journal).route(post(signed_by(admin=True)))
+
+        assert status == 200
+        assert journal.rows("SELECT * FROM first") + journal.rows("SELECT * FROM second") == []  # no restart revives it
+    finally:
+        journal.close()

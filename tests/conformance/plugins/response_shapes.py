@@ -1,5 +1,11 @@
-"""Check a raw AWS response against the output shape botocore models for its operation: every field the answer
-holds is one the model names, with the model's type and, for enums, one of its values."""
+"""pytest plugin: every response a test's AWS clients receive is checked against the output shape botocore models
+for its operation (every field the raw answer holds is one the model names, with the model's type and, for enums, one
+of its values); a test that received one that is not fails, naming the operation and the field.
+
+Our suite loads it from tests/conftest.py; the conformance run loads it against the local AWS only (moto_server's own
+departures are moto's). The check is a botocore handler every new session registers, so clients made anywhere in the
+test's process (the app's factory, moto's tests, boto3's default session) are checked.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,54 @@ import json
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
+import botocore.handlers
+import pytest
 from botocore.model import OperationModel, Shape
+
+# The protocols of the services the local AWS serves; others (S3's rest-xml, EC2's, in moto's CloudFormation tests)
+# are not checked.
+CHECKED_PROTOCOLS = ("json", "rest-json", "query")
+_found: list[str] = []  # this test's problems, "service.Operation: where: what"
+
+
+def _check_response(http_response: Any, model: OperationModel, **_: Any) -> None:
+    if http_response is None or not 200 <= http_response.status_code < 300:
+        return
+    protocol = model.service_model.resolved_protocol
+    if protocol in CHECKED_PROTOCOLS:
+        where = f"{model.service_model.service_name}.{model.name}"
+        _found.extend(f"{where}: {problem}" for problem in problems(model, http_response.content, protocol))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every botocore session made from now on checks its responses."""
+    if ("after-call", _check_response) not in botocore.handlers.BUILTIN_HANDLERS:
+        botocore.handlers.BUILTIN_HANDLERS.append(("after-call", _check_response))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Fail the test whose responses departed from their shapes (after it ran: its own failure comes first)."""
+    _found.clear()
+    outcome = yield
+    if _found:
+        shown = sorted(set(_found))
+        pytest.fail("responses that botocore's model does not allow:\n" + "\n".join(shown[:20]), pytrace=False)
+    return outcome
+
 
 _NUMBERS = {"integer": int, "long": int, "float": (int, float), "double": (int, float)}
 
 
-def problems(operation: OperationModel, body: bytes) -> list[str]:
+def problems(operation: OperationModel, body: bytes, protocol: str | None = None) -> list[str]:
     """Where the raw response body departs from the operation's output shape (empty when it conforms)."""
     shape = operation.output_shape
-    if shape is None or not body.strip():
-        return []
-    protocol = operation.metadata["protocol"]
+    if shape is None or not body.strip() or shape.serialization.get("payload"):
+        return []  # a payload member (Lambda's Invoke) is the body itself: the function's document, not a shape
+    protocol = protocol or operation.service_model.resolved_protocol
     if protocol in ("json", "rest-json"):
         return _json_problems(json.loads(body), shape, shape.name)
+
     if protocol == "query":
         root = ElementTree.fromstring(body)  # noqa: S314 - the test's own local AWS answered this
         result = next((child for child in root if _local(child.tag).endswith("Result")), None)
@@ -53,7 +94,7 @@ def _scalar_problem(value: Any, shape: Shape, path: str) -> list[str]:
         ok = isinstance(value, int | float | str) and not isinstance(value, bool)
         return [] if ok else [f"{path}: {value!r} is not a timestamp"]
     if kind == "blob":
-        return [] if isinstance(value, str) else [f"{path}: {value!r} is not base64 text"]
+        return [] if isinstance(value, str | bytes) else [f"{path}: {value!r} is neither base64 text nor bytes"]
     return []
 
 
