@@ -10,6 +10,7 @@ import boto3
 from botocore.config import Config
 from pydantic import BaseModel
 
+from backend import local_aws
 from backend.errors import BackendError, translated
 from backend.settings import Home, settings
 
@@ -91,14 +92,12 @@ def _session() -> boto3.Session:
 def _connect() -> Connection:
     config = settings()
     if config.embedded:
-        from localaws import instance
-
         try:
-            info = instance.ensure_running()
-        except instance.LocalAwsError as exc:
+            local = local_aws.start()
+        except local_aws.LocalAwsUnavailable as exc:
             raise BackendError(f"The local AWS is not available: {exc}") from exc
-        endpoint_url: str | None = info.endpoint
-        region, stack_name = info.region, info.stack_name
+        endpoint_url: str | None = local.endpoint
+        region, stack_name = local.region, local.stack_name
     else:
         endpoint_url, region, stack_name = config.endpoint_url, _session().region_name, config.stack_name or ""
         if not region:
@@ -140,9 +139,7 @@ def _client(service: str, endpoint_url: str | None, region: str) -> Any:
     # The embedded local AWS gets its endpoint and its own credentials here; otherwise the SDK's own settings decide,
     # AWS_ENDPOINT_URL included.
     if endpoint_url:
-        from localaws import instance
-
-        own = instance.credentials()
+        own = local_aws.credentials()
         return boto3.client(
             service,
             endpoint_url=endpoint_url,

@@ -62,7 +62,7 @@ print(json.dumps({"imports": imports, "first": first, "next": later}))
 
 def _fill(count: int, deadline: float) -> float:
     from backend import aws
-    from backend.samples import random_requests
+    from backend.demo.samples import random_requests
     from lambdas.domain.order import Order
     from lambdas.domain.workflow import start_workflow
 

@@ -276,7 +276,7 @@ def render_sidebar() -> None:
 
 
 @st.cache_data(ttl=5, show_spinner=False)
-def _sandbox() -> sandbox.SandboxStatus | None:
+def _sandbox() -> sandbox.Status | None:
     return sandbox.status()
 
 

@@ -9,9 +9,9 @@ from collections import Counter
 import streamlit as st
 
 import backend
-from backend import demo
+from backend.demo import script as demo
+from backend.demo.samples import random_requests
 from backend.identity import Role
-from backend.samples import random_requests
 from lambdas.domain.order import (
     CATALOGUE,
     MAX_LINES,
