@@ -39,7 +39,7 @@ import json, sys, time
 began = time.perf_counter()
 import pandas, plotly.express, streamlit
 from streamlit.testing.v1 import AppTest
-import backend, pages._shared
+import backend, pages.ui.frame
 imports = time.perf_counter() - began
 page, order_id = sys.argv[1], sys.argv[2]
 app = AppTest.from_file("streamlit_app.py", default_timeout=120)

@@ -1,0 +1,54 @@
+"""The app's pages in the sections and order the menu shows them: the router's list (streamlit_app.py) and the
+sidebar's links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One page: its script, its title in the menu, its icon, and whether / opens it."""
+
+    script: str
+    title: str
+    icon: str
+    default: bool = False
+
+
+# Each page's URL is its file's name (/place is pages/place.py): until st.navigation has run once, Streamlit serves a
+# fresh server's sessions from its pages/ folder discovery, which knows pages by file name only, so a deep link finds
+# the same page at the same URL either way. That discovery's own menu is hidden (client.showSidebarNavigation = false
+# in .streamlit/config.toml, which hides st.navigation's too): render() draws this one instead.
+SECTIONS: dict[str, tuple[Entry, ...]] = {
+    "Operations": (
+        Entry("pages/overview.py", "Overview", ":material/dashboard:", default=True),
+        Entry("pages/queues.py", "Queues", ":material/inbox:"),
+        Entry("pages/executions.py", "Executions", ":material/account_tree:"),
+        Entry("pages/metrics.py", "Metrics", ":material/monitoring:"),
+    ),
+    "Orders": (
+        Entry("pages/place.py", "Place order", ":material/add_shopping_cart:"),
+        Entry("pages/orders.py", "Recent orders", ":material/list_alt:"),
+        Entry("pages/order.py", "Order", ":material/receipt_long:"),
+        Entry("pages/notifications.py", "Notifications", ":material/mail:"),
+    ),
+}
+
+
+def streamlit_pages() -> dict[str, list[st.Page]]:
+    """The pages for st.navigation, by section (never give one another url_path: see SECTIONS)."""
+    return {
+        section: [st.Page(entry.script, title=entry.title, icon=entry.icon, default=entry.default) for entry in entries]
+        for section, entries in SECTIONS.items()
+    }
+
+
+def render() -> None:
+    """The menu: every page's link under its section's name."""
+    for section, entries in SECTIONS.items():
+        st.caption(section)
+        for entry in entries:
+            st.page_link(entry.script, label=entry.title, icon=entry.icon)
