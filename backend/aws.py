@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from functools import cache
 from typing import Any
@@ -61,8 +62,17 @@ class Connection(BaseModel):
     resources: Resources
 
 
+class Readiness(BaseModel):
+    """Whether this process is connected yet, and whether connecting means starting the local AWS first."""
+
+    ready: bool
+    starting_local_aws: bool = False  # the embedded local AWS is starting and deploying its stack
+
+
 _lock = threading.Lock()
 _connection: Connection | None = None
+_starting = threading.Lock()
+_connecting: threading.Thread | None = None
 
 
 def connection() -> Connection:
@@ -72,6 +82,26 @@ def connection() -> Connection:
         if _connection is None:
             _connection = _connect()
         return _connection
+
+
+def readiness() -> Readiness:
+    """Whether connection() would answer at once; when it would not, it starts connecting on a background thread
+    (once per process), so that callers can say what is happening while they wait for connection()."""
+    global _connecting
+    if _connection is not None:
+        return Readiness(ready=True)
+    with _starting:
+        if _connecting is None or not _connecting.is_alive():
+            _connecting = threading.Thread(target=_connect_quietly, name="connect", daemon=True)
+            _connecting.start()
+    starting_local_aws = settings().embedded and local_aws.running_endpoint() is None
+    return Readiness(ready=_connection is not None, starting_local_aws=starting_local_aws)
+
+
+def _connect_quietly() -> None:
+    # Any failure is for the caller's own connection() to raise and explain: this thread only starts the work early.
+    with contextlib.suppress(Exception):
+        connection()
 
 
 def reset() -> None:

@@ -1,5 +1,5 @@
 """Every backend read of the pages goes through here: cached with a TTL, or, for what only this process knows (the
-demo running), read live."""
+connection being made, the demo running), read live."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from backend.demo import script as demo_script
 LIVE_TTL = 5  # seconds: tiles that refresh every few seconds
 WATCH_TTL = 1  # seconds: an order or burst being watched as it runs
 WINDOW_TTL = 15  # seconds: window aggregates from CloudWatch
+
+
+def readiness() -> aws.Readiness:
+    """Whether the backend is connected; the first call starts connecting (and the local AWS) in the background."""
+    return aws.readiness()
 
 
 @st.cache_data(ttl=30, show_spinner=False)

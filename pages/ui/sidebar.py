@@ -41,32 +41,38 @@ def render_identity() -> None:
 def render_home() -> None:
     """Which AWS the app talks to, its region and whether it answers; on the local sandbox, its restarts."""
     with st.sidebar:
-        try:
-            home = data.home()
-        except BackendError as exc:
-            st.error(plain(str(exc)))
-            return
-        if home["home"] == "local" and settings().sandbox:
-            st.info(
-                f"**Local sandbox**: stack `{home['stack']}` on a local AWS on this machine "
-                f"(`{home['endpoint']}`). Orders, queues and executions survive its restarts.",
-                icon=":material/science:",
-            )
-            render_sandbox()
-        elif home["endpoint"]:
-            st.info(
-                f"**Endpoint** `{home['endpoint'].replace('`', '')}`: stack `{home['stack']}`. It is not this "
-                "machine's local sandbox, so the rules for AWS apply.",
-                icon=":material/cloud:",
-            )
-        else:
-            st.success(f"**AWS**: stack `{home['stack']}`.", icon=":material/cloud:")
-        st.caption(f"Region: {home['region']}")
-        try:
-            depth = data.health()
-            st.caption(f":green[●] healthy: {depth['visible']} queued, {depth['in_flight']} being started")
-        except BackendError as exc:
-            st.caption(f":red[●] not answering: {plain(str(exc))}")
+        _home()
+
+
+# A fragment: confirming a restart or typing "reset" reruns this panel, not the page beside it.
+@st.fragment
+def _home() -> None:
+    try:
+        home = data.home()
+    except BackendError as exc:
+        st.error(plain(str(exc)))
+        return
+    if home["home"] == "local" and settings().sandbox:
+        st.info(
+            f"**Local sandbox**: stack `{home['stack']}` on a local AWS on this machine "
+            f"(`{home['endpoint']}`). Orders, queues and executions survive its restarts.",
+            icon=":material/science:",
+        )
+        render_sandbox()
+    elif home["endpoint"]:
+        st.info(
+            f"**Endpoint** `{home['endpoint'].replace('`', '')}`: stack `{home['stack']}`. It is not this "
+            "machine's local sandbox, so the rules for AWS apply.",
+            icon=":material/cloud:",
+        )
+    else:
+        st.success(f"**AWS**: stack `{home['stack']}`.", icon=":material/cloud:")
+    st.caption(f"Region: {home['region']}")
+    try:
+        depth = data.health()
+        st.caption(f":green[●] healthy: {depth['visible']} queued, {depth['in_flight']} being started")
+    except BackendError as exc:
+        st.caption(f":red[●] not answering: {plain(str(exc))}")
 
 
 def _seen(boot_id: str) -> None:
