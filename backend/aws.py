@@ -85,8 +85,8 @@ def connection() -> Connection:
 
 
 def readiness() -> Readiness:
-    """Whether connection() would answer at once; when it would not, it starts connecting on a background thread
-    (once per process), so that callers can say what is happening while they wait for connection()."""
+    """Whether connection() would answer at once; when it would not, it starts connecting on a background thread (one
+    at a time), so that callers can say what is happening while they wait for connection()."""
     global _connecting
     if _connection is not None:
         return Readiness(ready=True)
