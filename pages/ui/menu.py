@@ -4,6 +4,7 @@ sidebar's links."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -40,10 +41,25 @@ SECTIONS: dict[str, tuple[Entry, ...]] = {
 
 def streamlit_pages() -> dict[str, list[st.Page]]:
     """The pages for st.navigation, by section (never give one another url_path: see SECTIONS)."""
-    return {
-        section: [st.Page(entry.script, title=entry.title, icon=entry.icon, default=entry.default) for entry in entries]
+    pages = {
+        section: [
+            st.Page(entry.script, title=entry.title, icon=entry.icon, default=entry.default, url_path=_path(entry))
+            for entry in entries
+        ]
         for section, entries in SECTIONS.items()
     }
+    # The folder discovery serves the default page at its file's name too (/overview): that URL keeps working after.
+    # Registered last, so that links to the script name the default page (/).
+    default = next(entry for entries in SECTIONS.values() for entry in entries if entry.default)
+    last = list(SECTIONS)[-1]
+    pages[last].append(st.Page(default.script, title=default.title, icon=default.icon, visibility="hidden"))
+    return pages
+
+
+def _path(entry: Entry) -> str | None:
+    # The default page's own URL is /; its inferred url_path (its file's name) goes to the hidden page that serves
+    # /overview, as two pages may not share one.
+    return f"{Path(entry.script).stem}-home" if entry.default else None
 
 
 def render() -> None:

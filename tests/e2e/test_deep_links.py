@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 # Every page of the app: its URL (ORDER stands for a real order's id) and the heading it shows.
 PAGES = {
     "": "Overview",
+    "overview": "Overview",  # the default page's URL while Streamlit's pages/ folder discovery serves a fresh server
     "queues": "Queues",
     "executions?order=ORDER": "Executions",
     "metrics": "Metrics",
