@@ -40,7 +40,7 @@ SECTIONS: dict[str, tuple[Entry, ...]] = {
 
 
 def streamlit_pages() -> dict[str, list[st.Page]]:
-    """The pages for st.navigation, by section (never give one another url_path: see SECTIONS)."""
+    """The pages for st.navigation, by section, each at its file's name (see SECTIONS), the default one at /."""
     pages = {
         section: [
             st.Page(entry.script, title=entry.title, icon=entry.icon, default=entry.default, url_path=_path(entry))
