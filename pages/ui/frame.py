@@ -4,6 +4,7 @@ app is doing while it connects (starting the local AWS on a cold start), then wh
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from pages.ui import data, sidebar
 from pages.ui.gate import sign_in_gate
@@ -23,14 +24,16 @@ def page_frame(title: str) -> None:
     readiness = data.readiness()  # first thing after the gate: on a cold start, the local AWS starts meanwhile
     sidebar.render_menu()
     st.title(title)
+    # Drawn on every run, used or not: an element that only some runs draw would shift the page's elements after it,
+    # and Streamlit would redraw them afresh (an open expander would close).
+    slot = st.empty()
     if not readiness.ready:
-        _wait_until_connected(readiness.starting_local_aws)
+        _wait_until_connected(slot, readiness.starting_local_aws)
     sidebar.render_home()
 
 
-def _wait_until_connected(starting_local_aws: bool) -> None:
-    """Say what the app is doing until it is connected, then take the message away."""
-    slot = st.empty()
+def _wait_until_connected(slot: DeltaGenerator, starting_local_aws: bool) -> None:
+    """Say in slot what the app is doing until it is connected, then take the message away."""
     # Not a with block: leaving one would mark the status complete while the wait below is still on.
     status = slot.status(STARTING_LOCAL_AWS if starting_local_aws else CONNECTING, expanded=starting_local_aws)
     if starting_local_aws:
