@@ -31,6 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+
 ROOT = Path(__file__).resolve().parents[1]
 STREAMLIT = ROOT / ".venv" / "bin" / "streamlit"
 CHROMIUM = "/usr/bin/chromium"
@@ -47,6 +50,9 @@ TRIVIAL_APP = {
     "one.py": 'import streamlit as st\n\nst.title("Page one")\nst.write("The first page.")\n',
     "two.py": 'import streamlit as st\n\nst.title("Page two")\nst.write("The second page.")\n',
 }
+# Streamlit's running indicator (its icon) is gone: the page's run is over.
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'
+IDLE = f"() => !document.querySelector('{RUNNING}')"
 # Records, from the navigation's start (performance.now()), when each watched thing first appeared in the document.
 WATCH = """
 (() => {
@@ -134,7 +140,12 @@ def visit(
         tab.goto(url, wait_until="commit")
         seen_all = " && ".join(f"window.__seen.{name}" for name in until)
         tab.wait_for_function(f"() => window.__seen && {seen_all}", timeout=timeout_ms, polling=50)
-        return dict(tab.evaluate("() => window.__seen"))
+        seen = dict(tab.evaluate("() => window.__seen"))
+        # Let the page finish its run (Streamlit's running indicator gone) before the next tab, so that every sample
+        # meets an idle server rather than the rest of the previous page's run.
+        with contextlib.suppress(PlaywrightTimeout):
+            tab.wait_for_function(IDLE, timeout=30_000, polling=100)
+        return seen
     finally:
         tab.close()
         if own:
@@ -204,8 +215,6 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=15, help="warm visits per URL (default 15)")
     parser.add_argument("--cold", type=int, default=3, help="cold starts (default 3; 0 skips them)")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
