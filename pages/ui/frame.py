@@ -22,11 +22,11 @@ def page_frame(title: str) -> None:
     if not sign_in_gate():
         st.stop()
     readiness = data.readiness()  # first thing after the gate: on a cold start, the local AWS starts meanwhile
-    sidebar.render_menu()
-    st.title(title)
+    st.title(title)  # the first thing the browser gets: before the menu, which is drawn beside it anyway
     # Drawn on every run, used or not: an element that only some runs draw would shift the page's elements after it,
     # and Streamlit would redraw them afresh (an open expander would close).
     slot = st.empty()
+    sidebar.render_menu()
     if not readiness.ready:
         _wait_until_connected(slot, readiness.starting_local_aws)
     sidebar.render_home()
