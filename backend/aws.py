@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from functools import cache
 from typing import Any
@@ -10,6 +11,7 @@ import boto3
 from botocore.config import Config
 from pydantic import BaseModel
 
+from backend import local_aws
 from backend.errors import BackendError, translated
 from backend.settings import Home, settings
 
@@ -60,8 +62,17 @@ class Connection(BaseModel):
     resources: Resources
 
 
+class Readiness(BaseModel):
+    """Whether this process is connected yet, and whether connecting means starting the local AWS first."""
+
+    ready: bool
+    starting_local_aws: bool = False  # the embedded local AWS is starting and deploying its stack
+
+
 _lock = threading.Lock()
 _connection: Connection | None = None
+_starting = threading.Lock()
+_connecting: threading.Thread | None = None
 
 
 def connection() -> Connection:
@@ -71,6 +82,26 @@ def connection() -> Connection:
         if _connection is None:
             _connection = _connect()
         return _connection
+
+
+def readiness() -> Readiness:
+    """Whether connection() would answer at once; when it would not, it starts connecting on a background thread (one
+    at a time), so that callers can say what is happening while they wait for connection()."""
+    global _connecting
+    if _connection is not None:
+        return Readiness(ready=True)
+    with _starting:
+        if _connecting is None or not _connecting.is_alive():
+            _connecting = threading.Thread(target=_connect_quietly, name="connect", daemon=True)
+            _connecting.start()
+    starting_local_aws = settings().embedded and local_aws.running_endpoint() is None
+    return Readiness(ready=_connection is not None, starting_local_aws=starting_local_aws)
+
+
+def _connect_quietly() -> None:
+    # Any failure is for the caller's own connection() to raise and explain: this thread only starts the work early.
+    with contextlib.suppress(Exception):
+        connection()
 
 
 def reset() -> None:
@@ -91,14 +122,12 @@ def _session() -> boto3.Session:
 def _connect() -> Connection:
     config = settings()
     if config.embedded:
-        from localaws import instance
-
         try:
-            info = instance.ensure_running()
-        except instance.LocalAwsError as exc:
+            local = local_aws.start()
+        except local_aws.LocalAwsUnavailable as exc:
             raise BackendError(f"The local AWS is not available: {exc}") from exc
-        endpoint_url: str | None = info.endpoint
-        region, stack_name = info.region, info.stack_name
+        endpoint_url: str | None = local.endpoint
+        region, stack_name = local.region, local.stack_name
     else:
         endpoint_url, region, stack_name = config.endpoint_url, _session().region_name, config.stack_name or ""
         if not region:
@@ -140,9 +169,7 @@ def _client(service: str, endpoint_url: str | None, region: str) -> Any:
     # The embedded local AWS gets its endpoint and its own credentials here; otherwise the SDK's own settings decide,
     # AWS_ENDPOINT_URL included.
     if endpoint_url:
-        from localaws import instance
-
-        own = instance.credentials()
+        own = local_aws.credentials()
         return boto3.client(
             service,
             endpoint_url=endpoint_url,

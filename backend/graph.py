@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from backend import aws
 from backend.errors import translated
 from backend.executions import StateRun, history_events, timeline
+from backend.orders import execution_arn
 from backend.stats import percentile
 
 MAX_AGGREGATE_EXECUTIONS = 200
@@ -336,8 +337,6 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]] | None:
 @translated
 def execution_results(order_id: str) -> dict[str, StateResult] | None:
     """Each state's status in an order's execution; None when its history is gone."""
-    from backend.orders import execution_arn
-
     events = _history(aws.client("stepfunctions"), execution_arn(order_id))
     return None if events is None else state_results(workflow(), events)
 

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from backend import local_aws
+
 
 class Home(StrEnum):
     """Which AWS the app talks to."""
@@ -86,7 +88,7 @@ class Settings(BaseSettings):
             return True
         if not self.endpoint_url:
             return False
-        running = running_local_endpoint()
+        running = local_aws.running_endpoint()
         return running is not None and same_endpoint(self.endpoint_url, running)
 
     @property
@@ -101,21 +103,10 @@ class Settings(BaseSettings):
         if self.auth is AuthMode.ON:
             return "with ORDERS_AUTH=on"
         if self.endpoint_url and not self.embedded:
-            running = running_local_endpoint()
+            running = local_aws.running_endpoint()
             here = f"this machine's local AWS is {running}" if running else "no local AWS runs on this machine"
             return f"with AWS_ENDPOINT_URL={self.endpoint_url} ({here})"
         return "on AWS"
-
-
-def running_local_endpoint() -> str | None:
-    """The endpoint of the local AWS running on this machine, from its state file; never starts one."""
-    from localaws import instance
-
-    try:
-        info = instance.running()
-    except OSError:  # no state folder can be made or read (a read-only home in a container): none runs here
-        return None
-    return info.endpoint if info else None
 
 
 def _endpoint_key(url: str) -> tuple[str, str, int | None] | None:

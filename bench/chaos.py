@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend import aws, orders  # noqa: E402
+from backend.demo.samples import expected_outcome, random_requests  # noqa: E402
 from backend.executions import Outcome  # noqa: E402
 from backend.identity import cli_caller  # noqa: E402
-from backend.samples import expected_outcome, random_requests  # noqa: E402
 from backend.settings import settings  # noqa: E402
 from lambdas.domain.order import Order  # noqa: E402
 from localaws import chaos, instance, journal  # noqa: E402

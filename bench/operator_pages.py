@@ -39,7 +39,7 @@ import json, sys, time
 began = time.perf_counter()
 import pandas, plotly.express, streamlit
 from streamlit.testing.v1 import AppTest
-import backend, pages._shared
+import backend, pages.ui.frame
 imports = time.perf_counter() - began
 page, order_id = sys.argv[1], sys.argv[2]
 app = AppTest.from_file("streamlit_app.py", default_timeout=120)
@@ -62,7 +62,7 @@ print(json.dumps({"imports": imports, "first": first, "next": later}))
 
 def _fill(count: int, deadline: float) -> float:
     from backend import aws
-    from backend.samples import random_requests
+    from backend.demo.samples import random_requests
     from lambdas.domain.order import Order
     from lambdas.domain.workflow import start_workflow
 

@@ -104,7 +104,7 @@ def _over_workers(pid: int, measure: Callable[[int], float]) -> float:
 
 
 def _orders(count: int, seed: int) -> list[Any]:
-    from backend.samples import random_requests
+    from backend.demo.samples import random_requests
     from lambdas.domain.order import Order
 
     return [Order.place(request) for request in random_requests(count, random.Random(seed))]
@@ -180,7 +180,7 @@ def open_loop(rate: float, seconds: float, warmup: float, seed: int, timeout: fl
     with local_aws() as info:
         os.environ.update({k: v for k, v in info["env"].items() if k.startswith("ORDERS_LOCAL_")})
         import backend
-        from backend.samples import random_requests
+        from backend.demo.samples import random_requests
 
         backend.connection()
         warmup_orders = int(rate * warmup)

@@ -9,26 +9,16 @@ import backend
 from backend.identity import Role
 from backend.monitoring import WINDOWS
 from backend.operations import STATUSES
-from pages import _data, _time, _workflow
-from pages._shared import (
-    allowed,
-    badge,
-    caller,
-    error_banner,
-    execution_io,
-    format_ms,
-    guarded,
-    needs_role,
-    order_link_column,
-    plain,
-    state_gantt,
-)
+from pages.ui import charts, data, times
+from pages.ui.frame import page_frame
+from pages.ui.gate import allowed, caller, needs_role
+from pages.ui.widgets import badge, error_banner, execution_io, format_ms, guarded, order_link_column, plain
 
 PAGE_SIZE = 50
 ALL = "All"
 
-st.title("Executions")
-_time.setting()
+page_frame("Executions")
+times.setting()
 
 deep_link = st.query_params.get("order", "")
 status_col, window_col, order_col = st.columns([2, 3, 3])
@@ -44,7 +34,7 @@ if st.session_state.get("exec_signature") != signature:
 tokens: list[str | None] = st.session_state.exec_tokens
 
 page = guarded(
-    _data.executions_page,
+    data.executions_page,
     None if status == ALL else status,
     None if window == ALL else window,
     order_id or None,
@@ -55,12 +45,12 @@ page = guarded(
 if not page.rows:
     if order_id:
         try:
-            found = _data.locate(order_id)
+            found = data.locate(order_id)
         except backend.BackendError as exc:  # a malformed id names the rule
             st.error(plain(str(exc)), icon=":material/error:")
         else:
             if isinstance(found, backend.lookup.NoExecution):
-                st.info(plain(found.describe(_time.zone())), icon=":material/search_off:")
+                st.info(plain(found.describe(times.zone())), icon=":material/search_off:")
             else:  # started between the two reads
                 st.info(f"{plain(order_id)} has just started: refresh to see it.", icon=":material/refresh:")
     elif len(tokens) == 1:
@@ -75,16 +65,16 @@ else:
             "Order": [row.order_id for row in page.rows],
             "Status": [row.status for row in page.rows],
             "Outcome": [row.outcome.value for row in page.rows],
-            "Started": _time.column(row.started_at for row in page.rows),
-            "Stopped": _time.column(row.stopped_at for row in page.rows),
+            "Started": times.column(row.started_at for row in page.rows),
+            "Stopped": times.column(row.stopped_at for row in page.rows),
             "Duration (ms)": [row.duration_ms for row in page.rows],
             "Error": [row.error or "" for row in page.rows],
         }
     )
     config = order_link_column(frame)
     config |= {
-        "Started": _time.datetime_column("Started", millis=True),
-        "Stopped": _time.datetime_column("Stopped", millis=True),
+        "Started": times.datetime_column("Started", millis=True),
+        "Stopped": times.datetime_column("Stopped", millis=True),
         "Duration (ms)": st.column_config.NumberColumn(format="%.0f"),
     }
     st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="exec_table")
@@ -105,7 +95,7 @@ st.caption(
 )
 # Off until asked for: each execution covered costs one GetExecutionHistory call.
 if st.toggle("Show the per-state figures", key="workflow_figures_on"):
-    _workflow.window_figures(None if window == ALL else window)
+    charts.window_figures(None if window == ALL else window)
 
 st.divider()
 choices = [row.order_id for row in page.rows]
@@ -121,7 +111,7 @@ if not selected:
     st.stop()
 
 
-detail = guarded(_data.order_detail, selected)
+detail = guarded(data.order_detail, selected)
 head, link = st.columns([3, 1])
 with head:
     badge(detail.outcome.value)
@@ -129,27 +119,27 @@ link.page_link(
     "pages/order.py", label="Open order page", icon=":material/open_in_new:", query_params={"order": selected}
 )
 started, stopped, took = st.columns(3)
-started.metric("Started", _time.fmt(detail.started_at, date=False), border=True, help=_time.fmt(detail.started_at))
+started.metric("Started", times.fmt(detail.started_at, date=False), border=True, help=times.fmt(detail.started_at))
 stopped.metric(
     "Stopped",
-    _time.fmt(detail.stopped_at, date=False) if detail.stopped_at else "running",
+    times.fmt(detail.stopped_at, date=False) if detail.stopped_at else "running",
     border=True,
-    help=_time.fmt(detail.stopped_at),
+    help=times.fmt(detail.stopped_at),
 )
 took.metric("Duration", format_ms(detail.duration_ms), border=True)
 error_banner(detail)
 
-state_gantt(detail)
+charts.state_gantt(detail)
 with st.expander("Workflow graph", icon=":material/account_tree:", expanded=True):
-    _workflow.execution_graph(selected)
+    charts.execution_graph(selected)
 
 with st.expander("Event history", icon=":material/history:"):
-    events = guarded(_data.history, selected)
+    events = guarded(data.history, selected)
     st.dataframe(
         pd.DataFrame(
             {
                 "Id": [e.id for e in events],
-                "Time": _time.column(e.timestamp for e in events),
+                "Time": times.column(e.timestamp for e in events),
                 "Type": [e.type for e in events],
                 "State": [e.state or "" for e in events],
                 "Detail": [e.detail for e in events],
@@ -158,7 +148,7 @@ with st.expander("Event history", icon=":material/history:"):
         width="stretch",
         hide_index=True,
         key="exec_history",
-        column_config={"Time": _time.datetime_column("Time", millis=True)},
+        column_config={"Time": times.datetime_column("Time", millis=True)},
     )
 execution_io(detail)
 
@@ -194,7 +184,7 @@ if action and action[1] == selected and allowed(Role.OPERATOR):
             else:
                 guarded(backend.operations.redrive_execution, selected, caller())
             st.session_state.exec_done = f"{kind.title()} of {selected} requested."
-            _data.clear()
+            data.clear()
             st.rerun()
         if cancel.button("Cancel", key="exec_action_cancel"):
             st.session_state.exec_action = None

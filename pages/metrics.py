@@ -9,11 +9,12 @@ from plotly.subplots import make_subplots
 
 from backend import monitoring
 from backend.monitoring import WINDOWS, bucket_seconds
-from pages import _data, _time
-from pages._shared import OUTCOME_COLORS, format_ms, format_rate, guarded
+from pages.ui import data, times
+from pages.ui.frame import page_frame
+from pages.ui.widgets import OUTCOME_COLORS, format_ms, format_rate, guarded
 
-st.title("Metrics")
-_time.setting()
+page_frame("Metrics")
+times.setting()
 
 window_col, refresh_col = st.columns([3, 1], vertical_alignment="bottom")
 window = window_col.segmented_control("Window", list(WINDOWS), default="1 h", key="metrics_window") or "1 h"
@@ -25,7 +26,7 @@ LAMBDA_COLORS = ["#1565c0", "#ef6c00", "#6a1b9a", "#00897b"]  # one per function
 
 @st.fragment(run_every="15s" if auto else None)
 def report() -> None:
-    report = guarded(_data.window_report, window)
+    report = guarded(data.window_report, window)
     bucket_ms = bucket_seconds(WINDOWS[window]) * 1000
     kpis, points, latency = report.kpis, report.throughput, report.latency
     row1 = st.columns(4)
@@ -65,13 +66,13 @@ def report() -> None:
             for outcome in dict.fromkeys(point.outcome for point in points):
                 mine = [point for point in points if point.outcome is outcome]
                 chart.add_bar(
-                    x=_time.wall(p.at for p in mine),
+                    x=times.wall(p.at for p in mine),
                     y=[p.per_minute for p in mine],
                     name=outcome.value,
                     marker_color=PLOT_COLORS[OUTCOME_COLORS[outcome.value]],
                     # A lone bar on a time axis is otherwise 1 ms wide.
                     width=[bucket_ms * 0.8] * len(mine),
-                    hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:.1f}} orders/min<extra>{outcome.value}</extra>",
+                    hovertemplate=f"%{{x|%H:%M}} {times.label()}: %{{y:.1f}} orders/min<extra>{outcome.value}</extra>",
                 )
             chart.update_layout(barmode="stack", **_layout(320, "Orders finished per minute", report))
             st.plotly_chart(chart, width="stretch")
@@ -90,11 +91,11 @@ def report() -> None:
             chart = go.Figure()
             for name in ("p50", "p90", "p99"):
                 chart.add_scatter(
-                    x=_time.wall(p.at for p in latency.points),
+                    x=times.wall(p.at for p in latency.points),
                     y=[getattr(p, name) for p in latency.points],
                     name=name,
                     mode="lines+markers",
-                    hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:,.0f}} ms<extra>{name}</extra>",
+                    hovertemplate=f"%{{x|%H:%M}} {times.label()}: %{{y:,.0f}} ms<extra>{name}</extra>",
                 )
             chart.update_layout(**_layout(320, "Execution time (ms)", report))
             st.plotly_chart(chart, width="stretch")
@@ -104,7 +105,7 @@ def report() -> None:
         )
 
     st.markdown("**Lambda functions**")
-    series = guarded(_data.lambda_metrics, window)
+    series = guarded(data.lambda_metrics, window)
     if not any(s.timestamps for s in series):
         st.caption("No Lambda metrics in this window yet.")
         return
@@ -118,14 +119,14 @@ def report() -> None:
     for column, (_, values, unit) in enumerate(panels, start=1):
         for s in series:
             chart.add_scatter(
-                x=_time.wall(s.timestamps),
+                x=times.wall(s.timestamps),
                 y=getattr(s, values),
                 name=s.function,
                 legendgroup=s.function,
                 showlegend=column == 1,
                 mode="lines+markers",
                 marker_color=LAMBDA_COLORS[series.index(s) % len(LAMBDA_COLORS)],
-                hovertemplate=f"%{{x|%H:%M}} {_time.label()}: %{{y:,.1f}}<extra>{s.function}</extra>",
+                hovertemplate=f"%{{x|%H:%M}} {times.label()}: %{{y:,.1f}}<extra>{s.function}</extra>",
                 row=1,
                 col=column,
             )
@@ -160,7 +161,7 @@ def _layout(height: int, y_title: str, report: monitoring.WindowReport) -> dict[
 
 def _axes(y_title: str, report: monitoring.WindowReport) -> tuple[dict[str, object], dict[str, object]]:
     """Axes with titles and units; the x axis spans the whole window, so one bucket of data reads right."""
-    return _time.axis(report.since, report.until), {"title": {"text": y_title}, "rangemode": "tozero"}
+    return times.axis(report.since, report.until), {"title": {"text": y_title}, "rangemode": "tozero"}
 
 
 report()

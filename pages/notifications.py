@@ -7,16 +7,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from backend.monitoring import WINDOWS
-from pages import _data, _time
-from pages._shared import guarded, order_link_column
+from pages.ui import data, times
+from pages.ui.frame import page_frame
+from pages.ui.widgets import guarded, order_link_column
 
-st.title("Notifications")
-_time.setting()
+page_frame("Notifications")
+times.setting()
 window_col, limit_col = st.columns([3, 1], vertical_alignment="bottom")
 window = window_col.segmented_control("Sent within", list(WINDOWS), default="1 h", key="notify_window") or "1 h"
 limit = limit_col.selectbox("Show the last", [25, 50, 100, 200], index=1, key="notify_limit")
 
-report = guarded(_data.notification_report, window, int(limit))
+report = guarded(data.notification_report, window, int(limit))
 if not report.scanned:
     st.info(
         "No notifications sent in this window: place an order, and its outcome is told here.", icon=":material/info:"
@@ -39,17 +40,17 @@ st.plotly_chart(chart, width="stretch")
 
 frame = pd.DataFrame(
     {
-        "Sent": _time.column(n.sent_at for n in report.recent),
+        "Sent": times.column(n.sent_at for n in report.recent),
         "Kind": [n.kind for n in report.recent],
         "Order": [n.order_id or "" for n in report.recent],
         "Text": [n.text for n in report.recent],
     }
 )
-config = order_link_column(frame) | {"Sent": _time.datetime_column("Sent")}
+config = order_link_column(frame) | {"Sent": times.datetime_column("Sent")}
 st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="notify_table")
 truncated = " Only the first pages of the window were read: narrow it for exact counts." if report.truncated else ""
 st.caption(
-    f"The last {len(report.recent)} of {report.scanned} notifications sent from {_time.fmt(report.since)} to "
-    f'{_time.fmt(report.until)}.{truncated} Source: the SendNotification function\'s "notification sent" log lines '
+    f"The last {len(report.recent)} of {report.scanned} notifications sent from {times.fmt(report.since)} to "
+    f'{times.fmt(report.until)}.{truncated} Source: the SendNotification function\'s "notification sent" log lines '
     "(CloudWatch Logs FilterLogEvents), on AWS and on the local AWS alike: SNS keeps no copy of what it sent."
 )

@@ -11,11 +11,12 @@ import streamlit as st
 
 import backend
 from backend import notifications
-from pages import _data, _time, _workflow
-from pages._shared import badge, error_banner, execution_io, plain, state_gantt
+from pages.ui import charts, data, times
+from pages.ui.frame import page_frame
+from pages.ui.widgets import badge, error_banner, execution_io, plain
 
-st.title("Order")
-_time.setting()
+page_frame("Order")
+times.setting()
 
 typed = st.text_input("Order id", value=st.query_params.get("order", ""), placeholder="ord_…").strip()
 # Accept a pasted link or line of text that contains the id.
@@ -35,7 +36,7 @@ st.page_link(
 def render(detail: backend.OrderDetail) -> None:
     badge(detail.outcome.value)
     started, took, states = st.columns(3)
-    started.metric("Started", _time.fmt(detail.started_at, date=False), border=True, help=_time.fmt(detail.started_at))
+    started.metric("Started", times.fmt(detail.started_at, date=False), border=True, help=times.fmt(detail.started_at))
     took.metric(
         "Duration", f"{detail.duration_ms:.0f} ms" if detail.duration_ms is not None else "running", border=True
     )
@@ -58,14 +59,14 @@ def render(detail: backend.OrderDetail) -> None:
         for run in detail.timeline
     ]
     if rows:
-        state_gantt(detail)
+        charts.state_gantt(detail)
         frame = pd.DataFrame(rows)
-        frame["Entered"] = _time.column(frame["Entered"])
+        frame["Entered"] = times.column(frame["Entered"])
         st.dataframe(
             frame,
             width="stretch",
             hide_index=True,
-            column_config={"Entered": _time.datetime_column("Entered", millis=True)},
+            column_config={"Entered": times.datetime_column("Entered", millis=True)},
         )
     sections(detail)
     execution_io(detail)
@@ -75,15 +76,15 @@ def no_execution(found: backend.lookup.NoExecution) -> None:
     """What is known of an order id without an execution: queued, purged, lost in a reset, expired or unknown."""
     badge(found.kind.upper())
     icon = ":material/hourglass_empty:" if isinstance(found, backend.lookup.Queued) else ":material/search_off:"
-    st.info(plain(found.describe(_time.zone())), icon=icon)
+    st.info(plain(found.describe(times.zone())), icon=icon)
 
 
 def sections(detail: backend.OrderDetail) -> None:
     """The workflow graph with each state's status, what the customer was told, and the functions' log lines."""
     st.subheader("Workflow")
-    _workflow.execution_graph(detail.order_id)
+    charts.execution_graph(detail.order_id)
     try:
-        lines = _data.order_logs(detail.order_id, detail.stopped_at)
+        lines = data.order_logs(detail.order_id, detail.stopped_at)
     except backend.BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return
@@ -93,7 +94,7 @@ def sections(detail: backend.OrderDetail) -> None:
         st.caption("No notification sent yet.")
     for notification in sent:
         with st.container(border=True):
-            st.markdown(f"**{plain(notification.kind)}** · {plain(_time.fmt(notification.sent_at))}")
+            st.markdown(f"**{plain(notification.kind)}** · {plain(times.fmt(notification.sent_at))}")
             st.text(notification.text)
     st.subheader("Logs")
     if not lines:
@@ -102,7 +103,7 @@ def sections(detail: backend.OrderDetail) -> None:
     st.dataframe(
         pd.DataFrame(
             {
-                "Time": _time.column(line.at for line in lines),
+                "Time": times.column(line.at for line in lines),
                 "Level": [line.level for line in lines],
                 "Function": [line.function for line in lines],
                 "Message": [line.message for line in lines],
@@ -112,7 +113,7 @@ def sections(detail: backend.OrderDetail) -> None:
         width="stretch",
         hide_index=True,
         key="order_logs",
-        column_config={"Time": _time.datetime_column("Time", millis=True)},
+        column_config={"Time": times.datetime_column("Time", millis=True)},
     )
     st.caption(
         f"{len(lines)} structured log lines of the pipeline's functions that carry this order's id (Powertools "
@@ -122,7 +123,7 @@ def sections(detail: backend.OrderDetail) -> None:
 
 def live() -> None:
     try:
-        found = backend.locate(order_id)
+        found = data.watch(order_id)
     except backend.BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return

@@ -3,25 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-import backend
-from pages import _time
-from pages._shared import guarded
+from pages.ui import data, times
+from pages.ui.frame import page_frame
+from pages.ui.widgets import guarded
 
-st.title("Recent orders")
-_time.setting()
-
-
-@st.cache_data(ttl=3, show_spinner=False)
-def recent(limit: int) -> list[backend.OrderSummary]:
-    return backend.list_orders(limit=limit)
-
+page_frame("Recent orders")
+times.setting()
 
 limit = st.segmented_control("Show", options=[25, 100, 500], default=100, format_func=lambda n: f"last {n}")
 
 
 @st.fragment(run_every="5s")
 def table() -> None:
-    orders = guarded(recent, limit or 100)
+    orders = guarded(data.recent_orders, limit or 100)
     if not orders:
         st.info("No orders yet: place one, or send test orders, on the Place order page.", icon=":material/info:")
         st.page_link("pages/place.py", label="Place order", icon=":material/add_shopping_cart:")
@@ -30,7 +24,7 @@ def table() -> None:
         {
             "Order": [f"order?order={o.order_id}" for o in orders],
             "Outcome": [o.outcome.value for o in orders],
-            "Started": _time.column(o.started_at for o in orders),
+            "Started": times.column(o.started_at for o in orders),
             "Duration (ms)": [o.duration_ms for o in orders],
             "Error": [o.error or "" for o in orders],
         }
@@ -41,7 +35,7 @@ def table() -> None:
         hide_index=True,
         column_config={
             "Order": st.column_config.LinkColumn("Order", display_text=r"order=(.*)$"),
-            "Started": _time.datetime_column("Started"),
+            "Started": times.datetime_column("Started"),
             "Duration (ms)": st.column_config.NumberColumn(format="%.0f"),
         },
     )

@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from backend.monitoring import rag
-from pages import _data, _time
-from pages._shared import format_ms, format_rate, guarded, rag_badge
+from pages.ui import data, times
+from pages.ui.frame import page_frame
+from pages.ui.widgets import format_ms, format_rate, guarded, rag_badge
 
-st.title("Overview")
+page_frame("Overview")
 st.caption("Is work piling up, is anything dead-lettered, and how well did the last hour go. Refreshes every 10 s.")
 
 # Thresholds: (amber at, red at). Any dead-lettered message needs a look; p90 above 5 s breaks the latency goal.
@@ -22,7 +23,7 @@ P90_MS = (2_000, 5_000)
 
 @st.fragment(run_every="10s")
 def tiles() -> None:
-    numbers = guarded(_data.overview)
+    numbers = guarded(data.overview)
     depth, dlq, running, success, latency = st.columns(5)
     with depth:
         st.metric(
@@ -77,7 +78,7 @@ ALARM_MARKS = {"ALARM": "🔴 ALARM", "INSUFFICIENT_DATA": "⚪ INSUFFICIENT_DAT
 @st.fragment(run_every="10s")
 def alarms() -> None:
     st.subheader("Alarms")
-    found = guarded(_data.alarms)
+    found = guarded(data.alarms)
     if not found:
         st.caption("The stack has no CloudWatch alarms.")
         return
@@ -92,7 +93,7 @@ def alarms() -> None:
         {
             "State": [ALARM_MARKS[alarm.state] for alarm in found],
             "Alarm": [alarm.label for alarm in found],
-            "Since": [_time.fmt(alarm.since) for alarm in found],
+            "Since": [times.fmt(alarm.since) for alarm in found],
             "Why": [alarm.reason for alarm in found],
             "What it watches": [alarm.description for alarm in found],
         }

@@ -9,9 +9,9 @@ from collections import Counter
 import streamlit as st
 
 import backend
-from backend import demo
+from backend.demo import script as demo
+from backend.demo.samples import random_requests
 from backend.identity import Role
-from backend.samples import random_requests
 from lambdas.domain.order import (
     CATALOGUE,
     MAX_LINES,
@@ -20,10 +20,12 @@ from lambdas.domain.order import (
     PaymentMethod,
     format_money,
 )
-from pages import _time
-from pages._shared import allowed, badge, caller, guarded, needs_role, plain
+from pages.ui import data, times
+from pages.ui.frame import page_frame
+from pages.ui.gate import allowed, caller, needs_role
+from pages.ui.widgets import badge, guarded, plain
 
-st.title("Place an order")
+page_frame("Place an order")
 may_place = allowed(Role.STAFF)
 if not may_place:
     needs_role(Role.STAFF, "Placing orders")
@@ -162,7 +164,8 @@ with st.expander("Run the demo", icon=":material/play_circle:"):
         "ends, and the demo keeps sending approved orders until it has (at most "
         f"{demo.CLEAR_SECONDS // 60} min {demo.CLEAR_SECONDS % 60} s more). Every page stays live meanwhile."
     )
-    running = demo.current() is not None and not demo.current().status().finished
+    last = data.demo()
+    running = last is not None and not last.status().finished
     start = st.button("Run the demo", key="run_demo", icon=":material/play_arrow:", disabled=running or not may_place)
     if start:
         try:
@@ -172,7 +175,7 @@ with st.expander("Run the demo", icon=":material/play_circle:"):
 
     @st.fragment(run_every=2)
     def demo_status() -> None:
-        running = demo.current()
+        running = data.demo()
         if running is None:
             st.caption("No demo has run since the app started.")
             return
@@ -207,13 +210,13 @@ def render_single(order_id: str) -> bool:
         "pages/order.py", label=f"Open {order_id}", icon=":material/open_in_new:", query_params={"order": order_id}
     )
     try:
-        detail = backend.locate(order_id)
+        detail = data.watch(order_id)
     except backend.BackendError as exc:
         st.error(plain(str(exc)))
         return False
     if isinstance(detail, backend.lookup.NoExecution):  # queued (N ahead), or purged or lost meanwhile
         badge(detail.kind.upper())
-        st.caption(plain(detail.describe(_time.zone())))
+        st.caption(plain(detail.describe(times.zone())))
         return not isinstance(detail, backend.lookup.Queued)
     badge(detail.outcome.value)
     steps = [f"{run.name}: {run.status.lower()}" for run in detail.timeline]
@@ -225,7 +228,7 @@ def render_burst(order_ids: list[str]) -> bool:
     """A burst of orders: how many reached each outcome; True once all are terminal."""
     st.subheader(f"{len(order_ids)} test orders")
     try:
-        results = backend.wait_for_orders(order_ids, timeout_seconds=0)
+        results = data.watch_burst(order_ids)
     except backend.BackendError as exc:
         st.error(plain(str(exc)))
         return False

@@ -10,12 +10,14 @@ import backend
 from backend.identity import Role
 from backend.monitoring import WINDOWS, bucket_seconds
 from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
-from pages import _data, _time
-from pages._shared import allowed, caller, guarded, needs_role, order_link_column
+from pages.ui import data, times
+from pages.ui.frame import page_frame
+from pages.ui.gate import allowed, caller, needs_role
+from pages.ui.widgets import guarded, order_link_column
 
-st.title("Queues")
-_time.setting()
-HAS_DLQ = guarded(_data.has_dlq)
+page_frame("Queues")
+times.setting()
+HAS_DLQ = guarded(data.has_dlq)
 ACTIVITY = ("sent", "received", "deleted")
 
 
@@ -41,13 +43,13 @@ def queue_tiles(stats: QueueStats, title: str) -> None:
 
 @st.fragment(run_every="5s")
 def depth() -> None:
-    orders = guarded(_data.queue_stats, "orders")
+    orders = guarded(data.queue_stats, "orders")
     left, right = st.columns(2)
     with left:
         queue_tiles(orders, "Orders queue")
     with right:
         if HAS_DLQ:
-            queue_tiles(guarded(_data.queue_stats, "dlq"), "Dead-letter queue")
+            queue_tiles(guarded(data.queue_stats, "dlq"), "Dead-letter queue")
         else:
             st.info("No dead-letter queue configured: set ORDERS_DLQ_URL, or deploy the stack from infra/.")
 
@@ -58,12 +60,12 @@ st.subheader("Activity")
 window = st.segmented_control("Window", list(WINDOWS), default="1 h", key="queues_window") or "1 h"
 frames = []
 for role in ("orders", "dlq") if HAS_DLQ else ("orders",):
-    activity = guarded(_data.sqs_activity, role, window)
+    activity = guarded(data.sqs_activity, role, window)
     for kind in ACTIVITY:
         frames.append(
             pd.DataFrame(
                 {
-                    "Time": _time.wall(activity.timestamps),
+                    "Time": times.wall(activity.timestamps),
                     "Messages": getattr(activity, kind),
                     "Metric": kind,
                     "Queue": activity.queue_name,
@@ -82,7 +84,7 @@ else:
     chart.for_each_trace(
         lambda bar: bar.update(width=period_ms / 4, offset=period_ms * (ACTIVITY.index(bar.name) / 4 - 3 / 8))
     )
-    chart.update_xaxes(**_time.axis(activity.since, activity.until))
+    chart.update_xaxes(**times.axis(activity.since, activity.until))
     chart.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     st.plotly_chart(chart, width="stretch")
 st.caption("Source: CloudWatch AWS/SQS NumberOfMessagesSent/Received/Deleted (Sum per period).")
@@ -92,7 +94,7 @@ if HAS_DLQ and not allowed(Role.OPERATOR):
     needs_role(Role.OPERATOR, "Looking at, redriving and purging queue messages")
 elif HAS_DLQ:
     st.subheader("Dead-letter queue")
-    dlq = guarded(_data.queue_stats, "dlq")
+    dlq = guarded(data.queue_stats, "dlq")
     peek_col, _ = st.columns([1, 3])
     peek_count = peek_col.number_input("Messages to look at", 1, MAX_PEEK, 10, key="dlq_peek_count")
     if st.button("Peek at messages", key="dlq_peek", icon=":material/visibility:"):
@@ -107,12 +109,12 @@ elif HAS_DLQ:
                 {
                     "Order": [m.order_id for m in peeked],
                     "Message id": [m.message_id for m in peeked],
-                    "Sent": _time.column(m.sent_at for m in peeked),
+                    "Sent": times.column(m.sent_at for m in peeked),
                     "Receives": [m.receive_count for m in peeked],
                     "Body": [m.body[:500] for m in peeked],
                 }
             )
-            config = order_link_column(frame) | {"Sent": _time.datetime_column("Sent")}
+            config = order_link_column(frame) | {"Sent": times.datetime_column("Sent")}
             st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="dlq_table")
 
     st.markdown("**Redrive** back to the orders queue")
@@ -141,7 +143,7 @@ elif HAS_DLQ:
                 st.session_state.redrive_pending = None
                 result = guarded(backend.queues.redrive_dlq, pending, caller())
                 st.session_state.redrive_result = result.model_dump()
-                _data.clear()
+                data.clear()
                 st.rerun()
             if cancel.button("Cancel", key="redrive_cancel"):
                 st.session_state.redrive_pending = None
@@ -161,19 +163,19 @@ elif HAS_DLQ:
             horizontal=True,
             key="purge_role",
         )
-        name = (dlq if role == "dlq" else guarded(_data.queue_stats, "orders")).name
+        name = (dlq if role == "dlq" else guarded(data.queue_stats, "orders")).name
         typed = st.text_input(f"Type {name} to confirm", key="purge_confirm_text")
         if st.button("Purge", key="purge_button", type="primary", disabled=typed.strip() != name):
             purged = guarded(backend.queues.purge, role, caller(), typed)
             st.session_state.purge_result = f"Purged {name} ({purged} messages)."
-            _data.clear()
+            data.clear()
             st.rerun()
         if st.session_state.get("purge_result"):
             st.success(st.session_state.purge_result)
 
 st.subheader("Audit log")
 placed_orders = st.toggle("Include placed orders", key="audit_placed_orders")
-actions = guarded(_data.audit_actions, placed_orders)
+actions = guarded(data.audit_actions, placed_orders)
 if not actions:
     st.caption(
         "Nothing recorded yet: every guarded action (purges, redrives, stops, peeks, resets, placed orders) and every "
@@ -184,7 +186,7 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                "When": _time.column(a.requested_at for a in actions),
+                "When": times.column(a.requested_at for a in actions),
                 "Action": [a.action for a in actions],
                 "Target": [a.target for a in actions],
                 "Outcome": [a.outcome for a in actions],
@@ -193,7 +195,7 @@ else:
                 "Needed": [a.needed or "" for a in actions],
                 "How many": [a.count for a in actions],
                 "Detail": [a.detail for a in actions],
-                "Finished": _time.column(a.finished_at for a in actions),
+                "Finished": times.column(a.finished_at for a in actions),
                 "Subject": [a.subject or "" for a in actions],
                 "Issuer": [a.issuer or "" for a in actions],
                 "Id": [a.id for a in actions],
@@ -201,7 +203,7 @@ else:
         ),
         width="stretch",
         hide_index=True,
-        column_config={"When": _time.datetime_column("When"), "Finished": _time.datetime_column("Finished")},
+        column_config={"When": times.datetime_column("When"), "Finished": times.datetime_column("Finished")},
         key="audit_table",
     )
     st.caption(

@@ -57,7 +57,7 @@ def order_mix(local_aws: Any) -> list[str]:
     import random
 
     import backend
-    from backend.samples import random_requests
+    from backend.demo.samples import random_requests
 
     placed = backend.submit_orders(random_requests(30, random.Random(3)), caller=operator_caller())
     ids = [order.order_id for order in placed]

@@ -1,5 +1,5 @@
 """Deep links in a real browser: every page URL, with its query, as the very first request to a freshly started
-server and after a reload."""
+server and after a reload; and the first render of a fresh server never shows Streamlit's pages/ folder menu."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import operator_caller, order_request, poll
+from tests.conftest import PROJECT_ROOT, operator_caller, order_request, poll
 from tests.e2e.conftest import free_port, screenshot, serve_app
 
 pytestmark = pytest.mark.e2e
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 # Every page of the app: its URL (ORDER stands for a real order's id) and the heading it shows.
 PAGES = {
     "": "Overview",
+    "overview": "Overview",  # the default page's URL while Streamlit's pages/ folder discovery serves a fresh server
     "queues": "Queues",
     "executions?order=ORDER": "Executions",
     "metrics": "Metrics",
@@ -26,8 +27,24 @@ PAGES = {
     "order?order=ORDER": "Order",
     "notifications": "Notifications",
 }
+# The app's menu, top to bottom.
+MENU = ["Overview", "Queues", "Executions", "Metrics", "Place order", "Recent orders", "Order", "Notifications"]
 # The riskiest URLs, each opened as the first request to a server of its own.
 COLD = ["place", "order?order=ORDER", "executions?order=ORDER"]
+# What Streamlit's pages/ folder discovery would list besides the pages, had it a menu: the entry point, the shared UI
+# modules, and those the pages had before they moved into pages/ui.
+PRIVATE = {"streamlit app", "data", "shared", "time", "workflow"} | {
+    path.stem for path in (PROJECT_ROOT / "pages" / "ui").glob("*.py") if path.stem != "__init__"
+}
+# Records every menu Streamlit draws itself (stSidebarNav) from the document's very first render on, with its links.
+WATCH_SIDEBAR = """
+window.__streamlitMenus = [];
+new MutationObserver(() => {
+  for (const nav of document.querySelectorAll('[data-testid="stSidebarNav"]')) {
+    window.__streamlitMenus.push([...nav.querySelectorAll("a")].map((link) => link.innerText.trim()));
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +75,18 @@ def check_page(tab: Any, url: str, heading: str, order_id: str, name: str) -> No
 
 
 def open_and_reload(browser: Any, base: str, path: str, order_id: str) -> None:
-    """Open the URL in a new browser tab, check the page, reload, check it again."""
+    """Open the URL in a new browser tab, check the page, reload, check it again; Streamlit's own menu never shows."""
     url = f"{base}/{path.replace('ORDER', order_id)}"
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         tab = context.new_page()
+        tab.add_init_script(WATCH_SIDEBAR)
         tab.goto(url)
         check_page(tab, url, PAGES[path], order_id, path)
+        assert tab.evaluate("window.__streamlitMenus") == []
         tab.reload()
         check_page(tab, url, PAGES[path], order_id, path)
+        assert tab.evaluate("window.__streamlitMenus") == []
     finally:
         context.close()
 
@@ -76,6 +96,25 @@ def fresh_app_url(local_aws: Any) -> Iterator[str]:
     """A freshly started app server that has had no request yet (the health check is no page request)."""
     with serve_app(free_port(), "streamlit-cold.log") as url:
         yield url
+
+
+def test_the_first_render_of_a_fresh_server_lists_only_the_apps_pages(browser: Any, fresh_app_url: str) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = context.new_page()
+        tab.add_init_script(WATCH_SIDEBAR)
+        tab.goto(fresh_app_url)
+        expect(tab.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+        sidebar = tab.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("healthy:")).to_be_visible()  # the sidebar is whole
+        # A link's text is its icon's name, then its label.
+        links = [text.split("\n")[-1].strip() for text in sidebar.get_by_role("link").all_inner_texts()]
+        assert links == MENU
+        assert not set(links) & PRIVATE
+        # Not even for a moment: Streamlit's own menu (of the pages/ folder, or of st.navigation) never rendered.
+        assert tab.evaluate("window.__streamlitMenus") == []
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("path", COLD)

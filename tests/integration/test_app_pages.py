@@ -140,3 +140,17 @@ def test_the_sidebar_says_when_the_local_aws_restarted_and_a_reset_needs_confirm
     current = sandbox.status()
     assert current is not None
     assert not any("restarted" in str(warning.value) for warning in sidebar_after(current.boot_id).warning)
+
+
+def test_a_cold_start_draws_the_page_in_the_shape_of_every_later_run(own_local_aws: Any) -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=90)
+    at.switch_page("pages/place.py").run()  # its first run starts the local AWS and waits for it
+    assert not at.exception
+    first = [type(element).__name__ for element in at.main.children.values()]
+    at.run()
+    assert not at.exception
+    # An element only the first run drew would shift every later one, and the browser would redraw them afresh.
+    assert [type(element).__name__ for element in at.main.children.values()] == first

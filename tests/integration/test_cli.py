@@ -139,7 +139,7 @@ _LINE = {"sku": "MUG-CERAMIC", "quantity": 1}
 def test_hostile_order_files_exit_2_name_the_field_and_queue_nothing(
     local_aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expected: str
 ) -> None:
-    from backend.__main__ import main
+    from backend.cli import main
 
     path = tmp_path / "orders.json"
     path.write_text(content)

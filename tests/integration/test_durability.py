@@ -18,8 +18,8 @@ import pytest
 
 import backend
 from backend import alarms, aws, monitoring, order_logs, orders
+from backend.demo.samples import expected_outcome, random_requests
 from backend.executions import Outcome
-from backend.samples import expected_outcome, random_requests
 from lambdas.domain.order import Order
 from localaws import instance, journal
 from tests.conftest import (

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from backend import demo
 from backend.alarms import Alarm, label
+from backend.demo import script as demo
 from lambdas.domain.order import OrderRequest, PaymentMethod
 
 

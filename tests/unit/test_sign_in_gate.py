@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 from backend.settings import settings
-from tests.conftest import _APP_SETTINGS
+from tests.conftest import _APP_SETTINGS, PROJECT_ROOT
 
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
@@ -29,7 +29,7 @@ ON_AWS = {"ORDERS_STACK_NAME": "orders-pipeline"}
 def gated_page() -> None:
     import streamlit as st
 
-    from pages._shared import caller, sign_in_gate
+    from pages.ui.gate import caller, sign_in_gate
 
     if sign_in_gate():
         st.write(f"page ran as {caller().role_name}")
@@ -91,6 +91,23 @@ def test_on_aws_without_auth_the_app_refuses_to_start_with_a_message(monkeypatch
     assert "Sign-in is required on AWS, and it is not configured" in error.value
     assert "ORDERS_AUTH=off" in error.value
     assert not app.markdown  # the page never ran
+
+
+@pytest.mark.parametrize("page", sorted(path.name for path in (PROJECT_ROOT / "pages").glob("*.py")))
+def test_a_page_run_alone_passes_the_gate_first(monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    # As Streamlit's pages/ folder discovery runs a page on a fresh server's first sessions: its file alone, without
+    # streamlit_app.py.
+    for name, value in ON_AWS.items():
+        monkeypatch.setenv(name, value)
+    settings.cache_clear()
+    app = AppTest.from_file(str(PROJECT_ROOT / "pages" / page), default_timeout=30)
+    with patch_config_options({"server.address": "127.0.0.1"}):
+        app.run()
+    assert not app.exception, app.exception
+    (error,) = app.error
+    assert "Sign-in is required on AWS, and it is not configured" in error.value
+    assert not app.title  # neither the page's heading nor anything after it
+    assert not app.sidebar.children  # no menu, no identity, no AWS
 
 
 def test_an_incomplete_auth_section_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from backend import lookup
-from backend.__main__ import EXIT_INPUT, EXIT_NOT_FOUND, main
+from backend.cli import main
+from backend.cli.exits import EXIT_INPUT, EXIT_NOT_FOUND
 
 ORDER_ID = "ord_01kb2y0m6bq1xbx2kgkpyx0vva"
 PLACED = datetime(2026, 11, 27, 9, 30, 5, tzinfo=UTC)

@@ -1,18 +1,50 @@
-"""The pages' cached reads: every backend read of the operator pages goes through one of these (always with a TTL)."""
+"""Every backend read of the pages goes through here: cached with a TTL, or, for what only this process knows (the
+connection being made, the demo running), read live."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import streamlit as st
 
 import backend
 from backend import alarms as alarms_
-from backend import audit, graph, monitoring, notifications, operations, queues
+from backend import audit, aws, graph, monitoring, notifications, operations, queues, sandbox
 from backend import order_logs as order_logs_
+from backend.demo import script as demo_script
 
 LIVE_TTL = 5  # seconds: tiles that refresh every few seconds
+WATCH_TTL = 1  # seconds: an order or burst being watched as it runs
 WINDOW_TTL = 15  # seconds: window aggregates from CloudWatch
+
+
+def readiness() -> aws.Readiness:
+    """Whether the backend is connected; the first call starts connecting (and the local AWS) in the background."""
+    return aws.readiness()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def home() -> dict[str, str]:
+    """Which AWS the app talks to: home (local or aws), region, endpoint and stack."""
+    connection = backend.connection()
+    return {
+        "home": connection.home.value,
+        "region": connection.region,
+        "endpoint": connection.endpoint_url or "",
+        "stack": connection.stack_name,
+    }
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def health() -> dict[str, int]:
+    """The orders queue's depth, which also says whether AWS answers."""
+    return backend.queue_depth()
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def sandbox_status() -> sandbox.Status | None:
+    return sandbox.status()
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
@@ -52,6 +84,11 @@ def executions_page(
     return operations.list_executions(filters, page_size, token)
 
 
+@st.cache_data(ttl=3, show_spinner=False)
+def recent_orders(limit: int) -> list[backend.OrderSummary]:
+    return backend.list_orders(limit=limit)
+
+
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def order_detail(order_id: str) -> backend.OrderDetail:
     return backend.get_order(order_id)
@@ -60,6 +97,18 @@ def order_detail(order_id: str) -> backend.OrderDetail:
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def locate(order_id: str) -> backend.Located:
     return backend.locate(order_id)
+
+
+@st.cache_data(ttl=WATCH_TTL, show_spinner=False)
+def watch(order_id: str) -> backend.Located:
+    """Where an order is now, for a page that follows it as it runs."""
+    return backend.locate(order_id)
+
+
+@st.cache_data(ttl=WATCH_TTL, show_spinner=False)
+def watch_burst(order_ids: Sequence[str]) -> dict[str, backend.OrderSummary]:
+    """Where each order of a burst is now (without waiting)."""
+    return backend.wait_for_orders(list(order_ids), timeout_seconds=0)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
@@ -87,7 +136,7 @@ def clear() -> None:
 @st.cache_data(ttl=30, show_spinner=False)
 def has_dlq() -> bool:
     """Whether the pipeline has a dead-letter queue configured."""
-    return bool(backend.aws.resources().dead_letter_queue_url)
+    return bool(aws.resources().dead_letter_queue_url)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -122,3 +171,8 @@ def notification_report(window: str, limit: int) -> notifications.NotificationRe
 def alarms() -> list[alarms_.Alarm]:
     """The stack's alarms and their state (one DescribeAlarms call)."""
     return alarms_.stack_alarms()
+
+
+def demo() -> demo_script.Demo | None:
+    """The demo running in this process, or the last one that ran (this process's own state: never cached)."""
+    return demo_script.current()

@@ -5,9 +5,7 @@ every page stays live meanwhile; status() says where it is. The quick pace plays
 from __future__ import annotations
 
 import dataclasses
-import functools
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend import alarms, identity, orders
+from backend import alarms
+from backend.demo.samples import random_requests
 from backend.errors import BackendError
-from backend.samples import random_requests
 from lambdas.domain.order import OrderRequest, PaymentMethod
 
 ORDERS_PER_SECOND = 3
@@ -265,28 +263,3 @@ def start(send: Send, speed: float = 1.0, on_event: Callable[[str], None] | None
 def current() -> Demo | None:
     """The demo running in this process, or the last one that ran."""
     return _current
-
-
-def run_cli(speed: float, pace: str = "full") -> int:
-    """Run the demo in the foreground, printing each phase and alarm change; 0 at the end, 1 if it failed, 2 for a
-    bad speed."""
-    if speed <= 0:
-        print(f"error: --speed must be more than 0, got {speed}", file=sys.stderr)
-        return 2
-    began = time.monotonic()
-
-    def say(text: str) -> None:
-        elapsed = int(time.monotonic() - began)
-        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", flush=True)
-
-    # The command line places orders with its user's own AWS credentials, as `submit` does.
-    demo = start(functools.partial(orders.submit_orders, caller=identity.cli_caller()), speed, say, pace)
-    try:
-        while not demo.join(timeout=0.5):
-            pass
-    except KeyboardInterrupt:
-        demo.stop()
-        demo.join()
-        print("stopped", file=sys.stderr)
-        return 1
-    return 1 if demo.status().error else 0

@@ -1,14 +1,17 @@
-"""The workflow graph on the pages: one execution's states coloured by status, or per-state figures of a window."""
+"""Charts of the pages: an execution's states as a timeline, the workflow graph with one execution's states
+coloured by status, and per-state figures of a window."""
 
 from __future__ import annotations
 
 import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-import backend
 from backend import graph
-from pages import _data
-from pages._shared import format_ms, plain
+from backend.errors import BackendError
+from backend.orders import OrderDetail
+from pages.ui import data, times
+from pages.ui.widgets import format_ms, plain
 
 MAX_EXECUTIONS = graph.MAX_AGGREGATE_EXECUTIONS
 _LEGEND = [
@@ -29,6 +32,34 @@ _EMOJI = {
 }
 
 
+def state_gantt(detail: OrderDetail) -> None:
+    """The per-state timeline of an execution as a Gantt chart."""
+    if not detail.timeline:
+        return
+    frame = pd.DataFrame(
+        {
+            "State": [run.name for run in detail.timeline],
+            "Status": [run.status for run in detail.timeline],
+            "Entered": times.wall(run.entered_at for run in detail.timeline),
+            "Exited": times.wall(run.exited_at or run.entered_at for run in detail.timeline),
+        }
+    )
+    chart = px.timeline(
+        frame,
+        x_start="Entered",
+        x_end="Exited",
+        y="State",
+        color="Status",
+        color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
+    )
+    # States top to bottom in the order they ran (plotly would group them by the colour's trace).
+    order = list(dict.fromkeys(frame["State"]))
+    chart.update_yaxes(autorange="reversed", title=None, categoryorder="array", categoryarray=order)
+    chart.update_xaxes(title=times.header("Time"))
+    chart.update_layout(height=120 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(chart, width="stretch")
+
+
 def legend() -> None:
     """What the node colours mean (as text, next to the graph)."""
     swatches = " · ".join(f"{_EMOJI[status]} {text}" for status, text in _LEGEND)
@@ -38,9 +69,9 @@ def legend() -> None:
 def execution_graph(order_id: str) -> None:
     """The state machine's definition (DescribeStateMachine) with each state's status in this order's execution."""
     try:
-        workflow = _data.workflow()
-        results = _data.state_results(order_id)
-    except backend.BackendError as exc:
+        workflow = data.workflow()
+        results = data.state_results(order_id)
+    except BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return
     if results is None:
@@ -62,9 +93,9 @@ def window_figures(window: str | None) -> None:
         help="The newest executions of the window; each costs one GetExecutionHistory call.",
     )
     try:
-        workflow = _data.workflow()
-        report = _data.workflow_aggregate(window, int(limit))
-    except backend.BackendError as exc:
+        workflow = data.workflow()
+        report = data.workflow_aggregate(window, int(limit))
+    except BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return
     covered = f"{report.executions} executions"
