@@ -98,7 +98,7 @@ class Comparison:
 
     rows: list[Row]
     unexplained: list[Failure] = field(default_factory=list)  # pass on moto, fail on ours, not expected: fatal
-    both: list[Failure] = field(default_factory=list)  # fail on both: the harness's (host names, S3 URLs)
+    both: list[Failure] = field(default_factory=list)  # fail on both: the harness's (host names, S3 URLs) or moto's
     only_ours: list[str] = field(default_factory=list)  # pass on ours, fail on moto
     stale: list[str] = field(default_factory=list)  # expected to differ, but does not (any more)
     unmatched: list[str] = field(default_factory=list)  # expected.toml's test ids or patterns that name no test run

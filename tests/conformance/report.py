@@ -69,7 +69,8 @@ def render(comparison: Comparison, heading: str) -> str:
         lines += ["", "### Expected differences that did not differ in this run", ""]
         lines += [f"- `{test_id}`: passes on both, or fails on moto too" for test_id in comparison.stale]
         lines += [f"- `{pattern}`: names no test of this run" for pattern in comparison.unmatched]
-    lines += ["", f"### Failing on both (the harness's: host names, S3 URLs; not fatal) ({len(comparison.both)})"]
+    both = "the harness's host names and S3 URLs, or moto's answers that botocore's model does not allow; not fatal"
+    lines += ["", f"### Failing on both ({both}) ({len(comparison.both)})"]
     lines += _by_service(comparison.both) or ["", "None."]
     if comparison.only_ours:
         lines += ["", f"### Passing on the local AWS only ({len(comparison.only_ours)})", ""]

@@ -54,6 +54,7 @@ class Run:
             "CONFORMANCE_SELECTION": str(selection),
         }
         command = [sys.executable, "-m", "pytest", "-p", "conformance_results", "-p", "conformance_localaws"]
+        command += ["-p", "response_shapes"]  # on both servers: an answer botocore's model does not allow fails
         command += ["-p", "no:cacheprovider", "--rootdir", str(suite_root), "-c", str(suite_root / "setup.cfg")]
         command += ["-q", "--tb=short", "-rfE", f"--timeout={TEST_TIMEOUT_SECONDS}"]
         command += ["--continue-on-collection-errors"]  # a module that cannot be imported is reported, not fatal

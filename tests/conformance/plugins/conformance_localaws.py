@@ -1,6 +1,5 @@
 """pytest plugin for moto's tests in server mode: against the local AWS, sign as its own administrator and reset it
-through its signed reset route, and check every response against botocore's output shapes (response_shapes); against
-any other server (plain moto_server), change nothing.
+through its signed reset route; against any other server (plain moto_server), change nothing.
 
 moto's mock puts fake credentials (FOOBARKEY) in the environment and resets the server with an unsigned
 POST /moto-api/reset before and after each test; the local AWS refuses both, as it refuses any caller it does not know.
@@ -102,7 +101,6 @@ def pytest_configure(config: pytest.Config) -> None:
     MockAWS.__init__ = init_with_own_credentials  # type: ignore[method-assign]
     ServerModeMockAWS.reset = signed_reset  # type: ignore[method-assign]
     config.stash[ADAPTED] = endpoint
-    config.pluginmanager.import_plugin("response_shapes")  # ours only: moto_server's departures are moto's
 
 
 ADAPTED = pytest.StashKey[str]()

@@ -2,9 +2,9 @@
 for its operation (every field the raw answer holds is one the model names, with the model's type and, for enums, one
 of its values); a test that received one that is not fails, naming the operation and the field.
 
-Our suite loads it from tests/conftest.py; the conformance run loads it against the local AWS only (moto_server's own
-departures are moto's). The check is a botocore handler every new session registers, so clients made anywhere in the
-test's process (the app's factory, moto's tests, boto3's default session) are checked.
+Our suite loads it from tests/conftest.py; the conformance run loads it on both servers, so a departure the local AWS
+inherits from moto fails on both. The check is a botocore handler every new session registers, so clients made
+anywhere in the test's process (the app's factory, moto's tests, boto3's default session) are checked.
 """
 
 from __future__ import annotations
