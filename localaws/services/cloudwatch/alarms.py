@@ -19,7 +19,8 @@ from typing import Any
 
 from localaws.services.backends import iter_backends
 from localaws.services.cloudwatch.math import ExpressionError, Series, evaluate_expression
-from localaws.services.cloudwatch.notification import iso, notify
+from localaws.services.cloudwatch.notification import notify
+from localaws.services.cloudwatch.store import iso
 
 _log = logging.getLogger(__name__)
 SETTLE_SECONDS = 10

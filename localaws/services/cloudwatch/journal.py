@@ -1,4 +1,4 @@
-"""Datapoints and alarm states journaled.
+"""Datapoints, alarm states and alarm history journaled (history.py writes and reads its own table).
 
 Every datapoint is journaled in the form kept in memory, merged further: values with counts per series, time and
 value, statistic sets per series and time (the telemetry's are per minute). The telemetry's writes go in the writer's
@@ -30,7 +30,11 @@ CREATE TABLE IF NOT EXISTS metric_sets (
     maximum REAL NOT NULL, PRIMARY KEY (series, at));
 CREATE INDEX IF NOT EXISTS metric_sets_by_time ON metric_sets (at);
 CREATE TABLE IF NOT EXISTS alarm_states (
-    arn TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, reason_data TEXT, updated REAL NOT NULL);"""
+    arn TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, reason_data TEXT, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS alarm_history (
+    id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, alarm_name TEXT NOT NULL,
+    alarm_type TEXT NOT NULL, at REAL NOT NULL, item_type TEXT NOT NULL, summary TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alarm_history_by_time ON alarm_history (at);"""
 )
 recording = Recording()
 _METRIC_TABLES = ("metric_values", "metric_sets")

@@ -1,4 +1,5 @@
-"""An alarm's change of state published to its actions' SNS topics, with AWS's message and subject."""
+"""An alarm's change of state published to its actions' SNS topics, with AWS's message and subject, each recorded in
+the alarm's history as CloudWatch records an executed action."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from localaws.services.cloudwatch.history import record_action
+from localaws.services.cloudwatch.store import iso
+
 _log = logging.getLogger(__name__)
 _REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
-
-
-def iso(at: datetime) -> str:
-    """A time as CloudWatch writes it in alarm messages and reason data: 2026-11-26T23:10:00.000+0000."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
 
 
 def notify(alarm: Any, old_state: str, now: float) -> None:
@@ -48,12 +47,16 @@ def notify(alarm: Any, old_state: str, now: float) -> None:
         "Trigger": _trigger(alarm),
     }
     subject = f'{alarm.state_value}: "{alarm.name}" in {region}'[:100]
+    published = json.dumps(message)
     for arn in topics:
         _, _, _, topic_region, account, _ = arn.split(":", 5)
         try:
-            sns_backends[account][topic_region].publish(json.dumps(message), arn=arn, subject=subject)
-        except Exception:
+            sns_backends[account][topic_region].publish(published, arn=arn, subject=subject)
+        except Exception as error:
             _log.exception("publishing alarm %s to %s failed", alarm.name, arn)
+            record_action(alarm, arn, published, error=str(error) or type(error).__name__)
+        else:
+            record_action(alarm, arn, published)
 
 
 def _trigger(alarm: Any) -> dict[str, Any]:

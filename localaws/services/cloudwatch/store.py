@@ -25,6 +25,12 @@ def epoch(moment: datetime.datetime) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp()
 
 
+def iso(at: datetime.datetime) -> str:
+    """A time as CloudWatch writes it in alarm messages and documents (naive: UTC): 2026-11-26T23:10:00.000+0000."""
+    at = at if at.tzinfo else at.replace(tzinfo=datetime.UTC)
+    return at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+
+
 def series_key(datum: Any) -> SeriesKey:
     """The series a moto datum belongs to."""
     return datum.namespace, datum.name, frozenset((d.name, d.value) for d in datum.dimensions)

@@ -248,7 +248,8 @@ def test_datapoints_and_alarm_states_are_on_disk_when_acknowledged_and_come_back
     shown, alarm_before = figures(), _alarm()
     assert shown == [("m0", [9.0]), ("m1", [101.0]), ("m2", [6.0])]
 
-    assert instance.restart() == {"datapoints": 3, "alarm_states": 1}
+    # The alarm history: its creation and its change of state (test_cloudwatch_alarm_history.py).
+    assert instance.restart() == {"datapoints": 3, "alarm_states": 1, "alarm_history": 2}
     assert figures() == shown
     assert _alarm() == alarm_before
 
