@@ -98,6 +98,6 @@ def write(value: Any) -> str | None:
 
 
 def pointer(account: str, group: str, stream: str, event_id: int) -> str:
-    """An opaque @ptr naming one event, as GetLogRecord reads it."""
+    """An opaque @ptr naming one event (GetLogRecord, which would read it, is not served)."""
     raw = json.dumps([account, group, stream, event_id], separators=(",", ":")).encode()
     return base64.b64encode(raw).decode()
