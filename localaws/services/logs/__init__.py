@@ -1,2 +1,2 @@
 """CloudWatch Logs: moto's, with log events delivered as Lambda delivers them (delivery), kept within bounds
-(retention) and journaled (journal)."""
+(retention), journaled (journal), and queried with Logs Insights (insights, evaluation, queries, fixes)."""

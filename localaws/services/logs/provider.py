@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from localaws.config import LocalAwsOptions
 from localaws.journal import Journal
-from localaws.services.logs import journal, retention
+from localaws.services.logs import fixes, journal, retention
 from localaws.services.service import Service
 
 
 class Logs(Service):
-    """Log groups and streams, their events bounded and journaled."""
+    """Log groups and streams, their events bounded and journaled, and Logs Insights queries over them."""
 
     name = "logs"
-    corrections = (journal.journal_log_events,)
+    corrections = (*fixes.CORRECTIONS, journal.journal_log_events)
     tables = journal.TABLES
     recording = journal.recording
 
