@@ -16,7 +16,7 @@ import pytest
 from ulid import ULID
 
 import backend
-from backend import audit, aws, lookup, operations, queues, sandbox
+from backend import audit, aws, lookup, operations, queues, redrive, sandbox
 from backend.audit import AuditEntry
 from backend.executions import Outcome
 from backend.identity import Caller, Forbidden, Role
@@ -147,7 +147,7 @@ def refusals() -> dict[str, tuple[Role | None, Role, str, str, Callable[[Caller]
     """Refused calls: the caller's role, the role needed, the action and its target, and the call."""
     return {
         "viewer purges": (Role.VIEWER, Role.OPERATOR, "purge", "dlq", lambda c: queues.purge("dlq", c, "x")),
-        "staff redrives the DLQ": (Role.STAFF, Role.OPERATOR, "redrive-dlq", "dlq", lambda c: queues.redrive_dlq(1, c)),
+        "staff redrives the DLQ": (Role.STAFF, Role.OPERATOR, "redrive-dlq", "dlq", lambda c: redrive.start_redrive(c)),
         "viewer peeks": (Role.VIEWER, Role.OPERATOR, "peek-dlq", "dlq", lambda c: queues.peek_dlq(c, 1)),
         "staff stops": (
             Role.STAFF,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import backend
-from backend import audit, aws, monitoring, operations, queues
+from backend import audit, aws, monitoring, operations, queues, redrive
 from backend.executions import Outcome
 from backend.identity import Caller, Forbidden, Role
 from lambdas.domain.order import Order, PaymentMethod
@@ -119,32 +119,35 @@ def test_a_poison_message_shows_in_the_dlq_and_peeking_loses_nothing(local_aws: 
     assert queues.queue_stats("dlq").depth == 0
 
 
-def test_bounded_redrive_moves_exactly_n_of_m_messages_back(local_aws: Any) -> None:
+def test_a_redrive_moves_the_dlq_back_at_its_rate_and_a_cancel_stops_it(local_aws: Any) -> None:
     drain_dlq()
     sqs = aws.client("sqs")
-    orders = [Order.place(request()) for _ in range(5)]
-    for order in orders:  # as if their first deliveries had failed during an outage
+    orders = [Order.place(request()) for _ in range(6)]
+    for order in orders:  # as if their deliveries had all failed during an outage
         sqs.send_message(QueueUrl=aws.resources().dead_letter_queue_url, MessageBody=order.model_dump_json())
-    assert dlq_visible() == 5
-    with pytest.raises(backend.BackendError, match="between 1 and 100"):
-        queues.redrive_dlq(101, ACTOR)
-
-    result = queues.redrive_dlq(3, ACTOR)
-
-    assert (result.requested, result.moved, result.failed) == (3, 3, 0)
-    assert dlq_visible() == 2
     ids = [order.order_id for order in orders]
+    with pytest.raises(backend.BackendError, match="between 1 and 500"):
+        redrive.start_redrive(ACTOR, 501)
 
-    def three_done() -> dict | None:
+    handle = redrive.start_redrive(ACTOR, 1)
+    with pytest.raises(backend.BackendError):  # SQS runs one move task per source queue at a time
+        redrive.start_redrive(ACTOR)
+    poll(lambda: redrive.move_tasks()[0].moved >= 1, timeout=15, what="the task to move a message")
+    moved = redrive.cancel_redrive(handle, ACTOR)
+
+    (task, *_) = poll(lambda: [t for t in redrive.move_tasks() if not t.running] or None, timeout=10, what="cancel")
+    assert (task.status, task.to_move, task.rate) == ("CANCELLED", 6, 1)
+    assert 1 <= moved <= task.moved < 6
+    assert dlq_visible() == 6 - task.moved
+    handle = redrive.start_redrive(ACTOR)  # the rest, at SQS's pace
+    poll(lambda: redrive.move_tasks()[0].status == "COMPLETED", timeout=30, what="the second task to complete")
+    assert dlq_visible() == 0
+
+    def all_done() -> bool:
         known = backend.wait_for_orders(ids, timeout_seconds=0)
-        done = [oid for oid, summary in known.items() if summary.outcome is Outcome.SUCCEEDED]
-        return known if len(done) == 3 else None
+        return sum(summary.outcome is Outcome.SUCCEEDED for summary in known.values()) == 6
 
-    known = poll(three_done, timeout=30, what="the 3 redriven orders to succeed")
-    assert sum(summary.outcome is Outcome.QUEUED for summary in known.values()) == 2
-    queued = {oid for oid, s in known.items() if s.outcome is Outcome.QUEUED}
-    assert {m.order_id for m in queues.peek_dlq(ACTOR, 10)} == queued
-    drain_dlq()
+    poll(all_done, timeout=60, what="the 6 redriven orders to succeed, each once")
 
 
 def test_stop_a_running_execution(local_aws: Any) -> None:
@@ -226,7 +229,7 @@ def test_a_viewer_is_refused_every_guarded_operation_and_nothing_happens(local_a
     dlq_name = queues.queue_name(aws.resources().dead_letter_queue_url or "")
     refusals = {
         "Purging a queue needs the operator role": lambda: queues.purge("dlq", VIEWER, dlq_name),
-        "Redriving the dead-letter queue needs the operator role": lambda: queues.redrive_dlq(1, VIEWER),
+        "Redriving the dead-letter queue needs the operator role": lambda: redrive.start_redrive(VIEWER),
         "Looking at dead-letter messages needs the operator role": lambda: queues.peek_dlq(VIEWER, 1),
         "Stopping an execution needs the operator role": lambda: operations.stop_execution("ord_x", VIEWER),
         "Redriving an execution needs the operator role": lambda: operations.redrive_execution("ord_x", VIEWER),

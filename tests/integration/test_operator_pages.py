@@ -120,7 +120,7 @@ def test_executions_page_filters_by_order_id_and_opens_the_detail(app: AppTest, 
     assert app.button(key="exec_redrive")
 
 
-def test_queues_page_shows_the_dlq_and_redrives_exactly_the_chosen_number(app: AppTest) -> None:
+def test_queues_page_shows_the_dlq_and_redrives_it_with_a_move_task(app: AppTest) -> None:
     began = datetime.now(UTC)
     sqs, dlq_url = aws.client("sqs"), aws.resources().dead_letter_queue_url
     before = queues.queue_stats("dlq").visible
@@ -136,18 +136,19 @@ def test_queues_page_shows_the_dlq_and_redrives_exactly_the_chosen_number(app: A
     assert not app.exception
     assert queues.queue_stats("dlq").visible == before + 3  # peeking lost nothing
 
-    app.number_input(key="redrive_count").set_value(2).run()
-    app.button(key="redrive_open").click().run()
-    app.button(key="redrive_confirm").click().run()
+    app.number_input(key="redrive_rate").set_value(50).run()
+    app.button(key="redrive_start").click().run()
     assert not app.exception
-    assert "moved 2 of 2" in " ".join(s.value for s in app.success)
-    assert queues.queue_stats("dlq").visible == before + 1
+    poll(lambda: queues.queue_stats("dlq").visible == 0, timeout=30, what="the move task to empty the DLQ")
     ids = [o.order_id for o in orders]
     poll(
-        lambda: sum(s.outcome is Outcome.SUCCEEDED for s in backend.wait_for_orders(ids, 0).values()) >= 1,
-        timeout=30,
-        what="a redriven order to run",
+        lambda: sum(s.outcome is Outcome.SUCCEEDED for s in backend.wait_for_orders(ids, 0).values()) == 3,
+        timeout=60,
+        what="the redriven orders to run",
     )
+    app.run()
+    tasks = next(frame.value for frame in app.dataframe if "Moved" in frame.value.columns)
+    assert (tasks["Status"][0], tasks["Moved"][0], tasks["Rate (msg/s)"][0]) == ("COMPLETED", before + 3, 50)
     audit_table = app.dataframe[-1].value
     assert {"redrive-dlq", "peek-dlq"} <= set(audit_table["Action"])
     # This test's own actions: the sandbox's local operator, since it began (test_audit.py's refusals share the log).

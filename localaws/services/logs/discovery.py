@@ -1,5 +1,5 @@
-"""The fields Logs Insights finds in a log event: the system fields every event has and Lambda's from its START, END
-and REPORT lines; and values written as GetQueryResults writes them."""
+"""The fields Logs Insights finds in a log event: the system fields every event has, Lambda's from its START, END
+and REPORT lines, a JSON event's keys; and values written as GetQueryResults writes them."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ _REPORT_NAMES = {
     "Memory Size": ("@memorySize", BYTES_PER_MB),
     "Max Memory Used": ("@maxMemoryUsed", BYTES_PER_MB),
 }
+# Insights discovers at most 200 fields of a JSON event.
+MAX_JSON_FIELDS = 200
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
 
 
@@ -39,7 +41,7 @@ def event_fields(
     account: str, group: str, stream: str, event_id: int, timestamp: int, ingestion_time: int, message: str
 ) -> dict[str, Any]:
     """Every field Insights sees in one stored event, @ptr included."""
-    fields = lambda_fields(message)
+    fields = json_fields(message) or lambda_fields(message)
     fields.update({
         "@timestamp": Instant(timestamp),
         "@message": message,
@@ -48,6 +50,29 @@ def event_fields(
         "@ingestionTime": Instant(ingestion_time),
         "@ptr": pointer(account, group, stream, event_id),
     })  # fmt: skip
+    return fields
+
+
+def json_fields(message: str) -> dict[str, Any]:
+    """A JSON object's keys as Insights discovers them: nested keys joined by dots, list items by index."""
+    if not message.lstrip().startswith("{"):
+        return {}
+    try:
+        document = json.loads(message)
+    except ValueError:
+        return {}
+    fields: dict[str, Any] = {}
+
+    def flatten(value: Any, name: str) -> None:
+        if isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                flatten(item, f"{name}.{key}" if name else str(key))
+        elif len(fields) < MAX_JSON_FIELDS:
+            fields[name] = value
+
+    if isinstance(document, dict):
+        flatten(document, "")
     return fields
 
 

@@ -20,7 +20,7 @@ from localaws.services.awslambda.functions import FunctionConfig
 from localaws.services.awslambda.invocation import InvocationResult
 from localaws.services.logs.provider import Logs
 from tests.conftest import poll
-from tests.integration.botocore_shapes import problems
+from tests.conformance.plugins.response_shapes import problems
 from tests.unit.localaws.conftest import Instance, assert_applied_once
 
 REGION = "us-east-1"
@@ -37,13 +37,19 @@ INVOCATIONS = [
 
 
 def lines(
-    request_id: str, duration: float, memory: int, used: int, init: float | None, printed: list[str]
+    request_id: str,
+    duration: float,
+    memory: int,
+    used: int,
+    init: float | None,
+    printed: list[str],
+    log_format: str = "Text",
 ) -> list[str]:
     """An invocation's log lines as the local Lambda runtime frames them (its own START, END and REPORT)."""
     function = FunctionConfig(
         name="orders", arn="arn:aws:lambda:us-east-1:123456789012:function:orders", handler="app.handler",
         runtime="python3.11", timeout_seconds=3, memory_mb=memory, environment={}, reserved_concurrency=None,
-        code_sha256="", log_group=GROUP, log_format="Text", region=REGION, role="",
+        code_sha256="", log_group=GROUP, log_format=log_format, region=REGION, role="",
     )  # fmt: skip
     result = InvocationResult(function, request_id, b"", None, None, 0.0, duration, init, used, STREAM, printed)
     return result.framed_log_lines()
@@ -157,6 +163,22 @@ def error(call: Callable[[], Any]) -> dict[str, Any]:
 ])  # fmt: skip
 def test_a_query_answers_as_logs_insights_does(logs: Any, text: str, expected: list[dict[str, str]]) -> None:
     assert rows(logs, text) == expected
+
+
+def test_a_json_events_keys_are_discovered_as_dotted_fields(logs: Any) -> None:
+    # The stack's functions log JSON: Lambda's report is a platform.report record, queried by its dotted keys.
+    json_stream = "json"
+    logs.create_log_stream(logGroupName=GROUP, logStreamName=json_stream)
+    events = [(T0 + at, line) for rid, at, *rest in INVOCATIONS for line in lines(rid, *rest, log_format="JSON")]
+    logs.put_log_events(
+        logGroupName=GROUP, logStreamName=json_stream, logEvents=[{"timestamp": t, "message": m} for t, m in events]
+    )
+    text = (
+        'filter @logStream = "json" and type = "platform.report" | stats count(*) as n, '
+        "count(record.metrics.initDurationMs) as cold, max(record.metrics.durationMs) as slowest, "
+        "sum(record.metrics.billedDurationMs) as billed, max(record.metrics.maxMemoryUsedMB) as used"
+    )
+    assert rows(logs, text) == [{"n": "4", "cold": "2", "slowest": "250.5", "billed": "383", "used": "91"}]
 
 
 def test_rows_carry_a_pointer_but_stats_rows_do_not_and_values_are_strings(logs: Any) -> None:
