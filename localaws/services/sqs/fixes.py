@@ -165,6 +165,12 @@ def message_by_receipt_handle(receipt_handle: str) -> Any:
     return _by_receipt_handle.get(receipt_handle)
 
 
+def forget_receipt_handles(message: Any) -> None:
+    """Drop the message's receipt handles from the index: it left its queue other than by a delete (a move task)."""
+    for handle in message.all_receipt_handles:
+        _by_receipt_handle.pop(handle, None)
+
+
 @delete_by_receipt_handle.replaces(
     f"{_MODELS}:Message.mark_received",
     params=["self", "visibility_timeout"],
