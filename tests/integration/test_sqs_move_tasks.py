@@ -16,8 +16,8 @@ MESSAGES = 20  # at one a second: the task is still running while the CLI starts
 
 
 def _dead_lettered(sqs: Any) -> tuple[str, str, str]:
-    """A queue of its own (not the stack's: its consumer would take the redriven messages), with MESSAGES moved to its
-    DLQ; return the queue's URL, the DLQ's URL and the DLQ's ARN."""
+    """A queue and its DLQ holding MESSAGES dead-lettered; return the queue's URL, the DLQ's URL and ARN."""
+    # Queues of its own: the stack's orders queue has a consumer that would take the redriven messages.
     suffix = uuid.uuid4().hex[:8]
     dlq_url = sqs.create_queue(QueueName=f"cli-redrive-dlq-{suffix}")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

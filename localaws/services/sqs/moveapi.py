@@ -165,6 +165,8 @@ def cancel_message_move_task(self: Any) -> Any:
     try:
         moved = movetasks.tasks.cancel(task)
     except movetasks.NotRunning as status:
+        # AWS documents that only a RUNNING task can be cancelled but no recorded answer says how it refuses the
+        # others: the code is that of its other refusals of a value, the message ours.
         raise _invalid(f"Only a RUNNING task can be cancelled; this one is {status}.") from None
     return ActionResult({"ApproximateNumberOfMessagesMoved": moved})
 
