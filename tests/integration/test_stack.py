@@ -4,7 +4,6 @@ stack's outputs, AWS's own CLI sees it on the one endpoint, a template change ta
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,9 +16,9 @@ from backend import aws
 from localaws import instance
 from localaws.stack import load_template
 from tests.conftest import PROJECT_ROOT, local_env_shell, order_request, poll
+from tests.integration.conftest import aws_cli_path
 
 TEMPLATE = load_template(PROJECT_ROOT / "infra" / "template.yaml")
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 _FUNCTION_OUTPUTS = {
     "StartOrderFunction": "StartOrderFunctionName",
     "ValidateOrderFunction": "ValidateOrderFunctionName",
@@ -129,19 +128,8 @@ def test_queues_state_machine_log_groups_and_alarms(stack: dict[str, Any]) -> No
     assert dlq_alarm["Dimensions"] == [{"Name": "QueueName", "Value": dlq["QueueArn"].split(":")[-1]}]
 
 
-def _aws_cli() -> Path:
-    tools = os.environ.get("INFRA_TOOLS_BIN") or str(PROJECT_ROOT / ".venv-infra" / "bin")
-    cli = Path(tools) / "aws"
-    if not cli.exists():
-        message = f"the AWS CLI is missing at {cli}: make test installs it (infra/requirements.txt)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return cli
-
-
 def test_the_aws_cli_sees_the_stack_on_the_one_endpoint(stack: dict[str, Any], tmp_path: Path) -> None:
-    cli = _aws_cli()
+    cli = aws_cli_path()
     environment = local_env_shell()
 
     def aws_cli(*args: str) -> Any:
@@ -170,7 +158,7 @@ def test_the_aws_cli_sees_the_stack_on_the_one_endpoint(stack: dict[str, Any], t
 def test_the_sam_cli_and_boto3_work_with_the_env_exports(stack: dict[str, Any], tmp_path: Path) -> None:
     """`eval "$(python -m backend local --env)"` is all AWS's own tools need: endpoint, region, credentials."""
     environment = local_env_shell() | {"SAM_CLI_TELEMETRY": "0", "HOME": str(tmp_path)}
-    sam = _aws_cli().with_name("sam")
+    sam = aws_cli_path().with_name("sam")
     listed = subprocess.run(
         [str(sam), "list", "stack-outputs", "--stack-name", stack["name"], "--output", "json"],
         env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=120,

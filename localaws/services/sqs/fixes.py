@@ -160,7 +160,7 @@ delete_by_receipt_handle = Correction(
 _by_receipt_handle: dict[str, Any] = {}
 
 
-def forget_receipt_handles() -> None:
+def forget_every_receipt_handle() -> None:
     """Forget every handle (their messages were forgotten)."""
     _by_receipt_handle.clear()
 
@@ -168,6 +168,12 @@ def forget_receipt_handles() -> None:
 def message_by_receipt_handle(receipt_handle: str) -> Any:
     """The message that was received with receipt_handle, if not deleted since (None otherwise)."""
     return _by_receipt_handle.get(receipt_handle)
+
+
+def forget_receipt_handles(message: Any) -> None:
+    """Drop the message's receipt handles from the index: it left its queue other than by a delete (a move task)."""
+    for handle in message.all_receipt_handles:
+        _by_receipt_handle.pop(handle, None)
 
 
 @delete_by_receipt_handle.replaces(

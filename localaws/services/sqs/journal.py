@@ -1,6 +1,7 @@
-"""Every message journaled as it enters a queue (SendMessage, a move to a DLQ); a receive records its count and when it
-is visible again, a delete or purge removes it; SendMessage(Batch) answers once its messages are on disk. Attributes
-set through the API are journaled too: the stack makes its queues again at each start, with the template's."""
+"""Every message journaled as it enters a queue (SendMessage, a move to a DLQ with the queue it left, a move task's
+move); a receive records its count and when it is visible again, a delete or purge removes it; SendMessage(Batch)
+answers once its messages are on disk. Attributes set through the API are journaled too: the stack makes its queues
+again at each start, with the template's. Message move tasks keep their rows here (movetasks.py writes them)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,20 @@ TABLES = Tables(
     first_receive_ms INTEGER, visible_at_ms REAL NOT NULL DEFAULT 0, delayed_until_ms REAL NOT NULL DEFAULT 0,
     group_id TEXT, deduplication_id TEXT, sequence_number TEXT);
 CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue_arn, sent_ms);
-CREATE TABLE IF NOT EXISTS queue_attributes (queue_arn TEXT PRIMARY KEY, attributes TEXT NOT NULL);"""
+CREATE TABLE IF NOT EXISTS queue_attributes (queue_arn TEXT PRIMARY KEY, attributes TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS move_tasks (
+    task_id TEXT PRIMARY KEY, source_arn TEXT NOT NULL, destination_arn TEXT, max_per_second INTEGER,
+    status TEXT NOT NULL, to_move INTEGER NOT NULL, moved INTEGER NOT NULL DEFAULT 0, started_ms INTEGER NOT NULL,
+    failure_reason TEXT);""",
+    added_columns=(("messages", "dead_letter_source_arn", "TEXT"),),
 )
+# Set on a message moved to a dead-letter queue: the queue it came from, where a redrive returns it by default.
+DEAD_LETTER_SOURCE = "localaws_dead_letter_source_arn"
 recording = Recording()
 _UPSERT_MESSAGE = (
     "INSERT OR REPLACE INTO messages (id, queue_arn, body, attributes, system_attributes, sent_ms, receive_count, "
-    "first_receive_ms, visible_at_ms, delayed_until_ms, group_id, deduplication_id, sequence_number) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "first_receive_ms, visible_at_ms, delayed_until_ms, group_id, deduplication_id, sequence_number, "
+    "dead_letter_source_arn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # The attributes set since the queue was made, the newest value of each (a JSON merge of objects of strings).
 _MERGE_ATTRIBUTES = (
@@ -52,6 +60,7 @@ def _message_row(queue: Any, message: Any) -> tuple[Any, ...]:
         message.group_id,
         message.deduplication_id,
         message.sequence_number,
+        getattr(message, DEAD_LETTER_SOURCE, None),
     )
 
 
@@ -177,6 +186,8 @@ def restore(journal: Journal) -> dict[str, int]:
         message.delayed_until = row["delayed_until_ms"]
         message.group_id, message.deduplication_id = row["group_id"], row["deduplication_id"]
         message.sequence_number = row["sequence_number"]
+        if row["dead_letter_source_arn"]:
+            setattr(message, DEAD_LETTER_SOURCE, row["dead_letter_source_arn"])
         queue._messages.append(message)
         restored += 1
     if lost:

@@ -19,8 +19,8 @@ from localaws.reset import Reset
 from localaws.services.awslambda.functions import FunctionConfig
 from localaws.services.awslambda.invocation import InvocationResult
 from localaws.services.logs.provider import Logs
-from tests.conftest import poll
 from tests.conformance.plugins.response_shapes import problems
+from tests.conftest import poll
 from tests.unit.localaws.conftest import Instance, assert_applied_once
 
 REGION = "us-east-1"

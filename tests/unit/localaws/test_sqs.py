@@ -37,7 +37,11 @@ def sqs() -> Iterator[Any]:
 def test_a_correction_applied_again_is_not_applied_twice() -> None:
     assert_applied_once(Sqs.corrections)
     # Two corrections on one target, each once, the journal's outside: it wraps what the others made.
-    assert made_by(current("moto.sqs.models:SQSBackend.receive_message")) == ["SQS journal", "SQS activity hooks"]
+    assert made_by(current("moto.sqs.models:SQSBackend.receive_message")) == [
+        "SQS journal",
+        "SQS activity hooks",
+        "SQS message move tasks",
+    ]
     assert made_by(current("moto.sqs.models:Queue.delete_message")) == ["SQS journal", "SQS delete by receipt handle"]
     assert {(a.correction, a.kind) for a in patches.applied()} == {(c.name, c.kind) for c in Sqs.corrections}
 
@@ -238,7 +242,7 @@ def test_messages_and_attributes_set_come_back_after_a_restart(instance: Instanc
     client.set_queue_attributes(QueueUrl=instance.url, Attributes={"VisibilityTimeout": "7", "DelaySeconds": "1"})
     client.set_queue_attributes(QueueUrl=instance.url, Attributes={"DelaySeconds": "0"})
 
-    assert instance.restart() == {"messages": 2, "messages_without_queue": 0}
+    assert instance.restart() == {"messages": 2, "messages_without_queue": 0, "move_tasks": 0}
     client = boto3.client("sqs", region_name=REGION)
     attributes = client.get_queue_attributes(QueueUrl=instance.url, AttributeNames=["All"])["Attributes"]
     assert (attributes["VisibilityTimeout"], attributes["DelaySeconds"]) == ("7", "0")
