@@ -1,4 +1,4 @@
-"""The orders queue and its dead-letter queue: depth, age, activity over time, DLQ peek, bounded redrive, purge."""
+"""The orders queue and its dead-letter queue: depth, age, activity over time, DLQ peek, purge (redrive: redrive.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from backend.errors import BackendError, translated
 from backend.identity import Caller, Role
 from backend.metrics import MetricQuery, metric_series
 
-MAX_REDRIVE = 100  # messages per redrive action
 MAX_PEEK = 50
 PEEK_VISIBILITY_SECONDS = 20  # how long peeked messages are hidden before they are made visible again
 QueueRole = Literal["orders", "dlq"]
@@ -45,14 +44,6 @@ class DlqMessage(BaseModel):
     order_id: str | None = None
 
 
-class RedriveResult(BaseModel):
-    """What a bounded DLQ redrive did."""
-
-    requested: int
-    moved: int
-    failed: int = 0
-
-
 class SqsActivity(BaseModel):
     """AWS/SQS sent/received/deleted per period of [since, until] for one queue (source: CloudWatch)."""
 
@@ -65,7 +56,7 @@ class SqsActivity(BaseModel):
     deleted: list[float]
 
 
-def _url(role: QueueRole) -> str:
+def queue_url(role: QueueRole) -> str:
     resources = aws.resources()
     if role == "orders":
         return resources.orders_queue_url
@@ -82,7 +73,7 @@ def queue_name(url: str) -> str:
 @translated
 def queue_stats(role: QueueRole) -> QueueStats:
     """Visible, in-flight and delayed messages (GetQueueAttributes) and the oldest message's age (CloudWatch)."""
-    url = _url(role)
+    url = queue_url(role)
     attributes = aws.client("sqs").get_queue_attributes(
         QueueUrl=url,
         AttributeNames=[
@@ -118,7 +109,7 @@ def _oldest_age(name: str) -> float | None:
 @translated
 def sqs_activity(role: QueueRole, since: datetime, until: datetime, period_seconds: int) -> SqsActivity:
     """Messages sent, received and deleted per period (CloudWatch AWS/SQS, Sum), oldest first."""
-    name = queue_name(_url(role))
+    name = queue_name(queue_url(role))
     dimensions = {"QueueName": name}
     names = {
         "sent": "NumberOfMessagesSent",
@@ -160,7 +151,7 @@ def peek_dlq(caller: Caller, limit: int = 10) -> list[DlqMessage]:
     audit.require(caller, Role.OPERATOR, what, "peek-dlq", "dlq")
     limit = max(1, min(limit, MAX_PEEK))
     sqs = aws.client("sqs")
-    url = _url("dlq")
+    url = queue_url("dlq")
     with audit.audited(caller, "peek-dlq", what, queue_name(url), count=limit, detail=f"up to {limit}") as action:
         messages = _peek(sqs, url, limit)
         action.done(messages, len(messages), f"looked at {len(messages)} (asked for {limit}), made visible again")
@@ -208,70 +199,11 @@ def _make_visible(sqs: Any, url: str, handles: list[str]) -> None:
 
 
 @translated
-def redrive_dlq(max_messages: int, caller: Caller) -> RedriveResult:
-    """Move at most max_messages (1-100) from the DLQ back to the orders queue: receive, send, then delete; audited."""
-    what = "Redriving the dead-letter queue"
-    audit.require(caller, Role.OPERATOR, what, "redrive-dlq", "dlq")
-    if not 1 <= max_messages <= MAX_REDRIVE:
-        raise BackendError(f"Redrive between 1 and {MAX_REDRIVE} messages per action (asked for {max_messages}).")
-    sqs = aws.client("sqs")
-    dlq, target = _url("dlq"), _url("orders")
-    asked = f"asked for {max_messages}, to {queue_name(target)}"
-    with audit.audited(caller, "redrive-dlq", what, queue_name(dlq), count=max_messages, detail=asked) as action:
-        result = _redrive(sqs, dlq, target, max_messages)
-        action.done(
-            result,
-            result.moved,
-            f"asked for {max_messages}, moved {result.moved} to {queue_name(target)}, {result.failed} failed",
-        )
-    return result
-
-
-def _redrive(sqs: Any, dlq: str, target: str, max_messages: int) -> RedriveResult:
-    moved = failed = 0
-    for _ in range(max_messages):  # bounded: every pass moves or fails at least one message, or stops
-        wanted = min(10, max_messages - moved - failed)
-        if wanted <= 0:
-            break
-        batch = sqs.receive_message(
-            QueueUrl=dlq,
-            MaxNumberOfMessages=wanted,
-            VisibilityTimeout=60,
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        if not batch:
-            break
-        entries = []
-        for index, message in enumerate(batch):
-            entry: dict[str, Any] = {"Id": str(index), "MessageBody": message["Body"]}
-            if message.get("MessageAttributes"):
-                entry["MessageAttributes"] = message["MessageAttributes"]
-            entries.append(entry)
-        sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
-        sent_ids = {item["Id"] for item in sent.get("Successful", [])}
-        # Delete only what reached the orders queue; the rest reappears in the DLQ after the visibility timeout.
-        to_delete = [
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch) if str(i) in sent_ids
-        ]
-        if to_delete:
-            sqs.delete_message_batch(QueueUrl=dlq, Entries=to_delete)
-        failed_now = [m["ReceiptHandle"] for i, m in enumerate(batch) if str(i) not in sent_ids]
-        if failed_now:
-            _make_visible(sqs, dlq, failed_now)
-        moved += len(to_delete)
-        failed += len(failed_now)
-        if failed_now:
-            break
-    return RedriveResult(requested=max_messages, moved=moved, failed=failed)
-
-
-@translated
 def purge(role: QueueRole, caller: Caller, confirmation: str) -> int:
     """Purge a queue (PurgeQueue) if confirmation is its name; audited; return its depth before the purge."""
     what = "Purging a queue"
     audit.require(caller, Role.OPERATOR, what, "purge", role)
-    url = _url(role)
+    url = queue_url(role)
     name = queue_name(url)
     if confirmation.strip() != name:
         raise BackendError(f"Type the queue name {name} to purge it.")

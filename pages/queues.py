@@ -1,4 +1,4 @@
-"""Queues: depth and age of the orders queue and its DLQ, activity over time, DLQ peek, bounded redrive, purge."""
+"""Queues: depth and age of the orders queue and its DLQ, activity over time, DLQ peek, redrive (a move task), purge."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import streamlit as st
 import backend
 from backend.identity import Role
 from backend.monitoring import WINDOWS, bucket_seconds
-from backend.queues import MAX_PEEK, MAX_REDRIVE, QueueStats
+from backend.queues import MAX_PEEK, QueueStats
+from backend.redrive import MAX_RATE, MoveTask
 from pages.ui import data, times
 from pages.ui.frame import page_frame
 from pages.ui.gate import allowed, caller, needs_role
@@ -55,6 +56,63 @@ def depth() -> None:
 
 
 depth()
+
+
+def task_frame(tasks: list[MoveTask]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Started": times.column(t.started_at for t in tasks),
+            "Status": [t.status for t in tasks],
+            "Moved": [t.moved for t in tasks],
+            "Of": [t.to_move for t in tasks],
+            "Rate (msg/s)": [t.rate or "SQS's pace" for t in tasks],
+            "To": [t.destination for t in tasks],
+            "Failure": [t.failure or "" for t in tasks],
+        }
+    )
+
+
+@st.fragment(run_every="2s")
+def redrive_tasks() -> None:
+    """The DLQ's recent redrives with their progress; a running one can be cancelled."""
+    tasks = guarded(data.move_tasks)
+    running = next((t for t in tasks if t.running), None)
+    if running is not None:
+        done = running.moved / running.to_move if running.to_move else 0.0
+        text = f"Redrive {running.status.lower()}: {running.moved} of {running.to_move} moved"
+        st.progress(min(done, 1.0), text=text)
+        if running.handle and st.button("Cancel redrive", key="redrive_cancel_task", icon=":material/cancel:"):
+            moved = guarded(backend.redrive.cancel_redrive, running.handle, caller())
+            st.toast(f"Redrive cancelled after {moved} messages.", icon=":material/check:")
+            data.clear()
+    if tasks:
+        config = {"Started": times.datetime_column("Started")}
+        st.dataframe(task_frame(tasks), width="stretch", hide_index=True, column_config=config, key="redrive_table")
+    else:
+        st.caption("No redrive yet.")
+
+
+def redrive_section(visible: int) -> None:
+    st.markdown("**Redrive** back to the orders queue")
+    st.caption(
+        "An SQS message move task: SQS moves every message the DLQ holds, oldest first, at the rate you choose, and "
+        "keeps going without this page. Orders already run are not run twice (executions are named by order id)."
+    )
+    rate_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
+    rate = rate_col.number_input("Messages per second", 1, MAX_RATE, 10, key="redrive_rate")
+    running = any(t.running for t in guarded(data.move_tasks))
+    if button_col.button(
+        f"Redrive {visible} messages",
+        key="redrive_start",
+        icon=":material/replay:",
+        disabled=visible == 0 or running,
+        help="One redrive at a time: SQS runs one move task per queue." if running else None,
+    ):
+        guarded(backend.redrive.start_redrive, caller(), int(rate))
+        data.clear()
+        st.rerun()
+    redrive_tasks()
+
 
 st.subheader("Activity")
 window = st.segmented_control("Window", list(WINDOWS), default="1 h", key="queues_window") or "1 h"
@@ -117,42 +175,7 @@ elif HAS_DLQ:
             config = order_link_column(frame) | {"Sent": times.datetime_column("Sent")}
             st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="dlq_table")
 
-    st.markdown("**Redrive** back to the orders queue")
-    count_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
-    redrive_count = count_col.number_input(
-        "How many (max 100)", 1, MAX_REDRIVE, max(1, min(10, dlq.visible)), key="redrive_count"
-    )
-    if button_col.button(
-        f"Redrive {int(redrive_count)} messages",
-        key="redrive_open",
-        icon=":material/replay:",
-        disabled=dlq.visible == 0,
-    ):
-        st.session_state.redrive_pending = int(redrive_count)
-    pending = st.session_state.get("redrive_pending")
-    if pending:
-        with st.container(border=True):
-            st.warning(
-                f"Move up to {pending} messages from the DLQ back to the orders queue? They are received, sent to the "
-                "orders queue, then deleted from the DLQ. Orders already run are not run twice (executions are "
-                "named by order id).",
-                icon=":material/warning:",
-            )
-            confirm, cancel = st.columns(2)
-            if confirm.button("Confirm redrive", key="redrive_confirm", type="primary"):
-                st.session_state.redrive_pending = None
-                result = guarded(backend.queues.redrive_dlq, pending, caller())
-                st.session_state.redrive_result = result.model_dump()
-                data.clear()
-                st.rerun()
-            if cancel.button("Cancel", key="redrive_cancel"):
-                st.session_state.redrive_pending = None
-                st.rerun()
-    if st.session_state.get("redrive_result"):
-        result = st.session_state.redrive_result
-        st.success(
-            f"Redrive moved {result['moved']} of {result['requested']} requested messages.", icon=":material/check:"
-        )
+    redrive_section(dlq.visible)
 
     with st.expander("Purge a queue", icon=":material/delete_forever:"):
         st.caption("Deletes every message of the queue for good. Type the queue's name to confirm.")

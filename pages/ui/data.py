@@ -10,7 +10,7 @@ import streamlit as st
 
 import backend
 from backend import alarms as alarms_
-from backend import audit, aws, graph, monitoring, notifications, operations, queues, sandbox
+from backend import audit, aws, graph, monitoring, notifications, operations, queues, redrive, sandbox
 from backend import order_logs as order_logs_
 from backend.demo import script as demo_script
 
@@ -55,6 +55,12 @@ def overview() -> monitoring.Overview:
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def queue_stats(role: queues.QueueRole) -> queues.QueueStats:
     return queues.queue_stats(role)
+
+
+@st.cache_data(ttl=WATCH_TTL, show_spinner=False)
+def move_tasks() -> list[redrive.MoveTask]:
+    """The DLQ's recent redrives, read often while one runs."""
+    return redrive.move_tasks()
 
 
 def _window(window: str) -> tuple[datetime, datetime, int]:
