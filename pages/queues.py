@@ -65,7 +65,7 @@ def task_frame(tasks: list[MoveTask]) -> pd.DataFrame:
             "Status": [t.status for t in tasks],
             "Moved": [t.moved for t in tasks],
             "Of": [t.to_move for t in tasks],
-            "Rate (msg/s)": [t.rate or "SQS's pace" for t in tasks],
+            "Rate (msg/s)": [str(t.rate) if t.rate else "SQS's pace" for t in tasks],
             "To": [t.destination for t in tasks],
             "Failure": [t.failure or "" for t in tasks],
         }

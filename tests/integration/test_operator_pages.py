@@ -148,7 +148,7 @@ def test_queues_page_shows_the_dlq_and_redrives_it_with_a_move_task(app: AppTest
     )
     app.run()
     tasks = next(frame.value for frame in app.dataframe if "Moved" in frame.value.columns)
-    assert (tasks["Status"][0], tasks["Moved"][0], tasks["Rate (msg/s)"][0]) == ("COMPLETED", before + 3, 50)
+    assert (tasks["Status"][0], tasks["Moved"][0], tasks["Rate (msg/s)"][0]) == ("COMPLETED", before + 3, "50")
     audit_table = app.dataframe[-1].value
     assert {"redrive-dlq", "peek-dlq"} <= set(audit_table["Action"])
     # This test's own actions: the sandbox's local operator, since it began (test_audit.py's refusals share the log).
