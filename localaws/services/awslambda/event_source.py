@@ -165,9 +165,22 @@ class _Pollers:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
+        from moto.sqs.exceptions import QueueDoesNotExist
+
+        queue_gone = False
         while not self._stop.is_set():
             try:
                 self.poll_once()
+                queue_gone = False
+            except QueueDoesNotExist:
+                # A reset took the queue; the stack's next reconcile makes it again and replaces this poller: said
+                # once, not a traceback a second.
+                if not queue_gone:
+                    _log.warning(
+                        "the queue %s of %s is gone: waiting for it", self.mapping.queue_arn, self.mapping.uuid[:8]
+                    )
+                queue_gone = True
+                self._stop.wait(1)
             except Exception:
                 _log.exception("polling %s for %s failed", self.mapping.queue_arn, self.mapping.function_arn)
                 self._stop.wait(1)
