@@ -39,7 +39,8 @@ def tiles() -> None:
             "Dead-letter queue",
             "–" if numbers.dlq_depth is None else numbers.dlq_depth,
             border=True,
-            help="Messages that failed 3 deliveries. Any message here needs a look: peek and redrive on Queues.",
+            help="Messages that failed 5 deliveries (the queue's maxReceiveCount). Any message here needs a look: "
+            "peek and redrive on Queues.",
         )
         rag_badge(rag(numbers.dlq_depth, *DLQ_DEPTH))
     with running:
