@@ -511,6 +511,7 @@ def test_dashboard_read_only_policy_changes_nothing(template: dict[str, Any]) ->
     grants = grants_of(template, "DashboardReadOnlyPolicy")
     workflow = json.dumps({"Ref": "OrderWorkflow"}, sort_keys=True)
     assert sorted(grants.pop("sqs:GetQueueAttributes")) == sorted([QUEUE, DLQ])
+    assert grants.pop("sqs:ListMessageMoveTasks") == [DLQ]  # the Queues page's redrives
     for action in ("ListExecutions", "DescribeStateMachine"):
         assert grants.pop(f"states:{action}") == [workflow]
     for action in ("DescribeExecution", "GetExecutionHistory"):
@@ -539,9 +540,10 @@ def test_dashboard_operator_policy_grants_only_the_actions_of_staff_and_operator
     assert grants.pop("sqs:SendMessage") == [QUEUE]
     assert grants.pop("dynamodb:BatchWriteItem") == [LEDGER]  # ledger rows of placed and purged orders
     assert sorted(grants.pop("sqs:PurgeQueue")) == sorted([QUEUE, DLQ])
-    # A bounded redrive is receive + send + delete by the dashboard itself: no message-move task rights.
-    for action in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"):
+    # Peek receives and releases; a redrive is a message move task, which receives and deletes as its starter.
+    for action in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "StartMessageMoveTask"):
         assert grants.pop(f"sqs:{action}") == [DLQ], action
+    assert grants.pop("sqs:CancelMessageMoveTask") == [DLQ]
     for action in ("StopExecution", "RedriveExecution"):
         (arn,) = grants.pop(f"states:{action}")
         assert ":execution:${OrderWorkflow.Name}:*" in arn
