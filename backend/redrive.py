@@ -73,11 +73,13 @@ def start_redrive(caller: Caller, rate: int | None = None) -> str:
     pace = f"{rate} per second" if rate else "at SQS's pace"
     detail = f"to {queue_name(queue_url('orders'))}, {pace}"
     with audit.audited(caller, "redrive-dlq", what, queue_name(queue_url("dlq")), detail=detail) as action:
-        started = sqs.start_message_move_task(
+        handle = sqs.start_message_move_task(
             SourceArn=source, DestinationArn=destination, **({"MaxNumberOfMessagesPerSecond": rate} if rate else {})
-        )
-        action.done(started["TaskHandle"], 0, f"{detail}: task started")
-    return str(started["TaskHandle"])
+        )["TaskHandle"]
+        listed = sqs.list_message_move_tasks(SourceArn=source, MaxResults=1).get("Results", [])
+        to_move = next((task.to_move for task in map(_task, listed) if task.handle == handle), None) or 0
+        action.done(handle, to_move, f"{detail}: a task to move {to_move} started")
+    return str(handle)
 
 
 @translated
