@@ -44,6 +44,8 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "logs:PutResourcePolicy",
         "logs:DescribeResourcePolicies",
         "logs:DescribeLogGroups",
+        # Logs Insights results, named by query id only (the dashboard's Functions page and cost per order).
+        "logs:GetQueryResults",
     }
 )
 

@@ -1,4 +1,5 @@
-"""Metrics: KPIs, throughput by outcome, latency percentiles and per-Lambda metrics over a chosen window."""
+"""Metrics: KPIs, throughput by outcome, latency percentiles, per-Lambda metrics and the cost per order over a chosen
+window."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from backend import monitoring
+from backend import costs, monitoring
 from backend.monitoring import WINDOWS, bucket_seconds
+from backend.pricing import PRICES_CHECKED, SERVICE_NAMES, SERVICES
 from pages.ui import data, times
 from pages.ui.frame import page_frame
 from pages.ui.widgets import OUTCOME_COLORS, format_ms, format_rate, guarded
@@ -22,6 +24,12 @@ auto = refresh_col.toggle("Auto-refresh (15 s)", value=True, key="metrics_autore
 
 PLOT_COLORS = {"green": "#2e7d32", "orange": "#ef6c00", "red": "#c62828", "blue": "#1565c0", "gray": "#757575"}
 LAMBDA_COLORS = ["#1565c0", "#ef6c00", "#6a1b9a", "#00897b"]  # one per function, the same in every panel
+SERVICE_COLORS = {
+    "lambda_requests": "#90caf9",
+    "lambda_compute": "#1565c0",
+    "step_functions": "#6a1b9a",
+    "sqs": "#ef6c00",
+}
 
 
 @st.fragment(run_every="15s" if auto else None)
@@ -153,6 +161,56 @@ def report() -> None:
     st.caption("Source: CloudWatch AWS/Lambda (Sum, Average, Maximum per period).")
 
 
+def dollars(value: object) -> str:
+    """A cost with enough decimals to show a fraction of a cent: $0.000137."""
+    return "–" if value is None else f"${value:.6f}" if value < 1 else f"${value:,.2f}"  # type: ignore[operator]
+
+
+@st.fragment(run_every="30s" if auto else None)
+def cost() -> None:
+    st.markdown("**Cost per order**")
+    measured = guarded(data.order_cost, window)
+    per_order = measured.per_order
+    tiles = st.columns(4)
+    tiles[0].metric("Cost per order", dollars(per_order.total if per_order else None), border=True,
+                    help="The window's measured cost / the orders that finished in it.")  # fmt: skip
+    tiles[1].metric("Orders finished", measured.orders, border=True)
+    tiles[2].metric("Cost in window", dollars(measured.cost.total), border=True)
+    transitions = measured.transitions_per_execution
+    tiles[3].metric("Transitions / execution", "–" if transitions is None else f"{transitions:.1f}", border=True,
+                    help=f"Mean states entered (retries included) of {measured.sampled_executions} finished "
+                    "executions' histories.")  # fmt: skip
+    points = [point for point in measured.points if point.per_order is not None]
+    if per_order is None or not points:
+        st.caption("No order finished in this window yet.")
+    else:
+        bucket_ms = measured.bucket_seconds * 1000
+        chart = go.Figure()
+        for service in SERVICES:
+            chart.add_bar(
+                x=times.wall(p.at for p in points),
+                y=[float(getattr(p.per_order, service)) for p in points],
+                name=SERVICE_NAMES[service],
+                marker_color=SERVICE_COLORS[service],
+                width=[bucket_ms * 0.8] * len(points),
+                hovertemplate=f"%{{x|%H:%M}} {times.label()}: $%{{y:.7f}}<extra>{SERVICE_NAMES[service]}</extra>",
+            )
+        xaxis = times.axis(measured.since, measured.until)
+        yaxis = {"title": {"text": "$ per order finished"}, "rangemode": "tozero", "tickformat": "$.6f"}
+        chart.update_layout(barmode="stack", height=320, margin={"l": 0, "r": 0, "t": 30, "b": 0}, xaxis=xaxis,
+                            yaxis=yaxis, legend={"orientation": "h", "y": -0.25})  # fmt: skip
+        st.plotly_chart(chart, width="stretch")
+        parts = pd.DataFrame(
+            {
+                "Service": [SERVICE_NAMES[s] for s in SERVICES],
+                "Per order ($)": [f"{getattr(per_order, s):.9f}" for s in SERVICES],
+                "In window ($)": [f"{getattr(measured.cost, s):.9f}" for s in SERVICES],
+            }
+        )
+        st.dataframe(parts, width="stretch", hide_index=True, key="cost_parts")
+    st.caption(f"Method: {costs.METHOD} Priced at us-east-1 list prices checked {PRICES_CHECKED} (backend/pricing.py).")
+
+
 def _layout(height: int, y_title: str, report: monitoring.WindowReport) -> dict[str, object]:
     """A chart's height, margins and axes."""
     xaxis, yaxis = _axes(y_title, report)
@@ -165,3 +223,4 @@ def _axes(y_title: str, report: monitoring.WindowReport) -> tuple[dict[str, obje
 
 
 report()
+cost()

@@ -1,4 +1,4 @@
-"""The command line: python -m backend {local,submit,status,orders,demo} (see backend.cli.exits for its exit codes)."""
+"""The command line: python -m backend {local,submit,status,orders,functions,demo} (exit codes: backend.cli.exits)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from backend.cli import demo, local, order_commands
+from backend.cli import demo, function_commands, local, order_commands
 from backend.cli.exits import EXIT_AWS, EXIT_INPUT, EXIT_NOT_FOUND
 from backend.cli.parser import parser
 from backend.errors import BackendError, NotFound
@@ -20,6 +20,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "submit": order_commands.submit,
     "status": order_commands.status,
     "orders": order_commands.recent,
+    "functions": function_commands.run,
     "demo": demo.run,
 }
 

@@ -1,10 +1,11 @@
-"""The command line's arguments: python -m backend {local,submit,status,orders,demo}."""
+"""The command line's arguments: python -m backend {local,submit,status,orders,functions,demo}."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from backend.cli.function_commands import FLAG_WINDOWS
 from backend.demo.script import PACES, pace_text
 
 PROG = "python -m backend"
@@ -41,6 +42,14 @@ def parser() -> argparse.ArgumentParser:
     recent = commands.add_parser("orders", help="the most recent orders")
     recent.add_argument("--limit", type=_positive, default=20)
     recent.add_argument("--json", action="store_true", help="print JSON")
+
+    functions = commands.add_parser(
+        "functions", help="each Lambda function's invocations, cold starts, durations, memory"
+    )
+    functions.add_argument(
+        "--window", choices=list(FLAG_WINDOWS), default="1h", help="the window up to now (default 1h)"
+    )
+    functions.add_argument("--json", action="store_true", help="print JSON")
 
     demo = commands.add_parser("demo", help="run the 2-minute demo: steady orders, an outage that trips an alarm")
     demo.add_argument("--speed", type=float, default=1.0, help="run the timeline X times faster (default 1)")

@@ -10,7 +10,7 @@ import streamlit as st
 
 import backend
 from backend import alarms as alarms_
-from backend import audit, aws, graph, monitoring, notifications, operations, queues, redrive, sandbox
+from backend import audit, aws, costs, functions, graph, monitoring, notifications, operations, queues, redrive, sandbox
 from backend import order_logs as order_logs_
 from backend.demo import script as demo_script
 
@@ -132,6 +132,17 @@ def window_report(window: str) -> monitoring.WindowReport:
 @st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
 def lambda_metrics(window: str) -> list[monitoring.LambdaSeries]:
     return monitoring.lambda_metrics(*_window(window))
+
+
+@st.cache_data(ttl=WINDOW_TTL, show_spinner="Querying the functions' reports…")
+def functions_report(window: str) -> functions.FunctionsReport:
+    """Each function's figures over the window (two Logs Insights queries per function, one GetMetricData call)."""
+    return functions.functions_report(*_window(window))
+
+
+@st.cache_data(ttl=WINDOW_TTL, show_spinner="Measuring the cost per order…")
+def order_cost(window: str) -> costs.OrderCost:
+    return costs.order_cost(*_window(window))
 
 
 def clear() -> None:

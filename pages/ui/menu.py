@@ -29,6 +29,7 @@ SECTIONS: dict[str, tuple[Entry, ...]] = {
         Entry("pages/queues.py", "Queues", ":material/inbox:"),
         Entry("pages/executions.py", "Executions", ":material/account_tree:"),
         Entry("pages/metrics.py", "Metrics", ":material/monitoring:"),
+        Entry("pages/functions.py", "Functions", ":material/function:"),
     ),
     "Orders": (
         Entry("pages/place.py", "Place order", ":material/add_shopping_cart:"),

@@ -528,6 +528,8 @@ def test_dashboard_read_only_policy_changes_nothing(template: dict[str, Any]) ->
     )
     assert sorted(grants.pop("logs:FilterLogEvents")) == sorted(log_groups + AUDIT_LOG)
     assert sorted(grants.pop("logs:GetLogEvents")) == log_groups
+    assert sorted(grants.pop("logs:StartQuery")) == [group for group in log_groups if ':*"' in group]
+    assert grants.pop("logs:GetQueryResults") == ['"*"']  # no resource: a query id only
     for action in ("GetItem", "Query"):  # is an order queued, and behind how many
         assert grants.pop(f"dynamodb:{action}") == [LEDGER]
     (stack,) = grants.pop("cloudformation:DescribeStacks")
