@@ -134,6 +134,28 @@ def test_a_demo_run_in_the_browser(new_tab: Callable[[], Any], demo_app_url: str
     expect(finished).to_be_visible()
 
 
+def redrive_and_cancel(tab: Any, url: str) -> None:
+    """On Queues, a DLQ of 20 orders redriven at 1 message a second, its progress shown, then cancelled."""
+    from backend import aws, redrive
+    from lambdas.domain.order import Order
+    from tests.conftest import operator_caller, order_request
+
+    sqs, dlq_url = aws.client("sqs"), aws.resources().dead_letter_queue_url
+    for _ in range(20):  # as if their deliveries had all failed
+        sqs.send_message(QueueUrl=dlq_url, MessageBody=Order.place(order_request()).model_dump_json())
+    tab.goto(f"{url}/queues")
+    expect(tab.locator(".js-plotly-plot")).to_have_count(1)
+    tab.get_by_label("Messages per second").fill("1")
+    tab.get_by_label("Messages per second").press("Enter")
+    tab.get_by_role("button", name=re.compile(r"^Redrive \d+ messages$")).click()
+    expect(tab.get_by_text(re.compile(r"^Redrive running: [1-9]\d* of \d+ moved$"))).to_be_visible()
+    tab.get_by_role("button", name="Cancel redrive").click()
+    tasks = table(tab, "Moved")
+    expect(tasks.locator("tr", has_text="CANCELLED").first).to_be_visible()
+    poll(lambda: redrive.move_tasks()[0].status == "CANCELLED", timeout=30, what="the redrive's cancel")
+    redrive.start_redrive(operator_caller())  # the rest, at SQS's pace
+
+
 def check_failed_order(tab: Any, order_id: str) -> None:
     """The Order page of an order whose payment timed out until the retries ran out."""
     expect(tab.get_by_role("heading", name="Order", exact=True)).to_be_visible()
@@ -155,13 +177,20 @@ def check_failed_order(tab: Any, order_id: str) -> None:
 
 
 def operator_pages(tab: Any, url: str) -> None:
-    """Metrics, Queues, Executions (with the per-state figures) and Notifications during the outage."""
+    """Metrics (with the cost per order), Functions, Queues (a redrive started and cancelled), Executions (with the
+    per-state figures) and Notifications during the outage."""
     tab.goto(f"{url}/metrics")
-    expect(tab.locator(".js-plotly-plot")).to_have_count(3)
+    expect(tab.locator(".js-plotly-plot")).to_have_count(4)  # the cost per order's chart is the fourth
     expect(tab.get_by_text("Time (UTC)").first).to_be_attached()
+    expect(table(tab, "Step Functions").locator("tr", has_text="Lambda")).to_have_count(1)
     screenshot(tab, "metrics")
-    tab.goto(f"{url}/queues")
+    tab.goto(f"{url}/functions")
+    functions = table(tab, "Cold starts")
+    for role in ("start_order", "validate_order", "process_payment", "send_notification"):
+        expect(functions.locator("tr", has_text=role)).to_have_count(1)
     expect(tab.locator(".js-plotly-plot")).to_have_count(1)
+    screenshot(tab, "functions")
+    redrive_and_cancel(tab, url)
     screenshot(tab, "queues")
     tab.goto(f"{url}/executions")
     tab.get_by_text("Show the per-state figures").click()
