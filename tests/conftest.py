@@ -38,6 +38,21 @@ _APP_SETTINGS = (
 TEST_VISIBILITY_TIMEOUT = 2
 
 
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def aws_cli_path() -> Path:
+    """AWS's own CLI, as make test installs it; the test is skipped without it (failed in CI)."""
+    tools = os.environ.get("INFRA_TOOLS_BIN") or str(PROJECT_ROOT / ".venv-infra" / "bin")
+    cli = Path(tools) / "aws"
+    if not cli.exists():
+        message = f"the AWS CLI is missing at {cli}: make test installs it (infra/requirements.txt)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return cli
+
+
 def poll(check: Callable[[], T | None], timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:
     """Call check until it returns something truthy; fail the test after timeout seconds."""
     deadline = time.monotonic() + timeout

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -15,22 +14,9 @@ import pytest
 
 from backend import aws
 from localaws import chaos
-from tests.conftest import _APP_SETTINGS, PROJECT_ROOT
+from tests.conftest import _APP_SETTINGS
 
 FUNCTIONS_DIR = Path(__file__).with_name("functions")
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def aws_cli_path() -> Path:
-    """AWS's own CLI, as make test installs it; the test is skipped without it (failed in CI)."""
-    tools = os.environ.get("INFRA_TOOLS_BIN") or str(PROJECT_ROOT / ".venv-infra" / "bin")
-    cli = Path(tools) / "aws"
-    if not cli.exists():
-        message = f"the AWS CLI is missing at {cli}: make test installs it (infra/requirements.txt)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return cli
 
 
 @pytest.fixture

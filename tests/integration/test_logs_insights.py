@@ -11,30 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from backend import aws
 from localaws import instance
-from tests.conftest import PROJECT_ROOT, poll
-
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _aws_cli() -> Path:
-    tools = os.environ.get("INFRA_TOOLS_BIN") or str(PROJECT_ROOT / ".venv-infra" / "bin")
-    cli = Path(tools) / "aws"
-    if not cli.exists():
-        message = f"the AWS CLI is missing at {cli}: make test installs it (infra/requirements.txt)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return cli
+from tests.conftest import aws_cli_path, poll
 
 
 def test_the_aws_cli_queries_a_functions_report_line(
     lambda_api: Any, make_function: Callable[..., str], tmp_path: Path
 ) -> None:
-    cli = _aws_cli()
+    cli = aws_cli_path()
     environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "AWS_DEFAULT_REGION": "us-east-1",
                    **instance.credentials().environment()}  # fmt: skip
     endpoint = ["--endpoint-url", aws.connection().endpoint_url or "", "--output", "json"]

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import aws
-from tests.conftest import local_env_shell, poll
-from tests.integration.conftest import aws_cli_path
+from tests.conftest import aws_cli_path, local_env_shell, poll
 
 MESSAGES = 20  # at one a second: the task is still running while the CLI starts, lists and cancels it
 

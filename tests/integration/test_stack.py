@@ -15,8 +15,7 @@ import pytest
 from backend import aws
 from localaws import instance
 from localaws.stack import load_template
-from tests.conftest import PROJECT_ROOT, local_env_shell, order_request, poll
-from tests.integration.conftest import aws_cli_path
+from tests.conftest import PROJECT_ROOT, aws_cli_path, local_env_shell, order_request, poll
 
 TEMPLATE = load_template(PROJECT_ROOT / "infra" / "template.yaml")
 _FUNCTION_OUTPUTS = {

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from backend.aws import STACK_FUNCTION_OUTPUTS, STACK_OUTPUTS
+from tests.conftest import IN_CI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
 # The infra CLI tools live in their own venv (pinned deps clash with the app): `make test` sets INFRA_TOOLS_BIN.
 VENV_BIN = Path(os.environ.get("INFRA_TOOLS_BIN") or Path(sys.executable).parent)
 ASL_VALIDATOR = INFRA_DIR / "node_modules" / ".bin" / "asl-validator"
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 _spec = importlib.util.spec_from_file_location("infra_offline", INFRA_DIR / "offline.py")
 assert _spec

@@ -30,11 +30,10 @@ from localaws.services.cloudwatch.alarms import SETTLE_SECONDS, evaluate_alarms
 from localaws.services.cloudwatch.provider import CloudWatch
 from localaws.services.iam import principals
 from localaws.services.iam.provider import Iam
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import aws_cli_path
 from tests.unit.localaws.conftest import Instance, assert_applied_once
 
 REGION = "us-east-1"
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 ALARM: Any = {
     "AlarmName": "latency", "Namespace": "Test", "MetricName": "Latency", "Statistic": "Maximum", "Period": 60,
     "EvaluationPeriods": 1, "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold",
@@ -368,17 +367,6 @@ def endpoint(started: Callable[..., Instance], monkeypatch: pytest.MonkeyPatch) 
     gateway.stop()
 
 
-def _aws_cli() -> Path:
-    tools = os.environ.get("INFRA_TOOLS_BIN") or str(PROJECT_ROOT / ".venv-infra" / "bin")
-    cli = Path(tools) / "aws"
-    if not cli.exists():
-        message = f"the AWS CLI is missing at {cli}: make test installs it (infra/requirements.txt)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return cli
-
-
 def test_the_aws_cli_reads_the_history_through_the_endpoint(endpoint: tuple[str, Credentials], tmp_path: Path) -> None:
     url, own = endpoint
     keys = {"aws_access_key_id": own.access_key_id, "aws_secret_access_key": own.secret_access_key}
@@ -401,7 +389,7 @@ def test_the_aws_cli_reads_the_history_through_the_endpoint(endpoint: tuple[str,
 
     def aws_cli(*args: str) -> Any:
         run = subprocess.run(
-            [str(_aws_cli()), "cloudwatch", *args, "--endpoint-url", url, "--output", "json"],
+            [str(aws_cli_path()), "cloudwatch", *args, "--endpoint-url", url, "--output", "json"],
             env=environment, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert run.returncode == 0, run.stderr
