@@ -150,3 +150,55 @@ def timeline(events: list[dict[str, Any]]) -> list[StateRun]:
                 current.error = current.error or details.get("error")
                 current.cause = current.cause or details.get("cause")
     return runs
+
+
+class TaskAttempt(BaseModel):
+    """One attempt of a task state (a Retry makes more): when it was scheduled and ended, how, what it returned."""
+
+    state: str
+    attempt: int  # 1 for the first
+    function_name: str | None = None  # the Lambda function a lambda:invoke task called
+    scheduled_at: datetime
+    ended_at: datetime | None = None
+    status: str = "RUNNING"  # SUCCEEDED, FAILED, TIMED_OUT
+    error: str | None = None
+    output: Any = None  # the task's result (for lambda:invoke, the Invoke answer with its Payload)
+
+
+_ENDED = {
+    "TaskSucceeded": "SUCCEEDED",
+    "LambdaFunctionSucceeded": "SUCCEEDED",
+    "TaskFailed": "FAILED",
+    "LambdaFunctionFailed": "FAILED",
+    "TaskStartFailed": "FAILED",
+    "LambdaFunctionStartFailed": "FAILED",
+    "TaskSubmitFailed": "FAILED",
+    "TaskTimedOut": "TIMED_OUT",
+    "LambdaFunctionTimedOut": "TIMED_OUT",
+}
+
+
+def task_attempts(events: list[dict[str, Any]]) -> list[TaskAttempt]:
+    """Every task attempt of an execution history, oldest first: each scheduled event starts one."""
+    attempts: list[TaskAttempt] = []
+    state, current = "", None
+    for event in sorted(events, key=lambda e: e["id"]):
+        kind: str = event["type"]
+        if kind.endswith("StateEntered"):
+            state = event["stateEnteredEventDetails"]["name"]
+        elif kind in {"TaskScheduled", "LambdaFunctionScheduled"}:
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            parameters = _json(details.get("parameters"))
+            function = parameters.get("FunctionName") if isinstance(parameters, dict) else details.get("resource")
+            current = TaskAttempt(
+                state=state,
+                attempt=1 + sum(1 for a in attempts if a.state == state),
+                function_name=str(function).rsplit(":", 1)[-1] if function else None,
+                scheduled_at=event["timestamp"],
+            )
+            attempts.append(current)
+        elif kind in _ENDED and current is not None and current.ended_at is None:
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            current.ended_at, current.status = event["timestamp"], _ENDED[kind]
+            current.error, current.output = details.get("error"), _json(details.get("output"))
+    return attempts

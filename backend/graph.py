@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from backend import aws
 from backend.errors import translated
 from backend.executions import StateRun, history_events, timeline
-from backend.orders import execution_arn
+from backend.orders import OrderDetail
 from backend.stats import percentile
 
 MAX_AGGREGATE_EXECUTIONS = 200
@@ -334,11 +334,12 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]] | None:
         raise
 
 
-@translated
-def execution_results(order_id: str) -> dict[str, StateResult] | None:
-    """Each state's status in an order's execution; None when its history is gone."""
-    events = _history(aws.client("stepfunctions"), execution_arn(order_id))
-    return None if events is None else state_results(workflow(), events)
+def detail_results(workflow: Workflow, detail: OrderDetail) -> dict[str, StateResult] | None:
+    """Each state's status in an order's execution, from the timeline its detail already holds (no second read of
+    the history); None when the history is gone."""
+    if detail.history_note is not None:
+        return None
+    return results_from_runs(workflow, detail.timeline, detail.status or "RUNNING")
 
 
 @translated

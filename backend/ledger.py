@@ -13,16 +13,28 @@ from ulid import ULID
 
 from backend import aws
 from backend.errors import BackendError
-from lambdas.domain.ledger import EXPIRES, PARTITION_KEY, PURGED, QUEUE, SORT_KEY, key, write_rows
+from lambdas.domain.ledger import (
+    EXPIRES,
+    FAILED_AT,
+    FAILED_STARTS,
+    PARTITION_KEY,
+    PURGED,
+    QUEUE,
+    SORT_KEY,
+    key,
+    write_rows,
+)
 
 _NAMES = {"#queue": PARTITION_KEY, "#id": SORT_KEY, "#expires": EXPIRES, "#purged": PURGED}
 
 
 class Row(BaseModel):
-    """An order's row, and when a purge took its message (None while it is queued)."""
+    """An order's row, when a purge took its message (None while it is queued), and its failed starts."""
 
     order_id: str
     purged_at: datetime | None = None
+    failed_starts: int = 0  # the receive count of its message at the starter's last failure to start it
+    failed_at: datetime | None = None
 
 
 def table_name() -> str:
@@ -52,8 +64,13 @@ def find(order_id: str) -> Row | None:
     item = aws.client("dynamodb").get_item(TableName=table_name(), Key=key(order_id), ConsistentRead=True).get("Item")
     if not item or int(item[EXPIRES]["N"]) <= time.time():
         return None
-    purged = item.get(PURGED)
-    return Row(order_id=order_id, purged_at=datetime.fromtimestamp(float(purged["N"]), UTC) if purged else None)
+    purged, failed_at = item.get(PURGED), item.get(FAILED_AT)
+    return Row(
+        order_id=order_id,
+        purged_at=datetime.fromtimestamp(float(purged["N"]), UTC) if purged else None,
+        failed_starts=int(item.get(FAILED_STARTS, {}).get("N", 0)),
+        failed_at=datetime.fromtimestamp(float(failed_at["N"]), UTC) if failed_at else None,
+    )
 
 
 def ahead_of(order_id: str) -> int:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from backend import ledger, sandbox
+from backend import ledger, queues, sandbox
 from backend.errors import BackendError, translated
 from backend.orders import OrderDetail, execution_detail
 from backend.timefmt import UTC_NAME, format_time
@@ -46,6 +46,22 @@ class Queued(NoExecution):
         return (
             f"{self.order_id} is queued since {format_time(self.placed_at, zone)}, {ahead} ahead of it (placed "
             "earlier, not started yet). Its workflow starts when the starter takes it from the queue."
+        )
+
+
+class DeadLettered(NoExecution):
+    """Its workflow never started: every receive of its message failed, and SQS moved it to the dead-letter queue."""
+
+    kind: Literal["dead-lettered"] = "dead-lettered"
+    dead_lettered_at: datetime  # when its last failed receive's visibility timeout ran out: SQS moved it then
+    receive_count: int
+
+    def describe(self, zone: ZoneInfo = _UTC) -> str:
+        return (
+            f"{self.order_id} was placed at {format_time(self.placed_at, zone)} and dead-lettered at about "
+            f"{format_time(self.dead_lettered_at, zone)}: its workflow failed to start on each of its "
+            f"{self.receive_count} receives, so SQS moved its message to the dead-letter queue. A redrive of the "
+            "dead-letter queue sends it back to be started again."
         )
 
 
@@ -101,7 +117,7 @@ class Unknown(NoExecution):
         )
 
 
-Located = OrderDetail | Queued | Purged | LostInReset | Expired | Unknown
+Located = OrderDetail | Queued | DeadLettered | Purged | LostInReset | Expired | Unknown
 
 
 def check_order_id(text: str) -> str:
@@ -115,8 +131,8 @@ def check_order_id(text: str) -> str:
 
 @translated
 def locate(order_id: str) -> Located:
-    """The order's execution if it has one; else queued (with how many ahead), purged, lost in a reset of the local
-    sandbox, expired, or unknown, in that order of checks. A malformed id raises InvalidOrderId."""
+    """The order's execution if it has one; else purged, dead-lettered, queued (with how many ahead), lost in a reset
+    of the local sandbox, expired, or unknown, in that order of checks. A malformed id raises InvalidOrderId."""
     order_id = check_order_id(order_id)
     detail = execution_detail(order_id)
     if detail:
@@ -125,6 +141,10 @@ def locate(order_id: str) -> Located:
     row = ledger.find(order_id)
     if row and row.purged_at:
         return Purged(order_id=order_id, placed_at=placed, purged_at=row.purged_at)
+    if row and row.failed_starts:
+        dead = dead_lettered(row, placed)
+        if dead:
+            return dead
     if row:
         return Queued(order_id=order_id, placed_at=placed, ahead=ledger.ahead_of(order_id))
     # The starter may have started it, and struck its row, between the two reads.
@@ -141,3 +161,22 @@ def locate(order_id: str) -> Located:
     if placed < kept.since:
         return Expired(order_id=order_id, placed_at=placed, kept_since=kept.since, rule=kept.rule)
     return Unknown(order_id=order_id, placed_at=placed)
+
+
+def dead_lettered(row: ledger.Row, placed: datetime) -> DeadLettered | None:
+    """Whether a queued order's message has been dead-lettered, from its row alone plus the queue's redrive policy.
+
+    SQS moves a message to the DLQ without telling anyone: on the receive after its maxReceiveCount-th, once the
+    visibility timeout of that last failed receive has run out. The starter counts each failed start on the order's
+    row (its message's receive count, and when), so a lookup needs no look into the DLQ, which would hide its
+    messages and count receives of them (and needs rights a read-only dashboard does not have).
+    """
+    redrive = queues.orders_redrive()
+    if redrive is None or row.failed_at is None or row.failed_starts < redrive.max_receive_count:
+        return None
+    moved_at = row.failed_at + timedelta(seconds=redrive.visibility_timeout_seconds)
+    if moved_at > datetime.now(UTC):
+        return None  # still hidden after its last failed start: SQS has not moved it yet
+    return DeadLettered(
+        order_id=row.order_id, placed_at=placed, dead_lettered_at=moved_at, receive_count=row.failed_starts
+    )

@@ -48,6 +48,7 @@ class LogLine(BaseModel):
     details: dict[str, Any] = {}
     order_id: str | None = None
     request_id: str | None = None
+    cold_start: bool | None = None
 
 
 def log_group(function_name: str) -> str:
@@ -93,6 +94,7 @@ def parse_event(message: str, event_at: datetime, function: str) -> LogLine | No
         details={key: value for key, value in document.items() if key not in _STANDARD_KEYS | {"errorType"}},
         order_id=order_id if isinstance(order_id, str) else None,
         request_id=document.get("function_request_id"),
+        cold_start=document["cold_start"] if isinstance(document.get("cold_start"), bool) else None,
     )
 
 

@@ -16,7 +16,16 @@ from pydantic import Field, ValidationError
 
 from backend import audit, aws, ledger
 from backend.errors import BackendError, NotFound, translated
-from backend.executions import OrderSummary, Outcome, StateRun, outcome_of, timeline
+from backend.executions import (
+    OrderSummary,
+    Outcome,
+    StateRun,
+    TaskAttempt,
+    history_events,
+    outcome_of,
+    task_attempts,
+    timeline,
+)
 from backend.identity import Caller, Role
 from lambdas.domain.boundary import parse_strict
 from lambdas.domain.order import FieldError, Order, OrderRequest, describe_errors, placed_at
@@ -50,6 +59,7 @@ class OrderDetail(OrderSummary):
     input: Any = None
     output: Any = None
     timeline: list[StateRun] = Field(default_factory=list)
+    attempts: list[TaskAttempt] = Field(default_factory=list)  # every task attempt, retries included
     history_note: str | None = None  # why there is no timeline, when the history is gone
 
 
@@ -160,7 +170,8 @@ def get_order(order_id: str) -> OrderDetail:
 
 
 def execution_detail(order_id: str) -> OrderDetail | None:
-    """The order's execution in full, or None when there is none."""
+    """The order's execution in full, or None when there is none: one DescribeExecution and one read of its history
+    (GetExecutionHistory, one call a thousand events), from which everything about the execution is drawn."""
     sfn = aws.client("stepfunctions")
     arn = execution_arn(order_id)
     try:
@@ -168,7 +179,7 @@ def execution_detail(order_id: str) -> OrderDetail | None:
     except sfn.exceptions.ExecutionDoesNotExist:
         return None
     try:
-        events, history_note = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"], None
+        events, history_note = history_events(sfn, arn), None
     except ClientError as exc:  # an old execution whose history the local AWS no longer keeps
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFound":
             raise
@@ -179,11 +190,13 @@ def execution_detail(order_id: str) -> OrderDetail | None:
         started_at=execution.get("startDate"),
         stopped_at=execution.get("stopDate"),
         error=execution.get("error"),
+        status=execution["status"],
         cause=execution.get("cause"),
         execution_arn=arn,
         input=_loads(execution.get("input")),
         output=_loads(execution.get("output")),
         timeline=timeline(events),
+        attempts=task_attempts(events),
         history_note=history_note,
     )
 

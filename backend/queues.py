@@ -65,6 +65,28 @@ def queue_url(role: QueueRole) -> str:
     return resources.dead_letter_queue_url
 
 
+class Redrive(BaseModel):
+    """How the orders queue dead-letters a message: after maxReceiveCount receives, each hiding it for the
+    visibility timeout."""
+
+    max_receive_count: int
+    visibility_timeout_seconds: int
+
+
+def orders_redrive() -> Redrive | None:
+    """The orders queue's redrive policy and visibility timeout (GetQueueAttributes); None without a redrive policy."""
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url("orders"), AttributeNames=["RedrivePolicy", "VisibilityTimeout"]
+    )["Attributes"]
+    if "RedrivePolicy" not in attributes:
+        return None
+    policy = json.loads(attributes["RedrivePolicy"])
+    return Redrive(
+        max_receive_count=int(policy["maxReceiveCount"]),
+        visibility_timeout_seconds=int(attributes.get("VisibilityTimeout", 30)),
+    )
+
+
 def queue_name(url: str) -> str:
     """The queue name at the end of a queue URL."""
     return url.rstrip("/").rsplit("/", 1)[-1]

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.order import Order
-from lambdas.domain.payment import PaymentRequest, PaymentResult, charge
+from lambdas.domain.payment import PaymentGatewayTimeout, PaymentRequest, PaymentResult, charge
 from lambdas.envelopes import StepFunctionsPayload
 from lambdas.observability import correlate, logger, metrics
 
@@ -44,6 +44,11 @@ def handler(event: PaymentRequest, context: LambdaContext) -> dict:
     correlate(event.order.order_id)
     logger.append_keys(attempt=event.attempt)
     metrics.add_metric(name="PaymentRequests", unit=MetricUnit.Count, value=1)
-    result = charge_once(order=event.order, attempt=event.attempt)
+    try:
+        result = charge_once(order=event.order, attempt=event.attempt)
+    except PaymentGatewayTimeout as exc:
+        # The workflow retries it; this line ties the failed attempt to its invocation in the order's trace.
+        logger.warning("payment gateway timed out", reason=str(exc))
+        raise
     logger.info("payment answered", status=result.status.value, decline_reason=result.decline_reason)
     return result.model_dump(mode="json")

@@ -131,7 +131,7 @@ error_banner(detail)
 
 charts.state_gantt(detail)
 with st.expander("Workflow graph", icon=":material/account_tree:", expanded=True):
-    charts.execution_graph(selected)
+    charts.execution_graph(detail)
 
 with st.expander("Event history", icon=":material/history:"):
     events = guarded(data.history, selected)

@@ -11,6 +11,7 @@ import streamlit as st
 
 import backend
 from backend import notifications
+from backend.order_logs import LogLine
 from pages.ui import charts, data, times
 from pages.ui.frame import page_frame
 from pages.ui.widgets import badge, error_banner, execution_io, plain
@@ -75,19 +76,23 @@ def render(detail: backend.OrderDetail) -> None:
 def no_execution(found: backend.lookup.NoExecution) -> None:
     """What is known of an order id without an execution: queued, purged, lost in a reset, expired or unknown."""
     badge(found.kind.upper())
-    icon = ":material/hourglass_empty:" if isinstance(found, backend.lookup.Queued) else ":material/search_off:"
+    icon = {
+        backend.lookup.Queued: ":material/hourglass_empty:",
+        backend.lookup.DeadLettered: ":material/report:",
+    }.get(type(found), ":material/search_off:")
     st.info(plain(found.describe(times.zone())), icon=icon)
 
 
 def sections(detail: backend.OrderDetail) -> None:
     """The workflow graph with each state's status, what the customer was told, and the functions' log lines."""
     st.subheader("Workflow")
-    charts.execution_graph(detail.order_id)
+    charts.execution_graph(detail)
     try:
         lines = data.order_logs(detail.order_id, detail.stopped_at)
     except backend.BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return
+    trace_section(detail, lines)
     st.subheader("What the customer was told")
     sent = notifications.from_lines(lines)
     if not sent:
@@ -121,6 +126,56 @@ def sections(detail: backend.OrderDetail) -> None:
     )
 
 
+def trace_section(detail: backend.OrderDetail, lines: list[LogLine]) -> None:
+    """The order's trace: from its placing through its message, batch, execution and invocations to its
+    notification, on one timeline, with each step's ids and figures."""
+    st.subheader("Trace")
+    try:
+        trace = data.order_trace(detail.order_id, data.trace_version(detail, lines), detail, lines)
+    except backend.BackendError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return
+    charts.trace_gantt(trace)
+    ids = st.columns(4)
+    ids[0].metric("SQS message", trace.message_id or "not seen yet", border=True)
+    ids[1].metric("Starter batch", f"{trace.batch_size} messages" if trace.batch_size else "-", border=True)
+    record = trace.idempotency
+    ids[2].metric(
+        "Payment record",
+        record.status if record else "none",
+        border=True,
+        help=f"Expires {times.fmt(record.expires_at)}" if record and record.expires_at else None,
+    )
+    ids[3].metric("Cost", f"{trace.cost:.6f} USD" if trace.cost is not None else "not computed", border=True)
+    frame = pd.DataFrame(
+        {
+            "Step": [step.name for step in trace.steps],
+            "Kind": [step.kind for step in trace.steps],
+            "Attempt": [step.attempt for step in trace.steps],
+            "Started": times.column(step.started_at for step in trace.steps),
+            "Request id": [step.request_id or "" for step in trace.steps],
+            "Start": ["" if step.cold_start is None else "cold" if step.cold_start else "warm" for step in trace.steps],
+            "Duration (ms)": [step.detail.get("duration_ms") for step in trace.steps],
+            "Detail": [
+                json.dumps({k: v for k, v in step.detail.items() if v is not None and k != "duration_ms"}, default=str)
+                for step in trace.steps
+            ],
+        }
+    )
+    st.dataframe(
+        frame,
+        width="stretch",
+        hide_index=True,
+        key="order_trace",
+        column_config={"Started": times.datetime_column("Started", millis=True)},
+    )
+    st.caption(
+        "Sources: the execution's history (read once for this page), the functions' log lines and their Lambda "
+        "platform.report records (FilterLogEvents), and the payment's idempotency record (GetItem). "
+        f"Notification SNS message id: {plain(trace.notification_message_id or 'none yet')}."
+    )
+
+
 def live() -> None:
     try:
         found = data.watch(order_id)
@@ -129,7 +184,8 @@ def live() -> None:
         return
     if isinstance(found, backend.lookup.NoExecution):
         no_execution(found)
-        final = not isinstance(found, backend.lookup.Queued)  # only a queued one changes
+        # Only a queued or dead-lettered one changes (a redrive sends a dead-lettered one back).
+        final = not isinstance(found, backend.lookup.Queued | backend.lookup.DeadLettered)
     else:
         render(found)
         final = found.outcome.terminal

@@ -13,11 +13,29 @@ from typing import Any
 PARTITION_KEY, SORT_KEY, EXPIRES = "queue", "order_id", "expires_at"
 QUEUE = "orders"
 PURGED = "purged_at"  # set when the queue was purged with the order's message in it
+# Set by the starter each time it fails to start the order: SQS dead-letters the message without telling anyone, so
+# a lookup tells a dead-lettered order by its failed starts reaching the queue's maxReceiveCount.
+FAILED_STARTS, FAILED_AT = "failed_starts", "failed_at"
 
 
 def key(order_id: str) -> dict[str, Any]:
     """The row's key, as the DynamoDB client takes it."""
     return {PARTITION_KEY: {"S": QUEUE}, SORT_KEY: {"S": order_id}}
+
+
+def mark_failed_start(dynamodb: Any, table: str, order_id: str, receive_count: int, at: float) -> None:
+    """Record a failed start of a queued order (its receive count and when); a row that is gone stays gone."""
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=key(order_id),
+            UpdateExpression="SET #failed = :count, #at = :at",
+            ConditionExpression="attribute_exists(#id)",
+            ExpressionAttributeNames={"#failed": FAILED_STARTS, "#at": FAILED_AT, "#id": SORT_KEY},
+            ExpressionAttributeValues={":count": {"N": str(receive_count)}, ":at": {"N": f"{at:.3f}"}},
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return
 
 
 WRITE_BATCH_SIZE = 25  # BatchWriteItem's limit

@@ -3,6 +3,8 @@ coloured by status, and per-state figures of a window."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -10,6 +12,7 @@ import streamlit as st
 from backend import graph
 from backend.errors import BackendError
 from backend.orders import OrderDetail
+from backend.trace import OrderTrace
 from pages.ui import data, times
 from pages.ui.widgets import format_ms, plain
 
@@ -60,17 +63,67 @@ def state_gantt(detail: OrderDetail) -> None:
     st.plotly_chart(chart, width="stretch")
 
 
+_TRACE_COLOURS = {
+    "placed": "#6a1b9a",
+    "queued": "#9e9e9e",
+    "batch": "#00838f",
+    "execution": "#1565c0",
+    "task": "#2e7d32",
+    "idempotency": "#ef6c00",
+    "notification": "#ad1457",
+}
+
+
+def trace_gantt(trace: OrderTrace) -> None:
+    """An order's trace on one timeline: a bar per step, instants as thin marks, retries as their own bars."""
+    if not trace.steps:
+        return
+    first = min(step.started_at for step in trace.steps)
+    last = max(step.ended_at or step.started_at for step in trace.steps)
+    mark = max((last - first) / 200, timedelta(milliseconds=5))  # an instant still shows
+    labels = [
+        f"{step.name} (attempt {step.attempt})" if step.attempt and step.attempt > 1 else step.name
+        for step in trace.steps
+    ]
+    ends = [max(step.ended_at or last, step.started_at + mark) for step in trace.steps]
+    frame = pd.DataFrame(
+        {
+            "Step": labels,
+            "Kind": [step.kind for step in trace.steps],
+            "Start": times.wall(step.started_at for step in trace.steps),
+            "End": times.wall(ends),
+            "Request id": [step.request_id or "" for step in trace.steps],
+        }
+    )
+    chart = px.timeline(
+        frame,
+        x_start="Start",
+        x_end="End",
+        y="Step",
+        color="Kind",
+        color_discrete_map=_TRACE_COLOURS,
+        hover_data=["Request id"],
+    )
+    chart.update_yaxes(
+        autorange="reversed", title=None, categoryorder="array", categoryarray=list(dict.fromkeys(labels))
+    )
+    chart.update_xaxes(title=times.header("Time"))
+    chart.update_layout(height=120 + 32 * len(set(labels)), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(chart, width="stretch", key="order_trace_chart")
+
+
 def legend() -> None:
     """What the node colours mean (as text, next to the graph)."""
     swatches = " · ".join(f"{_EMOJI[status]} {text}" for status, text in _LEGEND)
     st.caption(f"{swatches} · a thick orange border: retried. Dashed red edges: Catch.")
 
 
-def execution_graph(order_id: str) -> None:
-    """The state machine's definition (DescribeStateMachine) with each state's status in this order's execution."""
+def execution_graph(detail: OrderDetail) -> None:
+    """The state machine's definition (DescribeStateMachine) with each state's status in this order's execution (from
+    the history its detail was read with)."""
     try:
         workflow = data.workflow()
-        results = data.state_results(order_id)
+        results = graph.detail_results(workflow, detail)
     except BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return

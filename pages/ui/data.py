@@ -12,6 +12,7 @@ import backend
 from backend import alarms as alarms_
 from backend import audit, aws, costs, functions, graph, monitoring, notifications, operations, queues, redrive, sandbox
 from backend import order_logs as order_logs_
+from backend import trace as trace_
 from backend.demo import script as demo_script
 
 LIVE_TTL = 5  # seconds: tiles that refresh every few seconds
@@ -162,11 +163,6 @@ def workflow() -> graph.Workflow:
     return graph.workflow()
 
 
-@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def state_results(order_id: str) -> dict[str, graph.StateResult] | None:
-    return graph.execution_results(order_id)
-
-
 @st.cache_data(ttl=30, show_spinner="Reading execution histories…")
 def workflow_aggregate(window: str | None, limit: int) -> graph.Aggregate:
     """Per-state figures over the newest executions of the window (one GetExecutionHistory each)."""
@@ -177,6 +173,19 @@ def workflow_aggregate(window: str | None, limit: int) -> graph.Aggregate:
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def order_logs(order_id: str, stopped_at: datetime | None) -> list[order_logs_.LogLine]:
     return order_logs_.for_order(order_id, stopped_at)
+
+
+@st.cache_data(ttl=WATCH_TTL, show_spinner=False)
+def order_trace(
+    order_id: str, version: str, _detail: backend.OrderDetail, _lines: list[order_logs_.LogLine]
+) -> trace_.OrderTrace:
+    """The order's trace from what the page already read (not hashed: version names what it was built from)."""
+    return trace_.build(_detail, _lines)
+
+
+def trace_version(detail: backend.OrderDetail, lines: Sequence[order_logs_.LogLine]) -> str:
+    """What an order's trace is built from, as a cache key: it changes when the execution or its lines do."""
+    return f"{detail.status}|{detail.stopped_at}|{len(detail.attempts)}|{len(lines)}"
 
 
 @st.cache_data(ttl=WINDOW_TTL, show_spinner=False)

@@ -258,3 +258,22 @@ def test_send_notification_rejects_malformed_input(moto_resources: dict, event: 
     with pytest.raises(ValidationError):
         send_notification.handler(event | {"order": json.loads(placed().model_dump_json())}, Context())
     assert boto3.client("sqs").receive_message(QueueUrl=moto_resources["outbox_url"]).get("Messages", []) == []
+
+
+def test_start_order_counts_a_failed_start_on_the_orders_row_and_leaves_a_gone_row_gone(moto_resources: dict) -> None:
+    from lambdas import start_order
+    from lambdas.domain import ledger
+
+    named, gone = placed().order_id, placed().order_id
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(TableName="queued-orders", Item=ledger.key(named) | {ledger.EXPIRES: {"N": "9999999999"}})
+    batch = [
+        message | {"Attributes": {"ApproximateReceiveCount": "5"}}
+        for message in messages(json.dumps({"order_id": named, "not": "an order"}), json.dumps({"order_id": gone}))
+    ]
+    response = start_order.handler(sqs_event(batch, QUEUE_ARN), Context())
+    assert len(response["batchItemFailures"]) == 2
+    row = dynamodb.get_item(TableName="queued-orders", Key=ledger.key(named))["Item"]
+    assert row[ledger.FAILED_STARTS] == {"N": "5"}
+    assert float(row[ledger.FAILED_AT]["N"]) > 0
+    assert "Item" not in dynamodb.get_item(TableName="queued-orders", Key=ledger.key(gone))

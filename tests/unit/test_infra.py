@@ -486,6 +486,8 @@ def test_start_order_role_is_scoped(template: dict[str, Any]) -> None:
     }
     assert by_sid["StrikeStartedOrders"]["Action"] == "dynamodb:BatchWriteItem"  # nothing else on the ledger
     assert by_sid["StrikeStartedOrders"]["Resource"] == {"Fn::GetAtt": ["QueuedOrdersTable", "Arn"]}
+    assert by_sid["MarkFailedStarts"]["Action"] == "dynamodb:UpdateItem"  # a failed start counts on its row
+    assert by_sid["MarkFailedStarts"]["Resource"] == {"Fn::GetAtt": ["QueuedOrdersTable", "Arn"]}
     assert props(template, "StartOrderFunction")["Role"] == {"Fn::GetAtt": ["StartOrderRole", "Arn"]}
 
 
@@ -530,8 +532,9 @@ def test_dashboard_read_only_policy_changes_nothing(template: dict[str, Any]) ->
     assert sorted(grants.pop("logs:GetLogEvents")) == log_groups
     assert sorted(grants.pop("logs:StartQuery")) == [group for group in log_groups if ':*"' in group]
     assert grants.pop("logs:GetQueryResults") == ['"*"']  # no resource: a query id only
-    for action in ("GetItem", "Query"):  # is an order queued, and behind how many
-        assert grants.pop(f"dynamodb:{action}") == [LEDGER]
+    assert grants.pop("dynamodb:Query") == [LEDGER]  # is an order queued, and behind how many
+    payments = json.dumps({"Fn::GetAtt": ["PaymentsTable", "Arn"]}, sort_keys=True)
+    assert sorted(grants.pop("dynamodb:GetItem")) == sorted([LEDGER, payments])  # and its payment's record
     (stack,) = grants.pop("cloudformation:DescribeStacks")
     assert ":stack/${AWS::StackName}/*" in stack
     assert grants == {}, f"unexpected grants: {grants}"
