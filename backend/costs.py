@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from backend import aws
 from backend.errors import translated
-from backend.executions import history_events, timeline
+from backend.executions import StateRun, history_events, timeline
 from backend.functions import FunctionsReport, functions_report, gb_seconds
 from backend.metrics import MetricQuery, metric_series
 from backend.pricing import Cost, Usage, price
@@ -62,7 +62,11 @@ class OrderCost(BaseModel):
 
 def transitions(events: list[dict[str, Any]]) -> int:
     """An execution's billed state transitions: each state entered, and each retry of a task."""
-    runs = timeline(events)
+    return run_transitions(timeline(events))
+
+
+def run_transitions(runs: list[StateRun]) -> int:
+    """The billed state transitions of an execution's timeline: each state entered, and each retry of a task."""
     return len(runs) + sum(max(0, run.attempts - 1) for run in runs)
 
 

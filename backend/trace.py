@@ -11,15 +11,19 @@ import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from backend import aws
+from backend.costs import run_transitions
 from backend.errors import translated
 from backend.executions import TaskAttempt
+from backend.functions import gb_seconds
 from backend.order_logs import MARGIN, LogLine, filter_events, log_group
 from backend.orders import OrderDetail
+from backend.pricing import US_EAST_1, Cost, Usage, price
 from lambdas.domain.order import placed_at
 
 StepKind = Literal["placed", "queued", "batch", "execution", "task", "idempotency", "notification"]
@@ -52,6 +56,7 @@ class Invocation(BaseModel):
     duration_ms: float | None = None
     billed_duration_ms: float | None = None
     init_duration_ms: float | None = None  # present on a cold start
+    memory_size_mb: int | None = None
     status: str | None = None
 
 
@@ -73,9 +78,7 @@ class OrderTrace(BaseModel):
     starter_request_id: str | None = None
     idempotency: IdempotencyRecord | None = None
     notification_message_id: str | None = None
-    # The seam for the order's cost (Lambda, Step Functions, SQS, SNS, DynamoDB): no cost function exists yet, and
-    # a made-up figure would be worse than none.
-    cost: float | None = None
+    cost: Cost | None = None  # measured: None until the order's execution has ended
 
 
 def idempotency_key(function_name: str, order_id: str) -> str:
@@ -102,6 +105,7 @@ def parse_report(message: str) -> Invocation | None:
         duration_ms=metrics.get("durationMs"),
         billed_duration_ms=metrics.get("billedDurationMs"),
         init_duration_ms=metrics.get("initDurationMs"),
+        memory_size_mb=metrics.get("memorySizeMB"),
         status=record.get("status"),
     )
 
@@ -246,7 +250,12 @@ def build(detail: OrderDetail, lines: list[LogLine]) -> OrderTrace:
                 detail={"sns_message_id": message_id, "kind": notified.details.get("kind") if notified else None},
             )
         )
+    batch_size = started.details.get("batch_size") if started else None
+    finished = detail.stopped_at is not None
+    starter = reports.get(started.request_id or "") if started else None
+    task_reports = [reports.get(line.request_id or "") for line in matched.values()]
     return OrderTrace(
+        cost=order_cost(detail, starter, task_reports, batch_size) if finished else None,
         order_id=order_id,
         steps=steps,
         message_id=started.details.get("message_id") if started else None,
@@ -254,6 +263,34 @@ def build(detail: OrderDetail, lines: list[LogLine]) -> OrderTrace:
         starter_request_id=started.request_id if started else None,
         idempotency=idempotency,
         notification_message_id=message_id,
+    )
+
+
+def order_cost(
+    detail: OrderDetail, starter: Invocation | None, tasks: list[Invocation | None], batch_size: int | None
+) -> Cost:
+    """What this order cost, priced with the one price table: its task invocations, its share of the starter's batch
+    (and of that batch's SQS receive and delete, and of a send of as many), and its execution's state transitions."""
+    share = Decimal(1) / Decimal(batch_size or 1)
+
+    def compute(report: Invocation | None) -> Decimal:
+        if report is None or report.billed_duration_ms is None:
+            return Decimal(0)
+        return gb_seconds(Decimal(str(report.billed_duration_ms)), report.memory_size_mb or 0)
+
+    usage = Usage(
+        lambda_requests=len(detail.attempts),
+        lambda_gb_seconds=sum((compute(report) for report in tasks), Decimal(0)) + compute(starter) * share,
+        state_transitions=Decimal(run_transitions(detail.timeline)),
+    )
+    cost = price(usage)
+    # Requests shared with the batch are fractions, which Usage does not count: priced here.
+    starter_share = share if starter else Decimal(0)
+    return cost.model_copy(
+        update={
+            "lambda_requests": cost.lambda_requests + starter_share * US_EAST_1.lambda_request,
+            "sqs": 3 * share * US_EAST_1.sqs_request,
+        }
     )
 
 

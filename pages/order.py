@@ -146,7 +146,13 @@ def trace_section(detail: backend.OrderDetail, lines: list[LogLine]) -> None:
         border=True,
         help=f"Expires {times.fmt(record.expires_at)}" if record and record.expires_at else None,
     )
-    ids[3].metric("Cost", f"{trace.cost:.6f} USD" if trace.cost is not None else "not computed", border=True)
+    ids[3].metric(
+        "Cost",
+        f"${trace.cost.total:.7f}" if trace.cost is not None else "when it ends",
+        border=True,
+        help="Measured, at us-east-1 list prices: its Lambda invocations (billed duration x memory, and requests), "
+        "its share of the starter's batch and of that batch's SQS requests, and its state transitions.",
+    )
     frame = pd.DataFrame(
         {
             "Step": [step.name for step in trace.steps],

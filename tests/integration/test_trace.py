@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 import backend
 from backend import aws, ledger, lookup, order_logs, trace
 from backend.orders import execution_detail
+from backend.pricing import SERVICES, US_EAST_1
 from lambdas.domain.order import PaymentMethod, new_order_id
 from tests.conftest import PROJECT_ROOT, operator_caller, order_request, poll
 from tests.integration.test_cli import cli
@@ -60,7 +61,11 @@ def test_an_order_is_traced_from_its_message_to_its_notification(local_aws: Any)
     assert found.idempotency.expires_at is not None
     assert "idempotency" in kinds
     assert found.notification_message_id
-    assert found.cost is None  # no cost function yet: no figure rather than a made-up one
+    assert found.cost is not None  # measured: its invocations, transitions and requests
+    assert found.cost.step_functions == 5 * US_EAST_1.state_transition  # 5 states entered on the happy path, no retry
+    assert found.cost.lambda_compute > 0
+    assert found.cost.sqs > 0
+    assert found.cost.total == sum(getattr(found.cost, part) for part in SERVICES)
     # A second order meets the same, now warm, workers.
     again = complete_trace(finished())
     assert any(step.cold_start is False for step in again.steps if step.kind == "task")
@@ -163,5 +168,5 @@ def test_the_order_page_draws_the_trace_from_one_history_read_per_refresh(local_
     assert all(steps[steps["Kind"] == "task"]["Request id"].astype(bool))
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Payment record"] == "COMPLETED"
-    assert metrics["Cost"] == "not computed"
+    assert metrics["Cost"].startswith("$0.000")  # a tenth of a thousandth of a dollar or so, measured
     assert metrics["SQS message"] != "not seen yet"
