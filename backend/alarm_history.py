@@ -51,12 +51,14 @@ class AlarmPeriod(BaseModel):
         """How long it lasted, or has lasted until now; None when it started before the window."""
         return None if self.start is None else (self.end or now) - self.start
 
+    def counts_from(self, window_start: datetime) -> datetime:
+        """Where its failures start counting: the data that fired it (or its start, or the window's)."""
+        since = self.start or window_start
+        return self.watched_from if self.watched_from is not None and self.watched_from < since else since
+
     def covers(self, at: datetime, window_start: datetime) -> bool:
         """Whether a failure at that time counts in this period: from the data that fired it to its end."""
-        since = self.start or window_start
-        if self.watched_from is not None and self.watched_from < since:
-            since = self.watched_from
-        return since <= at and (self.end is None or at <= self.end)
+        return self.counts_from(window_start) <= at and (self.end is None or at <= self.end)
 
 
 class AlarmHistory(BaseModel):
@@ -191,8 +193,7 @@ def recent_history(window: timedelta = WINDOW) -> HistoryReport:
     periods = [period for *_, alarm_periods_ in found for period in alarm_periods_]
     if not periods:
         return HistoryReport(since=since, until=until, alarms=[_history(a, c, t, []) for a, c, t, _ in found])
-    earliest = min([since] + [t for period in periods for t in (period.watched_from, period.start) if t is not None])
-    executions = _failed_executions(earliest)
+    executions = _failed_executions(min(period.counts_from(since) for period in periods))
     matched = [
         (alarm, changes, truncated, _with_failures(ps, executions, since)) for alarm, changes, truncated, ps in found
     ]
