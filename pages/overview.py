@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
+from backend.alarm_history import MAX_FAILED_SHOWN, AlarmPeriod
 from backend.monitoring import rag
 from pages.ui import data, times
 from pages.ui.frame import page_frame
-from pages.ui.widgets import format_ms, format_rate, guarded, rag_badge
+from pages.ui.widgets import format_duration, format_ms, format_rate, guarded, order_link_column, rag_badge
 
 page_frame("Overview")
 st.caption("Is work piling up, is anything dead-lettered, and how well did the last hour go. Refreshes every 10 s.")
@@ -103,6 +106,96 @@ def alarms() -> None:
 
 
 alarms()
+
+
+@st.fragment(run_every="30s")
+def alarm_history() -> None:
+    st.subheader("Alarm history")
+    report = guarded(data.alarm_history)
+    st.caption(
+        "Every change of state of the stack's alarms in the last 24 h (CloudWatch's alarm history), newest first, the "
+        "times each spent in ALARM, and the orders that failed meanwhile. Refreshes every 30 s."
+    )
+    changes = sorted(
+        ((history.alarm.label, change) for history in report.alarms for change in history.changes),
+        key=lambda pair: pair[1].at,
+        reverse=True,
+    )
+    if not changes:
+        st.caption("No alarm changed state in the last 24 h.")
+    else:
+        # Dataframes show the reasons (AWS's text, or whoever set the state) as plain text, never as markup.
+        frame = pd.DataFrame(
+            {
+                "Time": times.column(change.at for _, change in changes),
+                "Alarm": [label for label, _ in changes],
+                "Change": [f"{change.from_state} → {change.to_state}" for _, change in changes],
+                "Reason": [change.reason for _, change in changes],
+            }
+        )
+        config = {"Time": times.datetime_column("Time")}
+        st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="alarm_changes")
+    truncated = [history.alarm.label for history in report.alarms if history.truncated]
+    if truncated:
+        st.caption(f"Only the newest changes are shown for {', '.join(truncated)}.")
+    periods = sorted(
+        ((history.alarm.label, period) for history in report.alarms for period in history.periods),
+        key=lambda pair: pair[1].start or report.since,
+        reverse=True,
+    )
+    if not periods:
+        return
+    st.markdown("**Time in ALARM**")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Alarm": [label for label, _ in periods],
+                "From": [_period_start(period.start) for _, period in periods],
+                "To": [times.fmt(period.end) if period.end else "still in ALARM" for _, period in periods],
+                "Duration": [_period_duration(period, report.until) for _, period in periods],
+                "Failed orders": [period.failed_count for _, period in periods],
+            }
+        ),
+        width="stretch",
+        hide_index=True,
+        key="alarm_periods",
+    )
+    failed = [(label, period, order) for label, period in periods for order in period.failed]
+    if not failed:
+        return
+    st.markdown("**Orders that failed while an alarm was in ALARM**")
+    frame = pd.DataFrame(
+        {
+            "Alarm": [label for label, _, _ in failed],
+            "In ALARM from": [_period_start(period.start) for _, period, _ in failed],
+            "Order": [order.order_id for _, _, order in failed],
+            "Outcome": [order.outcome.value for _, _, order in failed],
+            "Stopped": times.column(order.stopped_at for _, _, order in failed),
+            "Error": [order.error or "" for _, _, order in failed],
+        }
+    )
+    config = order_link_column(frame) | {"Stopped": times.datetime_column("Stopped")}
+    st.dataframe(frame, width="stretch", hide_index=True, column_config=config, key="alarm_failed_orders")
+    st.caption(
+        "Failed and timed-out executions that stopped from the start of the data that fired the alarm (it judges "
+        "whole minutes once they are over, so it fires after the failures it counts) to the end of its ALARM "
+        "period; declines and rejections end FAILED too, with their outcome. At most "
+        f"{MAX_FAILED_SHOWN} newest per period."
+    )
+
+
+def _period_start(start: datetime | None) -> str:
+    return times.fmt(start) if start else "before the last 24 h"
+
+
+def _period_duration(period: AlarmPeriod, now: datetime) -> str:
+    duration = period.duration(now)
+    if duration is None:
+        return "–"
+    return format_duration(duration.total_seconds()) + ("" if period.end else " so far")
+
+
+alarm_history()
 
 st.subheader("Details")
 queues_col, executions_col, metrics_col = st.columns(3)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 import backend
+from backend import alarm_history as alarm_history_
 from backend import alarms as alarms_
 from backend import audit, aws, costs, functions, graph, monitoring, notifications, operations, queues, redrive, sandbox
 from backend import order_logs as order_logs_
@@ -197,6 +198,12 @@ def notification_report(window: str, limit: int) -> notifications.NotificationRe
 def alarms() -> list[alarms_.Alarm]:
     """The stack's alarms and their state (one DescribeAlarms call)."""
     return alarms_.stack_alarms()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def alarm_history() -> alarm_history_.HistoryReport:
+    """The stack's alarms' changes over the last 24 h, their ALARM periods and the orders that failed in each."""
+    return alarm_history_.recent_history()
 
 
 def demo() -> demo_script.Demo | None:

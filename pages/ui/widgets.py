@@ -75,6 +75,18 @@ def format_ms(value: float | None) -> str:
     return f"{value:.0f} ms" if value < 1_000 else f"{value / 1000:.1f} s"
 
 
+def format_duration(seconds: float | None) -> str:
+    """Seconds as a short duration: 45 s, 3 min 20 s, 2 h 05 min."""
+    if seconds is None:
+        return "–"
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
 def format_rate(value: float | None) -> str:
     """A ratio as a percentage."""
     return "–" if value is None else f"{value:.1%}"

@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from backend import alarms, aws
-from tests.conftest import PROJECT_ROOT, poll
+import backend
+from backend import alarm_history, alarms, aws
+from backend.executions import Outcome
+from lambdas.domain.order import PaymentMethod
+from tests.conftest import PROJECT_ROOT, operator_caller, order_request, poll
 
 
 def _recent_minutes() -> list[datetime]:
@@ -108,6 +111,63 @@ def test_the_templates_dlq_alarm_fires_on_dead_lettered_messages_and_tells_the_a
     finally:
         for message in sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", []):
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+PAYMENT_ALARM = "ProcessPaymentErrorsAlarm"
+
+
+def _payment_alarm_name() -> str:
+    (alarm,) = [a for a in alarms.stack_alarms() if a.label == PAYMENT_ALARM]
+    return alarm.name
+
+
+def _payment_errors_by_minute(since: datetime) -> dict[datetime, float]:
+    """process_payment's Lambda Errors per minute since then."""
+    function = aws.resources().function_names["process_payment"]
+    answer = aws.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="Errors", Dimensions=[{"Name": "FunctionName", "Value": function}],
+        StartTime=since, EndTime=datetime.now(UTC) + timedelta(minutes=1), Period=60, Statistics=["Sum"],
+    )  # fmt: skip
+    return {point["Timestamp"]: point["Sum"] for point in answer["Datapoints"] if point["Sum"] > 0}
+
+
+def test_a_payment_timeout_that_a_retry_absorbs_does_not_trip_the_payment_alarm(local_aws: Any) -> None:
+    cloudwatch, name = aws.client("cloudwatch"), _payment_alarm_name()
+    placed_at = datetime.now(UTC).replace(second=0, microsecond=0)
+    (order,) = backend.submit_orders([order_request(PaymentMethod.TIMEOUT_ONCE)], caller=operator_caller())
+    ended = backend.wait_for_orders([order.order_id], timeout_seconds=60)[order.order_id]
+    assert ended.outcome is Outcome.SUCCEEDED
+    # Its first attempt timed out: one error, in one minute, which the alarm judges 10 s after the minute ends.
+    errors = poll(lambda: _payment_errors_by_minute(placed_at), timeout=30, what="the payment error's metric")
+    assert list(errors.values()) == [1.0]
+    (minute,) = errors
+    poll(lambda: datetime.now(UTC) >= minute + timedelta(seconds=72), timeout=90, what="the error's minute to settle")
+    # From ALARM, the alarm's next evaluation (every 10 s) judges that minute: it says so, and turns OK.
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="the test starts from ALARM")
+    judged = poll(
+        lambda: (a := _alarm(name))["StateValue"] == "OK" and a, timeout=30, what="the payment alarm's verdict"
+    )
+    assert f"[1.0 ({minute:%d/%m/%y %H:%M:%S})]" in judged["StateReason"]
+    assert "not greater than the threshold (2.0)" in judged["StateReason"]
+
+
+def test_a_payment_outage_trips_the_payment_alarm_and_its_period_lists_the_failed_orders(local_aws: Any) -> None:
+    cloudwatch, name = aws.client("cloudwatch"), _payment_alarm_name()
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="the test starts from OK")
+    # The gateway is down: every attempt of these orders times out (one attempt and two retries each).
+    placed = backend.submit_orders([order_request(PaymentMethod.TIMEOUT_ALWAYS)] * 3, caller=operator_caller())
+    ended = backend.wait_for_orders([o.order_id for o in placed], timeout_seconds=90)
+    assert {summary.outcome for summary in ended.values()} == {Outcome.FAILED}
+    fired = poll(lambda: (a := _alarm(name))["StateValue"] == "ALARM" and a, timeout=120, what="the payment alarm")
+    assert "was greater than the threshold (2.0)" in fired["StateReason"]
+
+    (history,) = [h for h in alarm_history.recent_history().alarms if h.alarm.label == PAYMENT_ALARM]
+    period = history.periods[0]
+    assert period.watched_from is not None
+    # The alarm fires after the minute it judged: the orders that failed in that minute are the period's.
+    inside = {oid for oid, summary in ended.items() if summary.stopped_at and summary.stopped_at >= period.watched_from}
+    assert inside
+    assert inside <= {order.order_id for order in period.failed}
 
 
 def test_overview_lists_the_stacks_alarms_with_state_since_and_reason(local_aws: Any) -> None:
