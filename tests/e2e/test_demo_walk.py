@@ -102,11 +102,19 @@ def test_a_demo_run_in_the_browser(new_tab: Callable[[], Any], demo_app_url: str
         overview.goto(url)
         expect(alarm_row(overview)).to_contain_text("🔴 ALARM", timeout=FIRES_MS)
         expect(alarm_row(overview)).to_contain_text(re.compile(r"\d\d:\d\d:\d\d UTC"))
+        # Its story: the change into ALARM in the alarm history, and a period still open.
+        fired = table(overview, "Change").locator("tr", has_text=ALARM).filter(has_text="→ ALARM")
+        expect(fired.first).to_be_visible()
+        expect(table(overview, "Duration").locator("tr", has_text=ALARM)).to_contain_text("still in ALARM")
         screenshot(overview, "overview")
 
         # Meanwhile the order's page has rendered: graph, what the customer was told, its log lines.
         expect(order_tab.get_by_label("Order id")).to_have_value(order.order_id)
         check_failed_order(order_tab, order.order_id)
+        # Its trace: the message, the starter's batch, each attempt of the payment with its request id.
+        trace = table(order_tab, "Request id")
+        expect(trace.locator("tr", has_text="Starter batch")).to_have_count(1)
+        expect(trace.locator("tr", has_text="ProcessPayment").first).to_contain_text(re.compile(r"[0-9a-f-]{36}"))
         expect(order_tab).to_have_url(order_url)
         expect(order_tab.get_by_test_id("stMetricValue").first).to_have_text(f"{order.started_at:%H:%M:%S} UTC")
         notice = order_tab.get_by_text(re.compile(r"^FAILED · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
@@ -131,6 +139,8 @@ def test_a_demo_run_in_the_browser(new_tab: Callable[[], Any], demo_app_url: str
         screenshot(place, "place-order")
         overview.goto(url)
         expect(alarm_row(overview)).to_contain_text("🟢 OK", timeout=CLEARS_MS)
+        cleared = table(overview, "Change").locator("tr", has_text=ALARM).filter(has_text="ALARM → OK")
+        expect(cleared.first).to_be_visible()
     finished = place.get_by_text(re.compile(r"^Demo finished: \d+ orders sent\. Alarms it tripped: .*" + ALARM))
     expect(finished).to_be_visible()
 

@@ -275,3 +275,24 @@ def test_housekeeping_keeps_the_retention_and_evaluates_alarms_every_ten_seconds
     instance.journal.flush()
     assert instance.on_disk("SELECT value FROM metric_values") == []
     assert instance.restart()["datapoints"] == 0
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "ap-northeast-1"])
+def test_every_region_keeps_its_own_metrics_and_alarms(aws: None, region: str) -> None:
+    # The stack lives in us-east-1, but the APIs answer in every region: never an empty answer without an error.
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    cloudwatch.put_metric_data(Namespace="Test", MetricData=[{"MetricName": "m", "Value": 3.0, "Timestamp": now}])
+    cloudwatch.put_metric_alarm(
+        AlarmName="a", Namespace="Test", MetricName="m", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": {"Namespace": "Test", "MetricName": "m"},
+                                                      "Period": 60, "Stat": "Sum"}}],
+        StartTime=now - timedelta(minutes=1), EndTime=now + timedelta(minutes=1),
+    )  # fmt: skip
+    assert answer["MetricDataResults"][0]["Values"] == [3.0]
+    assert [alarm["AlarmName"] for alarm in cloudwatch.describe_alarms()["MetricAlarms"]] == ["a"]
+    other = "us-west-2"
+    assert boto3.client("cloudwatch", region_name=other).describe_alarms()["MetricAlarms"] == []
