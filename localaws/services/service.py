@@ -1,8 +1,8 @@
 """What every emulated service is to the local AWS, after LocalStack's service providers and their lifecycle hooks:
 its corrections to moto, the journal tables it keeps, and what it does at each step of the instance's life.
 
-The server calls the hooks of every registered service (localaws/services/__init__.py) in registry order, and the
-stopping ones in reverse:
+The server calls the hooks of every registered service (REGISTRY in localaws/services/registry.py) in registry
+order, and the stopping ones in reverse:
 
 1. start(context): moto runs, the endpoint does not serve yet: record to the journal, subscribe to events, add
    routes, start workers.

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from pages.ui.menu import SECTIONS
 from tests.conftest import PROJECT_ROOT, operator_caller, order_request, poll
 from tests.e2e.conftest import free_port, screenshot, serve_app
 
@@ -22,13 +23,15 @@ PAGES = {
     "queues": "Queues",
     "executions?order=ORDER": "Executions",
     "metrics": "Metrics",
+    "functions": "Functions",
     "place": "Place an order",
     "orders": "Recent orders",
     "order?order=ORDER": "Order",
     "notifications": "Notifications",
 }
 # The app's menu, top to bottom.
-MENU = ["Overview", "Queues", "Executions", "Metrics", "Place order", "Recent orders", "Order", "Notifications"]
+MENU = [entry.title for entries in SECTIONS.values() for entry in entries]
+
 # The riskiest URLs, each opened as the first request to a server of its own.
 COLD = ["place", "order?order=ORDER", "executions?order=ORDER"]
 # What Streamlit's pages/ folder discovery would list besides the pages, had it a menu: the entry point, the shared UI
@@ -142,3 +145,8 @@ def test_pages_opened_at_once_as_the_first_requests(browser: Any, fresh_app_url:
 def test_the_other_page_urls_survive_a_reload(browser: Any, app_url: str, order_id: str) -> None:
     for path in [path for path in PAGES if path not in COLD]:
         open_and_reload(browser, app_url, path, order_id)
+
+
+def test_every_page_of_the_menu_is_opened_here() -> None:
+    scripts = {entry.script.removeprefix("pages/").removesuffix(".py") for e in SECTIONS.values() for entry in e}
+    assert scripts <= {url.split("?")[0] for url in PAGES}
