@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -92,7 +93,6 @@ def sections(detail: backend.OrderDetail) -> None:
     except backend.BackendError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return
-    trace_section(detail, lines)
     st.subheader("What the customer was told")
     sent = notifications.from_lines(lines)
     if not sent:
@@ -104,7 +104,13 @@ def sections(detail: backend.OrderDetail) -> None:
     st.subheader("Logs")
     if not lines:
         st.caption("No log lines for this order yet (the functions' logs reach CloudWatch Logs within seconds).")
-        return
+    else:
+        log_table(lines)
+    trace_section(detail, lines)  # last: it reads each invocation's report, the rest of the page need not wait
+
+
+def log_table(lines: list[LogLine]) -> None:
+    """The functions' log lines of the order, oldest first."""
     st.dataframe(
         pd.DataFrame(
             {
@@ -182,6 +188,10 @@ def trace_section(detail: backend.OrderDetail, lines: list[LogLine]) -> None:
     )
 
 
+# A finished order's last log lines reach CloudWatch Logs seconds after it ends: the page keeps reading until then.
+LOGS_SETTLE = timedelta(seconds=20)
+
+
 def live() -> None:
     try:
         found = data.watch(order_id)
@@ -194,7 +204,8 @@ def live() -> None:
         final = not isinstance(found, backend.lookup.Queued | backend.lookup.DeadLettered)
     else:
         render(found)
-        final = found.outcome.terminal
+        settled = found.stopped_at is not None and datetime.now(UTC) - found.stopped_at > LOGS_SETTLE
+        final = found.outcome.terminal and settled
     if final and not st.session_state.get(f"final:{order_id}"):
         st.session_state[f"final:{order_id}"] = True
         st.rerun()
