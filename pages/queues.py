@@ -83,7 +83,7 @@ def redrive_tasks() -> None:
         st.progress(min(done, 1.0), text=text)
         if running.handle and st.button("Cancel redrive", key="redrive_cancel_task", icon=":material/cancel:"):
             moved = guarded(backend.redrive.cancel_redrive, running.handle, caller())
-            st.toast(f"Redrive cancelled after {moved} messages.", icon=":material/check:")
+            st.toast(f"Redrive cancelled after {moved} message{'' if moved == 1 else 's'}.", icon=":material/check:")
             data.clear()
     if tasks:
         config = {"Started": times.datetime_column("Started")}
