@@ -76,8 +76,9 @@ def start_redrive(caller: Caller, rate: int | None = None) -> str:
         handle = sqs.start_message_move_task(
             SourceArn=source, DestinationArn=destination, **({"MaxNumberOfMessagesPerSecond": rate} if rate else {})
         )["TaskHandle"]
+        # The newest task is this one (one runs at a time); one that is done already lists without its handle.
         listed = sqs.list_message_move_tasks(SourceArn=source, MaxResults=1).get("Results", [])
-        to_move = next((task.to_move for task in map(_task, listed) if task.handle == handle), None) or 0
+        to_move = (_task(listed[0]).to_move or 0) if listed else 0
         action.done(handle, to_move, f"{detail}: a task to move {to_move} started")
     return str(handle)
 

@@ -35,7 +35,7 @@ def test_place_an_order_and_follow_it(page: Any, app_url: str) -> None:
 
     page.goto(f"{app_url}/order?order={order_id}")
     expect(page.get_by_text("SUCCEEDED", exact=True).first).to_be_visible()
-    expect(page.locator(".js-plotly-plot")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()  # the timeline; the trace's chart is below
     screenshot(page, "order")
 
     page.goto(f"{app_url}/orders")

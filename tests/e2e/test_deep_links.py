@@ -110,6 +110,7 @@ def test_the_first_render_of_a_fresh_server_lists_only_the_apps_pages(browser: A
         expect(tab.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
         sidebar = tab.get_by_test_id("stSidebar")
         expect(sidebar.get_by_text("healthy:")).to_be_visible()  # the sidebar is whole
+        expect(sidebar.get_by_role("link", name=MENU[-1])).to_be_visible()  # and the menu, drawn after the heading
         # A link's text is its icon's name, then its label.
         links = [text.split("\n")[-1].strip() for text in sidebar.get_by_role("link").all_inner_texts()]
         assert links == MENU
