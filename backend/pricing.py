@@ -42,10 +42,11 @@ US_EAST_1 = Prices(
 class Usage(BaseModel):
     """What the pipeline used, as measured: Lambda requests and GB-seconds, state transitions, SQS requests."""
 
-    lambda_requests: int = 0
+    # Decimal: an order's share of a batch's request is a fraction of one.
+    lambda_requests: Decimal = Decimal(0)
     lambda_gb_seconds: Decimal = Decimal(0)
     state_transitions: Decimal = Decimal(0)  # finished executions x transitions per execution (a measured mean)
-    sqs_requests: int = 0
+    sqs_requests: Decimal = Decimal(0)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(

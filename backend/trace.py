@@ -23,7 +23,7 @@ from backend.executions import TaskAttempt
 from backend.functions import gb_seconds
 from backend.order_logs import MARGIN, LogLine, filter_events, log_group
 from backend.orders import OrderDetail
-from backend.pricing import US_EAST_1, Cost, Usage, price
+from backend.pricing import Cost, Usage, price
 from lambdas.domain.order import placed_at
 
 StepKind = Literal["placed", "queued", "batch", "execution", "task", "idempotency", "notification"]
@@ -259,7 +259,7 @@ def build(detail: OrderDetail, lines: list[LogLine]) -> OrderTrace:
         order_id=order_id,
         steps=steps,
         message_id=started.details.get("message_id") if started else None,
-        batch_size=started.details.get("batch_size") if started else None,
+        batch_size=batch_size,
         starter_request_id=started.request_id if started else None,
         idempotency=idempotency,
         notification_message_id=message_id,
@@ -279,19 +279,12 @@ def order_cost(
         return gb_seconds(Decimal(str(report.billed_duration_ms)), report.memory_size_mb or 0)
 
     usage = Usage(
-        lambda_requests=len(detail.attempts),
+        lambda_requests=len(detail.attempts) + (share if starter else Decimal(0)),
         lambda_gb_seconds=sum((compute(report) for report in tasks), Decimal(0)) + compute(starter) * share,
         state_transitions=Decimal(run_transitions(detail.timeline)),
+        sqs_requests=3 * share,
     )
-    cost = price(usage)
-    # Requests shared with the batch are fractions, which Usage does not count: priced here.
-    starter_share = share if starter else Decimal(0)
-    return cost.model_copy(
-        update={
-            "lambda_requests": cost.lambda_requests + starter_share * US_EAST_1.lambda_request,
-            "sqs": 3 * share * US_EAST_1.sqs_request,
-        }
-    )
+    return price(usage)
 
 
 def _reports(request_ids: dict[str, str], placed: datetime, stopped_at: datetime | None) -> dict[str, Invocation]:

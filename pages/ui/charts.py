@@ -4,6 +4,7 @@ coloured by status, and per-state figures of a window."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import plotly.express as px
@@ -55,12 +56,17 @@ def state_gantt(detail: OrderDetail) -> None:
         color="Status",
         color_discrete_map={"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "RUNNING": "#1565c0"},
     )
-    # States top to bottom in the order they ran (plotly would group them by the colour's trace).
-    order = list(dict.fromkeys(frame["State"]))
+    show_timeline(chart, list(frame["State"]), row_height=40)
+
+
+def show_timeline(chart: Any, rows: list[str], row_height: int, key: str | None = None) -> None:
+    """A px.timeline chart with its rows top to bottom in the order they came (plotly would group them by the
+    colour's trace), on the app's time axis, as tall as its rows."""
+    order = list(dict.fromkeys(rows))
     chart.update_yaxes(autorange="reversed", title=None, categoryorder="array", categoryarray=order)
     chart.update_xaxes(title=times.header("Time"))
-    chart.update_layout(height=120 + 40 * frame["State"].nunique(), margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    st.plotly_chart(chart, width="stretch")
+    chart.update_layout(height=120 + row_height * len(order), margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(chart, width="stretch", key=key)
 
 
 _TRACE_COLOURS = {
@@ -104,12 +110,7 @@ def trace_gantt(trace: OrderTrace) -> None:
         color_discrete_map=_TRACE_COLOURS,
         hover_data=["Request id"],
     )
-    chart.update_yaxes(
-        autorange="reversed", title=None, categoryorder="array", categoryarray=list(dict.fromkeys(labels))
-    )
-    chart.update_xaxes(title=times.header("Time"))
-    chart.update_layout(height=120 + 32 * len(set(labels)), margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    st.plotly_chart(chart, width="stretch", key="order_trace_chart")
+    show_timeline(chart, labels, row_height=32, key="order_trace_chart")
 
 
 def legend() -> None:
