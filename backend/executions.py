@@ -202,3 +202,29 @@ def task_attempts(events: list[dict[str, Any]]) -> list[TaskAttempt]:
             current.ended_at, current.status = event["timestamp"], _ENDED[kind]
             current.error, current.output = details.get("error"), _json(details.get("output"))
     return attempts
+
+
+class HistoryRow(BaseModel):
+    """One event of an execution's history, as the event history table shows it."""
+
+    id: int
+    timestamp: datetime
+    type: str
+    state: str | None = None
+    detail: str = ""
+
+
+def history_rows(events: list[dict[str, Any]]) -> list[HistoryRow]:
+    """The history's events, oldest first, each with its state and the details an operator reads."""
+    return [_history_row(event) for event in sorted(events, key=lambda e: e["id"])]
+
+
+def _history_row(event: dict[str, Any]) -> HistoryRow:
+    details = next((value for key, value in event.items() if key.endswith("EventDetails")), {}) or {}
+    parts = [f"{key}: {details[key]}" for key in ("error", "resource", "redriveCount") if details.get(key)]
+    if details.get("cause"):
+        parts.append(f"cause: {str(details['cause'])[:300]}")
+    return HistoryRow(
+        id=event["id"], timestamp=event["timestamp"], type=event["type"], state=details.get("name"),
+        detail="; ".join(parts),
+    )  # fmt: skip

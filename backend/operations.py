@@ -1,4 +1,4 @@
-"""Operating workflow executions: list them with filters and pages, read their history, stop and redrive them."""
+"""Operating workflow executions: list them with filters and pages, stop and redrive them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from backend import audit, aws
 from backend.errors import BackendError, NotFound, translated
-from backend.executions import OrderSummary, history_events
+from backend.executions import OrderSummary
 from backend.identity import Caller, Role
 from backend.orders import errors_of, execution_arn, summary_of
 
@@ -24,16 +24,6 @@ class ExecutionPage(BaseModel):
 
     rows: list[OrderSummary]
     next_token: str | None = None
-
-
-class HistoryRow(BaseModel):
-    """One event of an execution's history."""
-
-    id: int
-    timestamp: datetime
-    type: str
-    state: str | None = None
-    detail: str = ""
 
 
 class ExecutionFilter(BaseModel):
@@ -81,33 +71,6 @@ def list_executions(filters: ExecutionFilter, page_size: int = 50, next_token: s
         token = None  # the listing is newest first: everything after this page is older than the window
     errors = errors_of(sfn, kept)
     return ExecutionPage(rows=[summary_of(item, errors.get(item["executionArn"])) for item in kept], next_token=token)
-
-
-def _detail_text(event: dict[str, Any]) -> tuple[str | None, str]:
-    details = next((value for key, value in event.items() if key.endswith("EventDetails")), {}) or {}
-    state = details.get("name")
-    parts = [f"{key}: {details[key]}" for key in ("error", "resource", "redriveCount") if details.get(key)]
-    if details.get("cause"):
-        parts.append(f"cause: {str(details['cause'])[:300]}")
-    return state, "; ".join(parts)
-
-
-@translated
-def history(order_id: str) -> list[HistoryRow]:
-    """The execution's event history, oldest first (a redriven execution keeps its earlier attempts' events)."""
-    sfn = aws.client("stepfunctions")
-    arn = execution_arn(order_id)
-    try:
-        events = history_events(sfn, arn)
-    except sfn.exceptions.ExecutionDoesNotExist:
-        raise NotFound(f"No workflow execution for {order_id}.") from None
-    rows = []
-    for event in sorted(events, key=lambda e: e["id"]):
-        state, detail = _detail_text(event)
-        rows.append(
-            HistoryRow(id=event["id"], timestamp=event["timestamp"], type=event["type"], state=state, detail=detail)
-        )
-    return rows
 
 
 def _describe(sfn: Any, order_id: str) -> dict[str, Any]:

@@ -17,11 +17,13 @@ from pydantic import Field, ValidationError
 from backend import audit, aws, ledger
 from backend.errors import BackendError, NotFound, translated
 from backend.executions import (
+    HistoryRow,
     OrderSummary,
     Outcome,
     StateRun,
     TaskAttempt,
     history_events,
+    history_rows,
     outcome_of,
     task_attempts,
     timeline,
@@ -60,6 +62,7 @@ class OrderDetail(OrderSummary):
     output: Any = None
     timeline: list[StateRun] = Field(default_factory=list)
     attempts: list[TaskAttempt] = Field(default_factory=list)  # every task attempt, retries included
+    history: list[HistoryRow] = Field(default_factory=list)  # the event history, oldest first
     history_note: str | None = None  # why there is no timeline, when the history is gone
 
 
@@ -197,6 +200,7 @@ def execution_detail(order_id: str) -> OrderDetail | None:
         output=_loads(execution.get("output")),
         timeline=timeline(events),
         attempts=task_attempts(events),
+        history=history_rows(events),
         history_note=history_note,
     )
 

@@ -134,7 +134,7 @@ with st.expander("Workflow graph", icon=":material/account_tree:", expanded=True
     charts.execution_graph(detail)
 
 with st.expander("Event history", icon=":material/history:"):
-    events = guarded(data.history, selected)
+    events = detail.history
     st.dataframe(
         pd.DataFrame(
             {

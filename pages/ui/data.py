@@ -119,11 +119,6 @@ def watch_burst(order_ids: Sequence[str]) -> dict[str, backend.OrderSummary]:
     return backend.wait_for_orders(list(order_ids), timeout_seconds=0)
 
 
-@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def history(order_id: str) -> list[operations.HistoryRow]:
-    return operations.history(order_id)
-
-
 @st.cache_data(ttl=WINDOW_TTL, show_spinner=False)
 def window_report(window: str) -> monitoring.WindowReport:
     """Counts, throughput and latency of the window (one GetMetricData call)."""

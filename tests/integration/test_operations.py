@@ -190,7 +190,7 @@ def test_redrive_finishes_an_aborted_order_without_a_second_charge(local_aws: An
     )
     assert detail.outcome is Outcome.SUCCEEDED
     assert detail.execution_arn == operations.execution_arn(order.order_id)
-    types = [row.type for row in operations.history(order.order_id)]
+    types = [row.type for row in backend.get_order(order.order_id).history]
     assert types.count("ExecutionRedriven") == 1
     assert types[-1] == "ExecutionSucceeded"
     assert payment_records(order) == 1
@@ -204,7 +204,7 @@ def test_redrive_of_a_declined_order_reruns_only_the_failed_step(mix: tuple) -> 
     operations.redrive_execution(declined, ACTOR)
     detail = poll(lambda: (d := backend.get_order(declined)).outcome.terminal and d, timeout=30, what="redrive end")
     assert detail.outcome is Outcome.DECLINED  # the Fail state fails again, as on AWS
-    types = [row.type for row in operations.history(declined)]
+    types = [row.type for row in backend.get_order(declined).history]
     after = types[types.index("ExecutionRedriven") :]
     assert "TaskStateEntered" not in after  # no task (no payment) ran again
 
