@@ -19,7 +19,6 @@ from typing import Any
 
 from localaws.services.backends import iter_backends
 from localaws.services.cloudwatch.math import ExpressionError, Series, evaluate_expression
-from localaws.services.cloudwatch.notification import notify
 from localaws.services.cloudwatch.store import iso
 
 _log = logging.getLogger(__name__)
@@ -141,10 +140,8 @@ def _evaluate(backend: Any, alarm: Any, now: float) -> int:
     )
     if verdict.state is None or verdict.state == alarm.state_value:
         return 0
-    old_state = alarm.state_value
     data = _reason_data(alarm, now, starts[0], period, points)
-    backend.set_alarm_state(alarm.name, verdict.reason, json.dumps(data), verdict.state)
-    notify(alarm, old_state, now)
+    backend.set_alarm_state(alarm.name, verdict.reason, json.dumps(data), verdict.state)  # runs its actions too
     return 1
 
 

@@ -1,21 +1,41 @@
-"""An alarm's change of state published to its actions' SNS topics, with AWS's message and subject, each recorded in
-the alarm's history as CloudWatch records an executed action."""
+"""An alarm's change of state (by its evaluation or SetAlarmState) published to its actions' SNS topics, with AWS's
+message and subject, each recorded in the alarm's history as CloudWatch records an executed action."""
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from localaws.services.cloudwatch.history import record_action
 from localaws.services.cloudwatch.store import iso
+from localaws.services.patches import Correction, Kind
 
 _log = logging.getLogger(__name__)
 _REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
 
+alarm_actions = Correction(
+    "CloudWatch alarm actions",
+    Kind.FIX,
+    "moto runs no alarm action. As on AWS, an alarm's change of state, whether its evaluation or SetAlarmState "
+    "made it, publishes to the SNS topics of the new state's actions (an operator's drill with SetAlarmState sends "
+    "the message, as the SetAlarmState reference says).",
+)
 
-def notify(alarm: Any, old_state: str, now: float) -> None:
+
+@alarm_actions.replaces(
+    "moto.cloudwatch.models:CloudWatchBackend.set_alarm_state",
+    params=["self", "alarm_name", "reason", "reason_data", "state_value"],
+)
+def set_alarm_state(original: Any, self: Any, alarm_name: str, *args: Any) -> None:
+    alarm = self.alarms.get(alarm_name)
+    old_state = alarm.state_value if alarm is not None else None
+    original(self, alarm_name, *args)
+    if alarm is not None and alarm.state_value != old_state:
+        notify(alarm, old_state)
+
+
+def notify(alarm: Any, old_state: str) -> None:
     """Publish the change to the topics of the new state's actions, with AWS's message and subject."""
     if not alarm.actions_enabled:
         return
@@ -37,7 +57,7 @@ def notify(alarm: Any, old_state: str, now: float) -> None:
         "AlarmConfigurationUpdatedTimestamp": iso(alarm.configuration_updated_timestamp),
         "NewStateValue": alarm.state_value,
         "NewStateReason": alarm.state_reason,
-        "StateChangeTime": iso(datetime.fromtimestamp(now, UTC)),
+        "StateChangeTime": iso(alarm.state_updated_timestamp),
         "Region": region,
         "AlarmArn": alarm.alarm_arn,
         "OldStateValue": old_state,
@@ -89,3 +109,6 @@ def _trigger_metric(query: Any) -> dict[str, Any]:
     stat = query.metric_stat
     metric = {"Namespace": stat.metric.namespace, "MetricName": stat.metric.metric_name}
     return {"Id": query.id, "MetricStat": {"Metric": metric, "Period": int(stat.period), "Stat": stat.stat}}
+
+
+CORRECTIONS = (alarm_actions,)

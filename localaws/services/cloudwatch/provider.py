@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from localaws.config import LocalAwsOptions
 from localaws.journal import Journal
-from localaws.services.cloudwatch import describe_history, fixes, history, journal
+from localaws.services.cloudwatch import describe_history, fixes, history, journal, notification
 from localaws.services.cloudwatch.alarms import evaluate_alarms
 from localaws.services.cloudwatch.retention import retain_alarm_history, retain_metrics
 from localaws.services.service import Service
@@ -17,7 +17,7 @@ class CloudWatch(Service):
     history journaled."""
 
     name = "cloudwatch"
-    corrections = (*fixes.CORRECTIONS, *journal.CORRECTIONS, *describe_history.CORRECTIONS)
+    corrections = (*fixes.CORRECTIONS, *journal.CORRECTIONS, *describe_history.CORRECTIONS, *notification.CORRECTIONS)
     tables = journal.TABLES
     recording = journal.recording
     _evaluated_at = 0.0

@@ -127,6 +127,35 @@ def test_ok_alarm_ok_through_metric_data_records_each_change_its_reasons_and_eac
     assert actions[1]["Timestamp"] >= changes[1]["Timestamp"]
 
 
+def test_set_alarm_state_runs_the_new_states_actions_as_on_aws_and_no_action_without_a_change(
+    instance: Instance,
+) -> None:
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="drills")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="drill-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    cloudwatch().put_metric_alarm(**ALARM, AlarmActions=[topic])
+    cloudwatch().set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="an operator's drill")
+    cloudwatch().set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="still")  # no change: no action
+    cloudwatch().set_alarm_state(AlarmName="latency", StateValue="OK", StateReason="over")  # no OK action
+
+    (action,) = every_item(cloudwatch(), AlarmName="latency", HistoryItemType="Action")
+    assert action["HistorySummary"] == f"Successfully executed action {topic}"
+    (message,) = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    envelope = json.loads(message["Body"])
+    assert envelope["Subject"] == 'ALARM: "latency" in US East (N. Virginia)'
+    body = json.loads(envelope["Message"])
+    assert (body["OldStateValue"], body["NewStateValue"], body["NewStateReason"]) == (
+        "INSUFFICIENT_DATA", "ALARM", "an operator's drill",
+    )  # fmt: skip
+    (change, *_) = every_item(cloudwatch(), AlarmName="latency", HistoryItemType="StateUpdate",
+                              ScanBy="TimestampAscending")  # fmt: skip
+    at = change["Timestamp"].astimezone(UTC)
+    assert body["StateChangeTime"] == f"{at:%Y-%m-%dT%H:%M:%S}.{at.microsecond // 1000:03d}+0000"
+    assert action["Timestamp"] >= change["Timestamp"]
+
+
 def test_an_action_that_fails_is_recorded_with_its_error(instance: Instance) -> None:
     gone = f"arn:aws:sns:{REGION}:123456789012:no-such-topic"
     cloudwatch().put_metric_alarm(**ALARM | {"AlarmName": "orphan"}, OKActions=[gone])
