@@ -100,7 +100,7 @@ class Comparison:
     unexplained: list[Failure] = field(default_factory=list)  # pass on moto, fail on ours, not expected: fatal
     both: list[Failure] = field(default_factory=list)  # fail on both: the harness's (host names, S3 URLs) or moto's
     only_ours: list[str] = field(default_factory=list)  # pass on ours, fail on moto
-    stale: list[str] = field(default_factory=list)  # expected to differ, but does not (any more)
+    stale: list[str] = field(default_factory=list)  # expected to differ, but passes on ours
     unmatched: list[str] = field(default_factory=list)  # expected.toml's test ids or patterns that name no test run
     explained: list[tuple[Failure, Difference]] = field(default_factory=list)
 
@@ -137,8 +137,8 @@ def compare(
             else:
                 comparison.unexplained.append(failure)
             continue
-        if explanation is not None:
-            comparison.stale.append(test_id)
+        if explanation is not None and on_ours.outcome == PASSED:
+            comparison.stale.append(test_id)  # failing on both says nothing of the difference: not stale
         if on_moto.outcome != PASSED and on_ours.outcome != PASSED:
             comparison.both.append(Failure(test_id, service, on_moto.message or on_moto.outcome))
         elif on_ours.outcome == PASSED and on_moto.outcome != PASSED:

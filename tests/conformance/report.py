@@ -67,7 +67,7 @@ def render(comparison: Comparison, heading: str) -> str:
         lines += ["", "None."]
     if comparison.stale or comparison.unmatched:
         lines += ["", "### Expected differences that did not differ in this run", ""]
-        lines += [f"- `{test_id}`: passes on both, or fails on moto too" for test_id in comparison.stale]
+        lines += [f"- `{test_id}`: passes on the local AWS" for test_id in comparison.stale]
         lines += [f"- `{pattern}`: names no test of this run" for pattern in comparison.unmatched]
     both = "the harness's host names and S3 URLs, or moto's answers that botocore's model does not allow; not fatal"
     lines += ["", f"### Failing on both ({both}) ({len(comparison.both)})"]

@@ -39,26 +39,29 @@ def test_each_test_is_counted_and_sorted_by_its_outcome_on_both_servers() -> Non
     passed, failed, skipped = Outcome("passed"), Outcome("failed", "AssertionError: no"), Outcome("skipped", "docker")
     moto = {f"{SQS}::{name}": passed for name in ("ok", "differs", "explained", "stale", "only_ours_fails")}
     moto |= {f"{SQS}::both": failed, f"{SQS}::skipped": skipped, f"{SQS}::only_moto_fails": failed}
+    moto |= {f"{SQS}::explained_both": failed}
     ours = {f"{SQS}::ok": passed, f"{SQS}::differs": failed, f"{SQS}::explained": failed, f"{SQS}::stale": passed}
     ours |= {f"{SQS}::both": failed, f"{SQS}::skipped": skipped, f"{SQS}::only_moto_fails": passed}
-    expected = [Difference((f"{SQS}::explained", f"{SQS}::stale", f"{SQS}::gone"), "https://docs.aws.amazon.com/", "")]
+    ours |= {f"{SQS}::explained_both": failed}  # expected to differ, but moto fails it too: not stale
+    explained = (f"{SQS}::explained", f"{SQS}::stale", f"{SQS}::gone", f"{SQS}::explained_both")
+    expected = [Difference(explained, "https://docs.aws.amazon.com/", "")]
 
     found = compare.compare(moto, ours, expected)
 
     row = found.rows[0]
     assert (row.service, row.tests, row.passed_moto, row.passed_ours, row.expected, row.skipped) == (
-        "SQS", 7, 5, 3, 1, 1
+        "SQS", 8, 5, 3, 1, 1
     )  # fmt: skip
     assert [(failure.test_id, failure.message) for failure in found.unexplained] == [
         (f"{SQS}::differs", "AssertionError: no"),
         (f"{SQS}::only_ours_fails", "the run ended before this test, or did not collect it"),
     ]
-    assert [failure.test_id for failure in found.both] == [f"{SQS}::both"]
+    assert [failure.test_id for failure in found.both] == [f"{SQS}::both", f"{SQS}::explained_both"]
     assert found.only_ours == [f"{SQS}::only_moto_fails"]
     assert (found.stale, found.unmatched) == ([f"{SQS}::stale"], [f"{SQS}::gone"])
     assert not found.ok
     text = report.render(found, "## heading")
-    assert "| SQS | 7 | 5 | 3 | [1](tests/conformance/expected.toml) |" in text
+    assert "| SQS | 8 | 5 | 3 | [1](tests/conformance/expected.toml) |" in text
     assert f"- `{SQS}::differs`: AssertionError: no" in text
 
 
