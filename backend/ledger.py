@@ -15,11 +15,11 @@ from backend import aws
 from backend.errors import BackendError
 from lambdas.domain.ledger import (
     EXPIRES,
-    FAILED_AT,
-    FAILED_STARTS,
     PARTITION_KEY,
     PURGED,
     QUEUE,
+    RECEIVED_AT,
+    RECEIVES,
     SORT_KEY,
     key,
     write_rows,
@@ -29,12 +29,12 @@ _NAMES = {"#queue": PARTITION_KEY, "#id": SORT_KEY, "#expires": EXPIRES, "#purge
 
 
 class Row(BaseModel):
-    """An order's row, when a purge took its message (None while it is queued), and its failed starts."""
+    """An order's row, when a purge took its message (None while it is queued), and its message's receives."""
 
     order_id: str
     purged_at: datetime | None = None
-    failed_starts: int = 0  # the receive count of its message at the starter's last failure to start it
-    failed_at: datetime | None = None
+    receives: int = 0  # the receive count of its message the starter last counted (see lambdas/domain/ledger.py)
+    received_at: datetime | None = None
 
 
 def table_name() -> str:
@@ -64,12 +64,12 @@ def find(order_id: str) -> Row | None:
     item = aws.client("dynamodb").get_item(TableName=table_name(), Key=key(order_id), ConsistentRead=True).get("Item")
     if not item or int(item[EXPIRES]["N"]) <= time.time():
         return None
-    purged, failed_at = item.get(PURGED), item.get(FAILED_AT)
+    purged, received_at = item.get(PURGED), item.get(RECEIVED_AT)
     return Row(
         order_id=order_id,
         purged_at=datetime.fromtimestamp(float(purged["N"]), UTC) if purged else None,
-        failed_starts=int(item.get(FAILED_STARTS, {}).get("N", 0)),
-        failed_at=datetime.fromtimestamp(float(failed_at["N"]), UTC) if failed_at else None,
+        receives=int(item.get(RECEIVES, {}).get("N", 0)),
+        received_at=datetime.fromtimestamp(float(received_at["N"]), UTC) if received_at else None,
     )
 
 

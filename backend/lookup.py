@@ -141,7 +141,7 @@ def locate(order_id: str) -> Located:
     row = ledger.find(order_id)
     if row and row.purged_at:
         return Purged(order_id=order_id, placed_at=placed, purged_at=row.purged_at)
-    if row and row.failed_starts:
+    if row and row.receives:
         dead = dead_lettered(row, placed)
         if dead:
             return dead
@@ -167,16 +167,14 @@ def dead_lettered(row: ledger.Row, placed: datetime) -> DeadLettered | None:
     """Whether a queued order's message has been dead-lettered, from its row alone plus the queue's redrive policy.
 
     SQS moves a message to the DLQ without telling anyone: on the receive after its maxReceiveCount-th, once the
-    visibility timeout of that last failed receive has run out. The starter counts each failed start on the order's
-    row (its message's receive count, and when), so a lookup needs no look into the DLQ, which would hide its
-    messages and count receives of them (and needs rights a read-only dashboard does not have).
+    visibility timeout of that last receive has run out. The starter counts the receives of an order's message that
+    did not start it on the order's row (how many, and when the last was), so a lookup needs no look into the DLQ,
+    which would hide its messages and count receives of them (and needs rights a read-only dashboard does not have).
     """
     redrive = queues.orders_redrive()
-    if redrive is None or row.failed_at is None or row.failed_starts < redrive.max_receive_count:
+    if redrive is None or row.received_at is None or row.receives < redrive.max_receive_count:
         return None
-    moved_at = row.failed_at + timedelta(seconds=redrive.visibility_timeout_seconds)
+    moved_at = row.received_at + timedelta(seconds=redrive.visibility_timeout_seconds)
     if moved_at > datetime.now(UTC):
-        return None  # still hidden after its last failed start: SQS has not moved it yet
-    return DeadLettered(
-        order_id=row.order_id, placed_at=placed, dead_lettered_at=moved_at, receive_count=row.failed_starts
-    )
+        return None  # still hidden after its last receive: SQS has not moved it yet
+    return DeadLettered(order_id=row.order_id, placed_at=placed, dead_lettered_at=moved_at, receive_count=row.receives)

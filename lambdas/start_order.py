@@ -26,6 +26,8 @@ _order_id = TypeAdapter(OrderId)
 def record_handler(record: SQSRecord) -> str:
     """Start one order's execution and return its id; a malformed message ends in the DLQ."""
     receives = int((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount") or 0)
+    if receives > 1:  # the receives before this one did not start it: counted now, in case this starter dies too
+        count_receive(_named_order(record.body), receives)
     try:
         order = parse_strict(Order, record.body)
         started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)
@@ -49,7 +51,7 @@ def record_handler(record: SQSRecord) -> str:
 
 
 def failed_start(record: SQSRecord, receives: int) -> None:
-    """Log a failed start and count it on the order's ledger row, when the body names a well-formed order id."""
+    """Log a failed start and count its receive on the order's ledger row."""
     order_id = _named_order(record.body)
     logger.warning(
         "order workflow not started",
@@ -58,8 +60,13 @@ def failed_start(record: SQSRecord, receives: int) -> None:
         message_id=record.message_id,
         receive_count=receives,
     )
+    count_receive(order_id, receives)
+
+
+def count_receive(order_id: str | None, receives: int) -> None:
+    """Count a receive of the order's message on its ledger row, when the body named a well-formed order id."""
     if order_id:
-        ledger.mark_failed_start(dynamodb, os.environ["QUEUED_ORDERS_TABLE_NAME"], order_id, receives, time.time())
+        ledger.mark_receive(dynamodb, os.environ["QUEUED_ORDERS_TABLE_NAME"], order_id, receives, time.time())
 
 
 def _named_order(body: str) -> str | None:

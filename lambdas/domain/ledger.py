@@ -13,9 +13,11 @@ from typing import Any
 PARTITION_KEY, SORT_KEY, EXPIRES = "queue", "order_id", "expires_at"
 QUEUE = "orders"
 PURGED = "purged_at"  # set when the queue was purged with the order's message in it
-# Set by the starter each time it fails to start the order: SQS dead-letters the message without telling anyone, so
-# a lookup tells a dead-lettered order by its failed starts reaching the queue's maxReceiveCount.
-FAILED_STARTS, FAILED_AT = "failed_starts", "failed_at"
+# Set by the starter from its message's receive count: on a failed start, and on every receive after the first before
+# the start is tried (a starter that dies then still leaves the count). SQS dead-letters a message without telling
+# anyone: a lookup tells a dead-lettered order by its receives reaching the queue's maxReceiveCount with no execution,
+# once the last receive's visibility timeout has run out.
+RECEIVES, RECEIVED_AT = "receives", "received_at"
 
 
 def key(order_id: str) -> dict[str, Any]:
@@ -23,15 +25,17 @@ def key(order_id: str) -> dict[str, Any]:
     return {PARTITION_KEY: {"S": QUEUE}, SORT_KEY: {"S": order_id}}
 
 
-def mark_failed_start(dynamodb: Any, table: str, order_id: str, receive_count: int, at: float) -> None:
-    """Record a failed start of a queued order (its receive count and when); a row that is gone stays gone."""
+def mark_receive(dynamodb: Any, table: str, order_id: str, receive_count: int, at: float) -> None:
+    """Record a receive of a queued order's message (its receive count and when), unless that receive is recorded
+    already (its failed start after its count: the visibility timeout runs from the receive); a row that is gone
+    stays gone. A lower count replaces a higher one: a redrive sends the message back as a new one."""
     try:
         dynamodb.update_item(
             TableName=table,
             Key=key(order_id),
-            UpdateExpression="SET #failed = :count, #at = :at",
-            ConditionExpression="attribute_exists(#id)",
-            ExpressionAttributeNames={"#failed": FAILED_STARTS, "#at": FAILED_AT, "#id": SORT_KEY},
+            UpdateExpression="SET #receives = :count, #at = :at",
+            ConditionExpression="attribute_exists(#id) AND (attribute_not_exists(#receives) OR #receives <> :count)",
+            ExpressionAttributeNames={"#receives": RECEIVES, "#at": RECEIVED_AT, "#id": SORT_KEY},
             ExpressionAttributeValues={":count": {"N": str(receive_count)}, ":at": {"N": f"{at:.3f}"}},
         )
     except dynamodb.exceptions.ConditionalCheckFailedException:

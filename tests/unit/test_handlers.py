@@ -274,6 +274,49 @@ def test_start_order_counts_a_failed_start_on_the_orders_row_and_leaves_a_gone_r
     response = start_order.handler(sqs_event(batch, QUEUE_ARN), Context())
     assert len(response["batchItemFailures"]) == 2
     row = dynamodb.get_item(TableName="queued-orders", Key=ledger.key(named))["Item"]
-    assert row[ledger.FAILED_STARTS] == {"N": "5"}
-    assert float(row[ledger.FAILED_AT]["N"]) > 0
+    assert row[ledger.RECEIVES] == {"N": "5"}
+    assert float(row[ledger.RECEIVED_AT]["N"]) > 0
     assert "Item" not in dynamodb.get_item(TableName="queued-orders", Key=ledger.key(gone))
+
+
+class Died(BaseException):
+    """The starter's process ending mid-start (a timeout, out of memory): nothing in the handler runs after it."""
+
+
+def test_start_order_counts_a_redelivery_before_trying_the_start_so_a_starter_that_dies_leaves_the_count(
+    moto_resources: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambdas import start_order
+    from lambdas.domain import ledger
+
+    order, dynamodb = placed(), boto3.client("dynamodb")
+    row_item = ledger.key(order.order_id) | {ledger.EXPIRES: {"N": "9999999999"}}
+    dynamodb.put_item(TableName="queued-orders", Item=row_item)
+
+    def dies(*_: Any) -> None:
+        raise Died
+
+    monkeypatch.setattr(start_order, "start_workflow", dies)
+    for receives in ("1", "2"):
+        batch = [m | {"Attributes": {"ApproximateReceiveCount": receives}} for m in messages(order.model_dump_json())]
+        with pytest.raises(Died):
+            start_order.handler(sqs_event(batch, QUEUE_ARN), Context())
+    row = dynamodb.get_item(TableName="queued-orders", Key=ledger.key(order.order_id))["Item"]
+    assert row[ledger.RECEIVES] == {"N": "2"}  # the first receive died uncounted; the second was counted first
+
+
+def test_a_receive_is_counted_once_and_a_redriven_message_counts_again_from_one(moto_resources: dict) -> None:
+    from lambdas.domain import ledger
+
+    order_id, dynamodb = placed().order_id, boto3.client("dynamodb")
+    dynamodb.put_item(TableName="queued-orders", Item=ledger.key(order_id) | {ledger.EXPIRES: {"N": "9999999999"}})
+
+    def row() -> tuple[str, str]:
+        item = dynamodb.get_item(TableName="queued-orders", Key=ledger.key(order_id))["Item"]
+        return item[ledger.RECEIVES]["N"], item[ledger.RECEIVED_AT]["N"]
+
+    ledger.mark_receive(dynamodb, "queued-orders", order_id, 5, 100.0)
+    ledger.mark_receive(dynamodb, "queued-orders", order_id, 5, 130.0)  # its failed start: the receive was at 100
+    assert row() == ("5", "100.000")
+    ledger.mark_receive(dynamodb, "queued-orders", order_id, 1, 400.0)
+    assert row() == ("1", "400.000")
