@@ -27,7 +27,10 @@ def record_handler(record: SQSRecord) -> str:
     """Start one order's execution and return its id; a malformed message ends in the DLQ."""
     receives = int((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount") or 0)
     if receives > 1:  # the receives before this one did not start it: counted now, in case this starter dies too
-        count_receive(_named_order(record.body), receives)
+        try:
+            count_receive(_named_order(record.body), receives)
+        except Exception:  # a lookup's hint only: the start goes ahead without it
+            logger.exception("receive not counted on the ledger", message_id=record.message_id)
     try:
         order = parse_strict(Order, record.body)
         started = start_workflow(sfn, os.environ["ORDERS_STATE_MACHINE_ARN"], order)

@@ -305,6 +305,21 @@ def test_start_order_counts_a_redelivery_before_trying_the_start_so_a_starter_th
     assert row[ledger.RECEIVES] == {"N": "2"}  # the first receive died uncounted; the second was counted first
 
 
+def test_a_redelivered_order_is_started_even_when_its_receive_cannot_be_counted(
+    moto_resources: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambdas import start_order
+
+    def unavailable(*_: Any) -> None:
+        raise RuntimeError("the ledger table is unavailable")
+
+    monkeypatch.setattr(start_order.ledger, "mark_receive", unavailable)
+    order = placed()
+    batch = [m | {"Attributes": {"ApproximateReceiveCount": "3"}} for m in messages(order.model_dump_json())]
+    assert start_order.handler(sqs_event(batch, QUEUE_ARN), Context()) == {"batchItemFailures": []}
+    assert [e["name"] for e in executions(moto_resources["ORDERS_STATE_MACHINE_ARN"])] == [order.order_id]
+
+
 def test_a_receive_is_counted_once_and_a_redriven_message_counts_again_from_one(moto_resources: dict) -> None:
     from lambdas.domain import ledger
 
