@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from localaws.services.iam.principals import missing_permission
@@ -149,4 +150,34 @@ def mapping_configuration(original: Any, self: Any) -> dict[str, Any]:
     return configuration
 
 
-CORRECTIONS = (function_names, logging_config, sqs_event_sources, mapping_answers)
+layer_listings = Correction(
+    "Lambda layer listings",
+    Kind.FIX,
+    "moto lists a layer version (ListLayerVersions, ListLayers' LatestMatchingVersion) as GetLayerVersion answers it, "
+    "with Content and LayerArn; Lambda's LayerVersionsListItem has neither (GetLayerVersion gives them).",
+)
+_NOT_LISTED = ("Content", "LayerArn")
+
+
+def _listed(version: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in version.items() if key not in _NOT_LISTED}
+
+
+@layer_listings.replaces(f"{_MODELS}:Layer.to_dict", params=["self"], source=["get_layer_version()"])
+def layer_summary(original: Any, self: Any) -> dict[str, Any]:
+    summary = original(self)
+    if "LatestMatchingVersion" in summary:
+        summary["LatestMatchingVersion"] = _listed(summary["LatestMatchingVersion"])
+    return summary
+
+
+@layer_listings.replaces(
+    "moto.awslambda.responses:LambdaResponse.list_layer_versions", params=["self"], source=["get_layer_version()"]
+)
+def list_layer_versions(original: Any, self: Any) -> str:
+    answer = json.loads(original(self))
+    answer["LayerVersions"] = [_listed(version) for version in answer["LayerVersions"]]
+    return json.dumps(answer)
+
+
+CORRECTIONS = (function_names, logging_config, sqs_event_sources, mapping_answers, layer_listings)

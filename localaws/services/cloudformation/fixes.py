@@ -32,4 +32,24 @@ def parse_and_create_resource(
         raise ValidationError(message=f"{logical_id} ({kind}) failed to create: {exc!r}") from exc
 
 
-CORRECTIONS = (resource_errors,)
+stack_set_results = Correction(
+    "CloudFormation stack set operation results",
+    Kind.FIX,
+    "moto gives each account and region of a stack set operation the operation's own status (STOPPED once stopped); "
+    "ListStackSetOperationResults answers a result status (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED): an "
+    "instance a stopped operation did not reach is CANCELLED.",
+)
+# The operation's status (StackSetOperationStatus) as each of its instances' results says it.
+_RESULT_STATUS = {"QUEUED": "PENDING", "STOPPING": "RUNNING", "STOPPED": "CANCELLED"}
+
+
+@stack_set_results.replaces(
+    "moto.cloudformation.models:CloudFormationBackend.list_stack_set_operation_results",
+    params=["self", "stackset_name", "operation_id"],
+)
+def list_stack_set_operation_results(original: Any, self: Any, stackset_name: str, operation_id: str) -> Any:
+    operation = original(self, stackset_name, operation_id)
+    return operation | {"Status": _RESULT_STATUS.get(operation["Status"], operation["Status"])}
+
+
+CORRECTIONS = (resource_errors, stack_set_results)
