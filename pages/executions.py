@@ -134,6 +134,8 @@ with st.expander("Workflow graph", icon=":material/account_tree:", expanded=True
     charts.execution_graph(detail)
 
 with st.expander("Event history", icon=":material/history:"):
+    if detail.history_note:  # an old execution whose history the local AWS no longer keeps
+        st.info(plain(detail.history_note), icon=":material/history_toggle_off:")
     events = detail.history
     st.dataframe(
         pd.DataFrame(
