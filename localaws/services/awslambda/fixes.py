@@ -30,6 +30,27 @@ def create_function(original: Any, self: Any, spec: dict[str, Any]) -> Any:
     return original(self, spec)
 
 
+package_types = Correction(
+    "Lambda package types",
+    Kind.FIX,
+    'moto keeps any PackageType ("ZIP") and answers it back, which botocore\'s model does not allow; Lambda refuses '
+    "one other than Zip or Image with a ValidationException.",
+)
+PACKAGE_TYPES = ("Image", "Zip")  # botocore's PackageType
+
+
+@package_types.replaces(f"{_MODELS}:LambdaBackend.create_function", params=["self", "spec"])
+def create_with_package_type(original: Any, self: Any, spec: dict[str, Any]) -> Any:
+    from moto.awslambda.exceptions import ValidationException
+
+    package_type = spec.get("PackageType")
+    if package_type is not None and package_type not in PACKAGE_TYPES:
+        raise ValidationException(
+            package_type, "packageType", f"Member must satisfy enum value set: [{', '.join(PACKAGE_TYPES)}]"
+        )
+    return original(self, spec)
+
+
 # Function properties moto's CloudFormation drops (it passes a fixed list to CreateFunction) that change how a
 # function runs or what GetFunctionConfiguration answers. (Layers stay unused: the local interpreter's site-packages
 # provide what a layer holds.)
@@ -180,4 +201,4 @@ def list_layer_versions(original: Any, self: Any) -> str:
     return json.dumps(answer)
 
 
-CORRECTIONS = (function_names, logging_config, sqs_event_sources, mapping_answers, layer_listings)
+CORRECTIONS = (function_names, package_types, logging_config, sqs_event_sources, mapping_answers, layer_listings)

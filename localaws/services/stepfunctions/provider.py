@@ -13,6 +13,7 @@ from localaws.services.service import Context, Service
 from localaws.services.stepfunctions import (
     cloudformation,
     compaction,
+    encryption,
     events,
     history,
     journal,
@@ -34,6 +35,7 @@ class StepFunctions(Service):
     name = "stepfunctions"
     corrections = (
         names.execution_names,
+        encryption.encryption_types,
         task_clients.task_clients,
         events.execution_hooks,
         stop.stop_aborts,

@@ -129,7 +129,7 @@ def moto_execution(arn: str) -> Any:
 
 def test_every_correction_is_declared_once_as_a_fix_or_a_hook_and_no_target_twice() -> None:
     corrections = StepFunctions.corrections
-    assert len({correction.name for correction in corrections}) == len(corrections) == 12
+    assert len({correction.name for correction in corrections}) == len(corrections) == 13
     assert {c.name for c in corrections if c.kind is patches.Kind.HOOK} == HOOKS
     targets = [target for correction in corrections for target in correction.targets]
     assert len(targets) == len(set(targets))
