@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from localaws.services.constraints import enum_problem
 from localaws.services.iam.principals import missing_permission
 from localaws.services.names import function_name_problem
 from localaws.services.patches import Correction, Kind
@@ -36,7 +37,6 @@ package_types = Correction(
     'moto keeps any PackageType ("ZIP") and answers it back, which botocore\'s model does not allow; Lambda refuses '
     "one other than Zip or Image with a ValidationException.",
 )
-PACKAGE_TYPES = ("Image", "Zip")  # botocore's PackageType
 
 
 @package_types.replaces(f"{_MODELS}:LambdaBackend.create_function", params=["self", "spec"])
@@ -44,10 +44,9 @@ def create_with_package_type(original: Any, self: Any, spec: dict[str, Any]) -> 
     from moto.awslambda.exceptions import ValidationException
 
     package_type = spec.get("PackageType")
-    if package_type is not None and package_type not in PACKAGE_TYPES:
-        raise ValidationException(
-            package_type, "packageType", f"Member must satisfy enum value set: [{', '.join(PACKAGE_TYPES)}]"
-        )
+    problem = enum_problem(package_type, "lambda", "PackageType") if package_type is not None else None
+    if problem:
+        raise ValidationException(package_type, "packageType", problem)
     return original(self, spec)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from localaws.services.constraints import enum_problem
 from localaws.services.patches import Correction, Kind
 
 _PARSER = "moto.stepfunctions.parser.models:StepFunctionsParserBackend"
-TYPES = ("AWS_OWNED_KEY", "CUSTOMER_MANAGED_KMS_KEY")  # botocore's EncryptionType
 
 encryption_types = Correction(
     "Step Functions encryption types",
@@ -22,10 +22,11 @@ def _check(configuration: dict[str, Any] | None) -> None:
     from moto.stepfunctions.exceptions import ValidationException
 
     kind = (configuration or {}).get("type")
-    if kind is not None and kind not in TYPES:
+    problem = enum_problem(kind, "stepfunctions", "EncryptionType") if kind is not None else None
+    if problem:
         raise ValidationException(
             f"1 validation error detected: Value '{kind}' at 'encryptionConfiguration.type' failed to satisfy "
-            f"constraint: Member must satisfy enum value set: [{', '.join(TYPES)}]"
+            f"constraint: {problem}"
         )
 
 
